@@ -1,0 +1,1 @@
+"""The platform-neutral domain. Nothing here imports a chat SDK or a terminal UI."""

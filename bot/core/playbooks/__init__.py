@@ -1,0 +1,1 @@
+"""Specialty playbooks: schema, loading and rendering."""

@@ -1,0 +1,324 @@
+"""Load, validate and merge the playbook directory.
+
+Errors name the file, the path inside it and the line, e.g.::
+
+    emergency-medicine.yaml: scripts[3].body (line 88): unknown placeholder(s): {nmae}
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from bot.core.playbooks.schema import (
+    ITEM_LISTS,
+    TRACK_ONLY_KINDS,
+    TRACKS,
+    Cadence,
+    Conference,
+    Faq,
+    Goal,
+    Item,
+    Mistake,
+    Phase,
+    PlaybookFile,
+    Script,
+    ScriptKind,
+    Section,
+    Situation,
+)
+
+
+@dataclass(frozen=True)
+class PlaybookError:
+    file: str
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.path or "(file)"
+        line = f" (line {self.line})" if self.line else ""
+        return f"{self.file}: {where}{line}: {self.message}"
+
+
+class PlaybookLoadError(Exception):
+    def __init__(self, errors: list[PlaybookError]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().replace("_", " ").replace("-", " ").split())
+
+
+@dataclass(frozen=True)
+class TrackView:
+    """A playbook seen from one citizenship track."""
+
+    playbook: Playbook
+    track: str
+    sections: list[Section]
+    conferences: list[Conference]
+    scripts: list[Script]
+    timeline: list[Phase]
+    goals: list[Goal]
+    cadences: list[Cadence]
+    mistakes: list[Mistake]
+    faqs: list[Faq]
+
+    def script(self, kind: str) -> Script | None:
+        return next((s for s in self.scripts if s.kind == kind), None)
+
+    def cadence(self, situation: Situation | str) -> Cadence | None:
+        return next((c for c in self.cadences if c.situation == situation), None)
+
+    def section(self, section_id: str) -> Section | None:
+        return next((s for s in self.sections if s.id == section_id), None)
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """A concrete specialty playbook with the base merged in."""
+
+    id: str
+    name: str
+    aliases: tuple[str, ...]
+    summary: str | None
+    file: str
+    items: dict[str, list[Any]] = field(repr=False)
+
+    def view(self, track: str) -> TrackView:
+        lists = {
+            name: [item for item in self.items[name] if item.applies_to(track)]
+            for name in ITEM_LISTS
+        }
+        return TrackView(playbook=self, track=track, **lists)
+
+
+class PlaybookLibrary:
+    """Every concrete playbook in a directory, looked up by id or alias."""
+
+    def __init__(self, playbooks: list[Playbook], directory: Path) -> None:
+        self.directory = directory
+        self._by_id = {p.id: p for p in sorted(playbooks, key=lambda p: p.name)}
+        self._alias: dict[str, str] = {}
+        for p in self._by_id.values():
+            for key in (p.id, p.name, *p.aliases):
+                self._alias.setdefault(_norm(key), p.id)
+
+    def __iter__(self):
+        return iter(self._by_id.values())
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self._by_id)
+
+    def get(self, playbook_id: str) -> Playbook:
+        return self._by_id[playbook_id]
+
+    def resolve(self, text: str) -> Playbook | None:
+        pid = self._alias.get(_norm(text))
+        return self._by_id[pid] if pid else None
+
+    def closest(self, text: str) -> str | None:
+        match = difflib.get_close_matches(_norm(text), list(self._alias), n=1, cutoff=0.5)
+        return self._alias[match[0]] if match else None
+
+
+# --------------------------------------------------------------------- YAML
+def _compose(text: str) -> yaml.Node | None:
+    return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """Follow a pydantic error location through the YAML node tree."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            nxt = None
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.value == str(key):
+                    nxt = v
+                    line = k.start_mark.line + 1
+                    break
+            if nxt is None:
+                break
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
+            if key >= len(node.value):
+                break
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _fmt_loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+@dataclass
+class _Parsed:
+    name: str
+    model: PlaybookFile
+    node: yaml.Node | None
+
+
+def _parse_file(path: Path, errors: list[PlaybookError]) -> _Parsed | None:
+    name = path.name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        errors.append(PlaybookError(name, "", None, f"cannot read file: {exc}"))
+        return None
+    try:
+        node = _compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        errors.append(PlaybookError(name, "", line, f"not valid YAML: {problem}"))
+        return None
+    if not isinstance(data, dict):
+        errors.append(PlaybookError(name, "", 1, "the file must hold a mapping (key: value) at the top"))
+        return None
+    try:
+        model = PlaybookFile.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            errors.append(PlaybookError(name, _fmt_loc(loc), _line_of(node, loc), msg))
+        return None
+    return _Parsed(name, model, node)
+
+
+def _merge(base: PlaybookFile | None, spec: PlaybookFile) -> dict[str, list[Item]]:
+    merged: dict[str, list[Item]] = {}
+    for list_name in ITEM_LISTS:
+        own = {i.id: i for i in getattr(spec, list_name)}
+        out: list[Item] = []
+        if base is not None:
+            for item in getattr(base, list_name):
+                if item.id in spec.remove:
+                    continue
+                out.append(own.pop(item.id, item))
+        out.extend(own.values())
+        merged[list_name] = out
+    return merged
+
+
+def _check_complete(parsed: _Parsed, items: dict[str, list[Item]]) -> list[PlaybookError]:
+    errs: list[PlaybookError] = []
+
+    def err(list_name: str, msg: str) -> None:
+        line = _line_of(parsed.node, (list_name,)) or 1
+        errs.append(PlaybookError(parsed.name, list_name, line, msg))
+
+    for track in TRACKS:
+        scripts = [s for s in items["scripts"] if isinstance(s, Script) and s.applies_to(track)]
+        kinds = [s.kind for s in scripts]
+        for kind in ScriptKind:
+            only = TRACK_ONLY_KINDS.get(kind)
+            wanted = only is None or only == track
+            count = kinds.count(kind)
+            if wanted and count == 0:
+                err("scripts", f"no '{kind}' script for the {track} track")
+            if count > 1:
+                err("scripts", f"{count} '{kind}' scripts for the {track} track; keep one")
+        situations = [c.situation for c in items["cadences"] if c.applies_to(track)]
+        for situation in Situation:
+            if situations.count(situation) != 1:
+                err("cadences", f"need exactly one '{situation}' cadence for the {track} track")
+        phases = [p for p in items["timeline"] if p.applies_to(track)]
+        if not phases:
+            err("timeline", f"no timeline phase for the {track} track")
+        starts = [p.start for p in phases]
+        if starts != sorted(starts, reverse=True):
+            err("timeline", f"phases for the {track} track are not in date order (earliest first)")
+        if not any(s.id == "overview" for s in items["sections"] if s.applies_to(track)):
+            err("sections", f"no 'overview' section for the {track} track")
+        if not any(g.applies_to(track) for g in items["goals"]):
+            err("goals", f"no outreach goal for the {track} track")
+    return errs
+
+
+def load_playbooks(directory: Path | str) -> PlaybookLibrary:
+    """Load every ``*.yaml``/``*.yml`` file; raise PlaybookLoadError listing all problems."""
+    directory = Path(directory)
+    errors: list[PlaybookError] = []
+    if not directory.is_dir():
+        raise PlaybookLoadError([PlaybookError(str(directory), "", None, "not a directory")])
+    files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+    parsed = [p for f in files if (p := _parse_file(f, errors)) is not None]
+    by_id: dict[str, _Parsed] = {}
+    for p in parsed:
+        if p.model.id in by_id:
+            errors.append(
+                PlaybookError(p.name, "id", _line_of(p.node, ("id",)),
+                              f"id '{p.model.id}' is already used by {by_id[p.model.id].name}")
+            )
+            continue
+        by_id[p.model.id] = p
+
+    playbooks: list[Playbook] = []
+    for p in by_id.values():
+        if p.model.abstract:
+            continue
+        base = None
+        if p.model.extends:
+            parent = by_id.get(p.model.extends)
+            if parent is None or not parent.model.abstract:
+                errors.append(
+                    PlaybookError(p.name, "extends", _line_of(p.node, ("extends",)),
+                                  f"no base playbook with id '{p.model.extends}'")
+                )
+                continue
+            base = parent.model
+        items = _merge(base, p.model)
+        problems = _check_complete(p, items)
+        if problems:
+            errors.extend(problems)
+            continue
+        playbooks.append(
+            Playbook(
+                id=p.model.id,
+                name=p.model.name,
+                aliases=tuple(p.model.aliases),
+                summary=p.model.summary,
+                file=p.name,
+                items=items,
+            )
+        )
+    if not files:
+        errors.append(PlaybookError(str(directory), "", None, "no playbook files (*.yaml) found"))
+    elif not playbooks and not errors:
+        errors.append(PlaybookError(str(directory), "", None, "no concrete (non-abstract) playbook"))
+    if errors:
+        raise PlaybookLoadError(errors)
+    return PlaybookLibrary(playbooks, directory)
+
+
+def shipped_playbooks_dir() -> Path:
+    """The shipped playbooks: ``bot/playbooks`` in a wheel, ``playbooks/`` in a checkout."""
+    packaged = Path(__file__).resolve().parents[2] / "playbooks"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[3] / "playbooks"

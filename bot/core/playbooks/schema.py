@@ -1,0 +1,226 @@
+"""Pydantic schema for playbook YAML files.
+
+A playbook file is either the shared base (``abstract: true``) or a specialty
+that ``extends`` it. Every list holds *items* with a stable ``id``; a specialty
+item with the same id as a base item replaces it, new ids are appended, and
+``remove`` drops base items. Each item names the tracks it applies to and the
+seed articles it draws from, so a maintainer can audit every line.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bot.core.playbooks.placeholders import unknown_placeholders
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=40)]
+TRACKS: tuple[str, ...] = ("us-img", "non-us-img")
+Track = Literal["us-img", "non-us-img"]
+
+
+class ScriptKind(StrEnum):
+    ELEVATOR_PITCH = "elevator-pitch"
+    INTEREST_STORY = "interest-story"
+    VISA_LINE = "visa-line"
+    COLD_EMAIL = "cold-email"
+    RESEARCH_EMAIL = "research-email"
+    OBSERVERSHIP_REQUEST = "observership-request"
+    CONFERENCE_APPROACH = "conference-approach"
+    BOOTH_QUESTIONS = "booth-questions"
+    CONFERENCE_FOLLOWUP = "conference-followup"
+    LINKEDIN_CONNECT = "linkedin-connect"
+    MENTORSHIP_REQUEST = "mentorship-request"
+    INFORMATIONAL_INTERVIEW = "informational-interview"
+    LOR_REQUEST = "lor-request"
+    THANK_YOU = "thank-you"
+    PROGRESS_UPDATE = "progress-update"
+    NO_REPLY_FOLLOWUP = "no-reply-followup"
+
+
+# Script kinds that only make sense for one track.
+TRACK_ONLY_KINDS: dict[ScriptKind, str] = {ScriptKind.VISA_LINE: "non-us-img"}
+
+
+class Situation(StrEnum):
+    AFTER_MEETING = "after-meeting"
+    NO_REPLY = "no-reply"
+    SECOND_NO_REPLY = "second-no-reply"
+    MENTOR_UPDATE = "mentor-update"
+    DORMANT = "dormant"
+    THANKS_AFTER_HELP = "thanks-after-help"
+
+
+class GoalMetric(StrEnum):
+    EMAILS = "emails"
+    NEW_CONTACTS = "new-contacts"
+    CONVERSATIONS = "conversations"
+    FOLLOW_UPS = "follow-ups"
+
+
+class Period(StrEnum):
+    WEEK = "week"
+    MONTH = "month"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Item(_Strict):
+    """Common fields of every playbook entry."""
+
+    id: Slug
+    tracks: list[Track] = Field(default_factory=lambda: list(TRACKS), min_length=1)
+    # Seed files this entry draws from: the 3-digit prefix ("000".."004") or a
+    # free label such as "community" for content that has no seed.
+    sources: list[str] = Field(min_length=1)
+    # Present when the entry is composed from other seeds rather than taken
+    # from one that covers this specialty and track directly.
+    derived: str | None = None
+
+    def applies_to(self, track: str) -> bool:
+        return track in self.tracks
+
+
+class Section(Item):
+    title: str = Field(min_length=1, max_length=120)
+    body: str = Field(min_length=1)
+    bullets: list[str] = Field(default_factory=list)
+
+
+class Conference(Item):
+    name: str = Field(min_length=1, max_length=160)
+    short: str | None = Field(default=None, max_length=30)
+    good_for: str = Field(min_length=1)
+    format: str | None = None  # e.g. "in person, some virtual sessions"
+
+
+class Script(Item):
+    kind: ScriptKind
+    title: str = Field(min_length=1, max_length=120)
+    when: str = Field(min_length=1)
+    avoid: list[str] = Field(default_factory=list)
+    subject: str | None = None
+    body: str = Field(min_length=1)
+
+    @field_validator("subject", "body")
+    @classmethod
+    def _known_placeholders(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        bad = unknown_placeholders(value)
+        if bad:
+            raise ValueError(f"unknown placeholder(s): {', '.join('{' + b + '}' for b in bad)}")
+        return value
+
+    @model_validator(mode="after")
+    def _track_only(self) -> Script:
+        only = TRACK_ONLY_KINDS.get(self.kind)
+        if only and any(t != only for t in self.tracks):
+            raise ValueError(f"script kind '{self.kind}' is only for the {only} track")
+        return self
+
+
+class Phase(Item):
+    title: str = Field(min_length=1, max_length=120)
+    # Months before the ERAS submission month; negative numbers are after it.
+    start: int = Field(ge=-24, le=48)
+    end: int = Field(ge=-24, le=48)
+    summary: str | None = None
+    checklist: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Phase:
+        if self.start <= self.end:
+            raise ValueError(
+                f"start ({self.start}) must be more months before ERAS than end ({self.end})"
+            )
+        return self
+
+
+class Goal(Item):
+    metric: GoalMetric
+    count: int = Field(ge=1, le=1000)
+    period: Period
+    note: str | None = None
+
+
+class Cadence(Item):
+    situation: Situation
+    after_days: int = Field(ge=0, le=365)
+    within_days: int | None = Field(default=None, ge=0, le=365)
+    script: ScriptKind | None = None
+    note: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _window(self) -> Cadence:
+        if self.within_days is not None and self.within_days < self.after_days:
+            raise ValueError("within_days must not be less than after_days")
+        return self
+
+
+class Mistake(Item):
+    mistake: str = Field(min_length=1)
+    fix: str = Field(min_length=1)
+
+
+class Faq(Item):
+    question: str = Field(min_length=1)
+    answer: str = Field(min_length=1)
+
+
+_ITEM_LISTS: tuple[str, ...] = (
+    "sections",
+    "conferences",
+    "scripts",
+    "timeline",
+    "goals",
+    "cadences",
+    "mistakes",
+    "faqs",
+)
+
+
+class PlaybookFile(_Strict):
+    """One YAML file exactly as written on disk."""
+
+    id: Slug
+    name: str = Field(min_length=1, max_length=60)
+    abstract: bool = False
+    extends: Slug | None = None
+    aliases: list[str] = Field(default_factory=list)
+    summary: str | None = None
+    remove: list[Slug] = Field(default_factory=list)
+    sections: list[Section] = Field(default_factory=list)
+    conferences: list[Conference] = Field(default_factory=list)
+    scripts: list[Script] = Field(default_factory=list)
+    timeline: list[Phase] = Field(default_factory=list)
+    goals: list[Goal] = Field(default_factory=list)
+    cadences: list[Cadence] = Field(default_factory=list)
+    mistakes: list[Mistake] = Field(default_factory=list)
+    faqs: list[Faq] = Field(default_factory=list)
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases(cls, value: list[str]) -> list[str]:
+        for alias in value:
+            if not re.fullmatch(r"[\w .&'-]{1,40}", alias):
+                raise ValueError(f"alias {alias!r} has characters that are not allowed")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> PlaybookFile:
+        for field in _ITEM_LISTS:
+            seen: set[str] = set()
+            for item in getattr(self, field):
+                if item.id in seen:
+                    raise ValueError(f"{field}: id '{item.id}' is used twice")
+                seen.add(item.id)
+        return self
+
+
+ITEM_LISTS = _ITEM_LISTS
