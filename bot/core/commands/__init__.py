@@ -1,0 +1,12 @@
+"""Every command the bot has, declared once. Front ends build from :func:`build_registry`."""
+
+from __future__ import annotations
+
+from bot.core.registry import Registry
+
+
+def build_registry() -> Registry:
+    from bot.core.commands import content, goals, help, nudges, profile, tracker
+
+    return Registry([help.commands, profile.commands, content.commands, tracker.commands,
+                     goals.commands, nudges.commands])

@@ -1,0 +1,213 @@
+"""Playbook content: /playbook, /script, /timeline, /conferences, /faq, /mistakes."""
+
+from __future__ import annotations
+
+from bot.core.context import Context
+from bot.core.dates import fmt_date, fmt_month
+from bot.core.errors import UsageError
+from bot.core.playbooks.loader import TrackView
+from bot.core.playbooks.schema import Item, ScriptKind
+from bot.core.registry import Choice, CommandSet, Option, OptionType
+from bot.core.reply import Reply
+from bot.core.scripts import render_script, script_values
+from bot.core.timeline import PhaseState, dated_phases, to_ics
+from bot.core.tracker import resolve_contact
+
+commands = CommandSet()
+
+SPECIALTY = Option("specialty", "specialty playbook (default: your profile's)", OptionType.SPECIALTY,
+                   autocomplete="specialty")
+KIND_CHOICES = tuple(Choice(k.value, k.value.replace("-", " ")) for k in ScriptKind)
+SECTION_CHOICES = tuple(
+    Choice(v, label) for v, label in (
+        ("overview", "Why networking matters here"),
+        ("stakeholders", "Who to network with"),
+        ("arenas", "Where to meet them"),
+        ("goals", "Outreach targets"),
+        ("cadences", "Follow-up windows"),
+        ("more", "Other guidance"),
+    )
+)
+TRACK_NAMES = {"us-img": "US-citizen IMG", "non-us-img": "non-US-citizen IMG"}
+
+
+def heading(view: TrackView, what: str) -> str:
+    return f"{what} · {view.playbook.name} ({TRACK_NAMES.get(view.track, view.track)})"
+
+
+def sources(items: list[Item]) -> str:
+    seeds = sorted({s for i in items for s in i.sources})
+    derived = any(i.derived for i in items)
+    return "Sources: " + ", ".join(seeds) + (" · partly derived from other seeds" if derived else "")
+
+
+@commands.command(
+    "playbook",
+    "Read a specialty playbook: why networking matters, who, where, targets",
+    SPECIALTY,
+    Option("section", "which part to show", OptionType.CHOICE, choices=SECTION_CHOICES),
+    private=False,
+)
+async def playbook(ctx: Context, specialty: str | None, section: str | None) -> Reply:
+    view = ctx.view(specialty)
+    section = section or "overview"
+    r = Reply(title=heading(view, dict((c.value, c.label) for c in SECTION_CHOICES)[section]))
+    shown: list[Item] = []
+    if section in ("overview", "stakeholders", "arenas"):
+        s = view.section(section)
+        if s is None:
+            raise UsageError(f"the {view.playbook.name} playbook has no '{section}' section")
+        r.text(s.body).bullets(s.bullets)
+        shown.append(s)
+        if section == "overview":
+            others = [x.title for x in view.sections if x.id not in ("overview", "stakeholders", "arenas")]
+            r.bullets([f"{t}" for t in others], heading="More in /playbook section:more")
+    elif section == "more":
+        for s in view.sections:
+            if s.id in ("overview", "stakeholders", "arenas"):
+                continue
+            r.text(s.body, heading=s.title).bullets(s.bullets)
+            shown.append(s)
+    elif section == "goals":
+        r.bullets([f"{g.count} {g.metric} per {g.period}" + (f": {g.note}" if g.note else "")
+                   for g in view.goals])
+        r.text("Set your own with /goal set <metric> <count> <week|month>.")
+        shown += view.goals
+    elif section == "cadences":
+        lines = []
+        for c in view.cadences:
+            window = f"{c.after_days}" + (f"–{c.within_days}" if c.within_days else "") + " days"
+            script = f" → /script {c.script}" if c.script else ""
+            lines.append(f"{c.situation}: {window}{script}. {c.note}")
+        r.bullets(lines)
+        shown += view.cadences
+    r.footer = sources(shown) if shown else None
+    return r
+
+
+@commands.command(
+    "script",
+    "Get a ready-to-send script (cold email, pitch, follow-up...) filled from your profile",
+    Option("kind", "which script; leave empty to list them", OptionType.CHOICE, choices=KIND_CHOICES,
+           autocomplete="script-kind"),
+    SPECIALTY,
+    Option("contact", "a tracked contact (name or #id) to address it to", autocomplete="contact",
+           max_length=80),
+    private=True,
+    help='/script conference-followup contact:"Dr Maya Lee"',
+)
+async def script(ctx: Context, kind: str | None, specialty: str | None, contact: str | None) -> Reply:
+    view = ctx.view(specialty)
+    if kind is None:
+        r = Reply(title=heading(view, "Scripts"))
+        r.bullets([f"{s.kind}: {s.title}. {s.when}" for s in view.scripts])
+        r.footer = "Run /script <kind>, e.g. /script cold-email"
+        return r
+    found = view.script(kind)
+    if found is None:
+        if kind == ScriptKind.VISA_LINE:
+            raise UsageError(
+                "visa-line is for the non-US-IMG track; your track is us-img, so there is no visa to explain"
+            )
+        raise UsageError(f"the {view.playbook.name} playbook has no '{kind}' script")
+    target = await resolve_contact(ctx, contact) if contact else None
+    rendered = render_script(found, script_values(ctx.profile, view.playbook, target))
+    r = Reply(title=heading(view, found.title))
+    r.text(found.when, heading="When to use it")
+    r.script(rendered.body, subject=rendered.subject)
+    r.bullets(found.avoid, heading="Avoid")
+    notes = []
+    if rendered.missing_profile:
+        notes.append("Fill the [brackets] once: /profile set " +
+                     " ".join(f"{o}:..." for o in rendered.missing_profile))
+    if rendered.missing_contact and target is None:
+        notes.append('Address it to someone you track: add contact:"<name>"')
+    notes.append(sources([found]))
+    r.footer = " · ".join(notes)
+    return r
+
+
+commands.group("timeline", "Your dated networking timeline, counted back from your ERAS month",
+               default="show")
+
+
+def _eras(ctx: Context, eras: str | None) -> str:
+    value = eras or ctx.profile.eras
+    if not value:
+        raise UsageError("your timeline needs an ERAS month: /profile set eras:YYYY-MM (e.g. eras:2027-09)")
+    return value
+
+
+@commands.command(
+    "show", "Show each phase with real dates, marking where you are now", SPECIALTY,
+    Option("eras", "ERAS submission month (default: your profile's)", OptionType.MONTH),
+    group="timeline",
+)
+async def timeline_show(ctx: Context, specialty: str | None, eras: str | None) -> Reply:
+    view = ctx.view(specialty)
+    month = _eras(ctx, eras)
+    phases = dated_phases(view, month, ctx.today)
+    r = Reply(title=heading(view, f"Timeline to ERAS {fmt_month(month)}"))
+    marks = {PhaseState.PAST: "✓ done", PhaseState.CURRENT: "▶ NOW", PhaseState.UPCOMING: "upcoming"}
+    for dp in phases:
+        label = f"{dp.phase.title}: {fmt_date(dp.start)} → {fmt_date(dp.end)} ({marks[dp.state]})"
+        if dp.state == PhaseState.CURRENT:
+            r.bullets(list(dp.phase.checklist), heading=label)
+        else:
+            r.text(dp.phase.summary or f"{len(dp.phase.checklist)} checklist items", heading=label)
+    if not any(dp.state == PhaseState.CURRENT for dp in phases):
+        r.text("Today falls outside every phase of this timeline.")
+    r.footer = "Export to your calendar with /timeline export · " + sources(view.timeline)
+    return r
+
+
+@commands.command(
+    "export", "Download the timeline as a calendar file (.ics)", SPECIALTY,
+    Option("eras", "ERAS submission month (default: your profile's)", OptionType.MONTH),
+    group="timeline",
+)
+async def timeline_export(ctx: Context, specialty: str | None, eras: str | None) -> Reply:
+    view = ctx.view(specialty)
+    month = _eras(ctx, eras)
+    phases = dated_phases(view, month, ctx.today)
+    data = to_ics(view, phases, month, ctx.now)
+    r = Reply(title=heading(view, "Timeline calendar"))
+    r.text(f"{len(phases)} phases with their checklists. Open the file to add them to your calendar.")
+    r.attach(f"imgbot-timeline-{view.playbook.id}-{month}.ics", data, "text/calendar")
+    return r
+
+
+@commands.command("conferences", "Conferences worth attending for a specialty, and what each is good for",
+                  SPECIALTY, private=False)
+async def conferences(ctx: Context, specialty: str | None) -> Reply:
+    view = ctx.view(specialty)
+    r = Reply(title=heading(view, "Conferences"))
+    if not view.conferences:
+        r.text("This playbook lists no conferences yet.")
+    for c in view.conferences:
+        name = f"{c.name} ({c.short})" if c.short else c.name
+        r.text(c.good_for + (f" Format: {c.format}." if c.format else ""), heading=name)
+    if view.conferences:
+        r.footer = "Follow up after a meeting with /script conference-followup · " + sources(view.conferences)
+    return r
+
+
+@commands.command("faq", "Common questions for this specialty and track", SPECIALTY, private=False)
+async def faq(ctx: Context, specialty: str | None) -> Reply:
+    view = ctx.view(specialty)
+    r = Reply(title=heading(view, "FAQ"))
+    for f in view.faqs:
+        r.text(f.answer, heading=f.question)
+    r.footer = sources(view.faqs)
+    return r
+
+
+@commands.command("mistakes", "Networking mistakes IMGs make, and the fix for each", SPECIALTY,
+                  private=False)
+async def mistakes(ctx: Context, specialty: str | None) -> Reply:
+    view = ctx.view(specialty)
+    r = Reply(title=heading(view, "Common mistakes"))
+    for m in view.mistakes:
+        r.text(f"Fix: {m.fix}", heading=m.mistake)
+    r.footer = sources(view.mistakes)
+    return r

@@ -1,0 +1,75 @@
+"""/help, built from the registry itself."""
+
+from __future__ import annotations
+
+from bot.core.context import Context
+from bot.core.errors import UsageError
+from bot.core.registry import Command, CommandSet, Option, Registry, closest
+from bot.core.reply import Reply
+
+commands = CommandSet()
+
+
+def usage(cmd: Command) -> str:
+    parts = [f"/{cmd.qualified}"]
+    for o in cmd.options:
+        parts.append(f"<{o.name}>" if o.required else f"[{o.name}]")
+    return " ".join(parts)
+
+
+def option_line(o: Option) -> str:
+    choices = f" ({', '.join(c.value for c in o.choices)})" if o.choices else ""
+    need = "required" if o.required else "optional"
+    return f"{o.name}: {o.description}{choices}; {need}"
+
+
+def describe(cmd: Command) -> Reply:
+    r = Reply(title=usage(cmd)).text(cmd.description)
+    r.bullets([option_line(o) for o in cmd.options], heading="Options")
+    if cmd.help:
+        r.text(cmd.help, heading="Example")
+    return r
+
+
+def overview(registry: Registry) -> Reply:
+    r = Reply(title="IMG Peer Bot commands")
+    r.text(
+        "Options go as key:value (quote text with spaces) or in order. "
+        "Anything you leave out comes from your profile."
+    )
+    lines = []
+    for name in registry.top_level_names():
+        cmd = registry.get(name)
+        if cmd is not None:
+            lines.append(f"{usage(cmd)}: {cmd.description}")
+        else:
+            subs = registry.in_group(name)
+            lines.append(f"/{name} {'|'.join(c.name for c in subs)}: "
+                         f"{next(g.description for g in registry.groups if g.name == name)}")
+    r.bullets(lines)
+    r.footer = "Type /help <command> for its options, e.g. /help contact add"
+    return r
+
+
+@commands.command(
+    "help",
+    "List commands, or show one command's options",
+    Option("command", "a command name, e.g. script or contact add", autocomplete="command"),
+    private=True,
+)
+async def help_cmd(ctx: Context, command: str | None) -> Reply:
+    registry = ctx.app.registry
+    if not command:
+        return overview(registry)
+    words = command.lstrip("/").lower().split()
+    key = " ".join(words)
+    if (cmd := registry.get(key)) is not None:
+        return describe(cmd)
+    if words and words[0] in {g.name for g in registry.groups}:
+        subs = registry.in_group(words[0])
+        r = Reply(title=f"/{words[0]}")
+        r.bullets([f"{usage(c)}: {c.description}" for c in subs])
+        return r
+    close = closest(key, [c.qualified for c in registry.commands])
+    hint = f"; did you mean /help {close}?" if close else ""
+    raise UsageError(f"no command /{key}{hint}")

@@ -1,0 +1,96 @@
+"""The services a handler needs (App) and one invocation's view of them (Context)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from bot.core.clock import Clock
+from bot.core.dates import zone
+from bot.core.errors import UsageError
+from bot.core.models import Profile, UserRef
+from bot.core.playbooks.loader import Playbook, PlaybookLibrary, TrackView
+from bot.core.reply import Attachment
+
+if TYPE_CHECKING:
+    from bot.core.registry import Registry
+    from bot.store import Store
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_contacts: int = 5000
+    page_size: int = 15
+
+
+@dataclass
+class App:
+    store: Store
+    playbooks: PlaybookLibrary
+    clock: Clock
+    registry: Registry
+    limits: Limits = field(default_factory=Limits)
+    # Called after any command that may have changed what is owed, so the
+    # scheduler can re-read the earliest due time. Set by the runtime.
+    on_nudges_changed: Callable[[], None] | None = None
+    # Serialises database work: one command, or one step of nudge delivery,
+    # at a time on the shared connection. Never held across network I/O.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def nudges_changed(self) -> None:
+        if self.on_nudges_changed is not None:
+            self.on_nudges_changed()
+
+    async def context(self, user: UserRef, files: tuple[Attachment, ...] = ()) -> Context:
+        now = self.clock.now()
+        user_id = await self.store.ensure_user(user, now)
+        profile = await self.store.get_profile(user_id)
+        return Context(app=self, user=user, user_id=user_id, now=now, profile=profile, files=files)
+
+
+@dataclass
+class Context:
+    app: App
+    user: UserRef
+    user_id: int
+    now: datetime
+    profile: Profile
+    files: tuple[Attachment, ...] = ()
+
+    @property
+    def store(self) -> Store:
+        return self.app.store
+
+    @property
+    def today(self) -> date:
+        """The user's local date."""
+        return self.now.astimezone(zone(self.profile.timezone)).date()
+
+    def playbook(self, specialty: str | None, *, option: str = "specialty") -> Playbook:
+        """The playbook for an explicit option value, else the profile's specialty."""
+        pid = specialty or self.profile.specialty
+        if not pid:
+            raise UsageError(
+                f"which specialty? Pass {option}:<{'|'.join(self.app.playbooks.ids)}> "
+                "or set it once with /profile set specialty:<name>"
+            )
+        try:
+            return self.app.playbooks.get(pid)
+        except KeyError:
+            raise UsageError(
+                f"the specialty '{pid}' in your profile has no playbook any more; "
+                f"set one of {', '.join(self.app.playbooks.ids)} with /profile set specialty:<name>"
+            ) from None
+
+    def view(self, specialty: str | None, track: str | None = None) -> TrackView:
+        pb = self.playbook(specialty)
+        chosen = track or self.profile.track
+        if not chosen:
+            raise UsageError(
+                "which track? Set it once with /profile set track:us-img (US citizen or green card) "
+                "or track:non-us-img (needs a visa)"
+            )
+        return pb.view(chosen)

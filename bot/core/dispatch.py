@@ -1,0 +1,151 @@
+"""Run a command: convert raw option values, call the handler, add pending notices.
+
+Text front ends (console, Slack) hand over a whole line; Discord hands over
+typed option values. Both end up in :func:`run_command`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shlex
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bot.core.context import App, Context
+from bot.core.dates import parse_date, zone
+from bot.core.errors import BotError, UsageError
+from bot.core.models import UserRef
+from bot.core.registry import (
+    Choice,
+    Command,
+    Option,
+    OptionType,
+    closest,
+    match_choice,
+    parse_int,
+    parse_month,
+    parse_text,
+)
+from bot.core.reply import Attachment, Reply, Text, Tone
+
+log = logging.getLogger(__name__)
+
+_KEY = re.compile(r"^([A-Za-z][A-Za-z_-]*):(.*)$", re.S)
+
+
+def split_line(command_line: str) -> list[str]:
+    try:
+        return shlex.split(command_line.strip())
+    except ValueError as exc:
+        raise UsageError(f"could not read that line ({exc}); close every quote") from None
+
+
+def parse_line(app: App, line: str) -> tuple[Command, dict[str, str]]:
+    """``/script cold-email specialty:em`` -> (command, {"kind": ..., "specialty": ...})."""
+    words = split_line(line)
+    command, rest = app.registry.resolve(words)
+    positional: list[str] = []
+    named: dict[str, str] = {}
+    names = [o.name for o in command.options]
+    for word in rest:
+        m = _KEY.match(word)
+        if m:
+            key = m.group(1).lower().replace("-", "_")
+            if key in names or closest(key, names) or not names:
+                if key in named:
+                    raise UsageError(f"option '{key}' is given twice")
+                named[m.group(1)] = m.group(2)
+                continue
+        positional.append(word)
+    return command, app.registry.bind(command, positional, named)
+
+
+def choices_for(app: App, opt: Option) -> Sequence[Choice]:
+    if opt.type == OptionType.SPECIALTY:
+        return [Choice(p.id, p.name, p.aliases) for p in app.playbooks]
+    return opt.choices
+
+
+def convert(ctx: Context, command: Command, raw: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for opt in command.options:
+        value = raw.get(opt.name)
+        if opt.type == OptionType.FILE:
+            if ctx.files:
+                out[opt.name] = ctx.files[0]
+            elif opt.required:
+                raise UsageError(f"/{command.qualified} needs a file: attach it to the command")
+            else:
+                out[opt.name] = None
+            continue
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if opt.required:
+                raise UsageError(f"/{command.qualified} needs {opt.name}: {opt.description}")
+            out[opt.name] = opt.default
+            continue
+        out[opt.name] = convert_value(ctx, opt, value)
+    return out
+
+
+def convert_value(ctx: Context, opt: Option, value: Any) -> Any:
+    match opt.type:
+        case OptionType.INTEGER:
+            return parse_int(opt, value)
+        case OptionType.CHOICE:
+            return match_choice(opt, str(value), opt.choices)
+        case OptionType.SPECIALTY:
+            pb = ctx.app.playbooks.resolve(str(value))
+            if pb is None:
+                close = ctx.app.playbooks.closest(str(value))
+                hint = f"; did you mean {close}?" if close else ""
+                raise UsageError(
+                    f"option '{opt.name}': no playbook for '{value}' "
+                    f"({', '.join(ctx.app.playbooks.ids)}){hint}"
+                )
+            return pb.id
+        case OptionType.DATE:
+            return parse_date(str(value), ctx.today, opt.name)
+        case OptionType.MONTH:
+            return parse_month(opt.name, str(value))
+        case OptionType.TIMEZONE:
+            return zone(str(value).strip()).key
+        case _:
+            return parse_text(opt, value)
+
+
+async def run_command(
+    app: App,
+    user: UserRef,
+    command: Command,
+    raw: Mapping[str, Any],
+    files: tuple[Attachment, ...] = (),
+) -> Reply:
+    async with app.lock:
+        ctx = await app.context(user, files)
+        args = convert(ctx, command, raw)
+        reply: Reply = await command.handler(ctx, **args)
+        reply.private = command.private
+        notices = await app.store.take_notices(ctx.user_id)
+    if notices:
+        reply.blocks.insert(0, Text("\n".join(notices), heading="Heads-up"))
+    app.nudges_changed()
+    return reply
+
+
+async def run_line(app: App, user: UserRef, line: str, files: tuple[Attachment, ...] = ()) -> Reply:
+    command, raw = parse_line(app, line)
+    return await run_command(app, user, command, raw, files)
+
+
+def error_reply(exc: BaseException) -> Reply:
+    """What a user sees for any exception: the message of a BotError, else a reference."""
+    if isinstance(exc, BotError):
+        return Reply(title=exc.message, tone=Tone.ERROR)
+    ref = uuid.uuid4().hex[:8]
+    log.error("unhandled error (ref %s)", ref, exc_info=exc)
+    return Reply(
+        title=f"Something went wrong on our side (ref {ref}). Your data is unchanged; please try again.",
+        tone=Tone.ERROR,
+    )

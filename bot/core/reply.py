@@ -1,0 +1,152 @@
+"""The platform-neutral reply every command handler returns.
+
+A reply is an ordered list of typed blocks plus actions and attachments.
+Front ends render it natively: Discord embeds and buttons, Slack Block Kit,
+rich text in a terminal. Nothing here knows about any platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Tone(StrEnum):
+    INFO = "info"
+    SUCCESS = "success"
+    WARNING = "warning"
+    ERROR = "error"
+    NUDGE = "nudge"
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+    heading: str | None = None
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    value: str
+    inline: bool = True
+
+
+@dataclass(frozen=True)
+class Fields:
+    fields: tuple[Field, ...]
+
+
+@dataclass(frozen=True)
+class ListBlock:
+    items: tuple[str, ...]
+    heading: str | None = None
+    ordered: bool = False
+
+
+@dataclass(frozen=True)
+class ScriptBlock:
+    """A template meant to be copied as is."""
+
+    text: str
+    heading: str | None = None
+    subject: str | None = None
+
+
+Block = Text | Fields | ListBlock | ScriptBlock
+
+
+class ActionStyle(StrEnum):
+    PRIMARY = "primary"
+    SECONDARY = "secondary"
+    DANGER = "danger"
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button. ``id`` is stable (``nudge:done:42``) so it still works after a restart.
+
+    ``command`` is the equivalent command line, which text front ends print.
+    """
+
+    id: str
+    label: str
+    command: str
+    style: ActionStyle = ActionStyle.SECONDARY
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime: str
+
+
+@dataclass
+class Reply:
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    private: bool = True
+    tone: Tone = Tone.INFO
+    footer: str | None = None
+
+    # small builders keep handlers readable
+    def text(self, text: str, heading: str | None = None) -> Reply:
+        self.blocks.append(Text(text, heading))
+        return self
+
+    def fields(self, *pairs: tuple[str, str], inline: bool = True) -> Reply:
+        self.blocks.append(Fields(tuple(Field(n, v, inline) for n, v in pairs)))
+        return self
+
+    def bullets(self, items: list[str] | tuple[str, ...], heading: str | None = None,
+                ordered: bool = False) -> Reply:
+        if items:
+            self.blocks.append(ListBlock(tuple(items), heading, ordered))
+        return self
+
+    def script(self, text: str, heading: str | None = None, subject: str | None = None) -> Reply:
+        self.blocks.append(ScriptBlock(text, heading, subject))
+        return self
+
+    def action(self, id: str, label: str, command: str,
+               style: ActionStyle = ActionStyle.SECONDARY) -> Reply:
+        self.actions.append(Action(id, label, command, style))
+        return self
+
+    def attach(self, filename: str, content: bytes, mime: str) -> Reply:
+        self.attachments.append(Attachment(filename, content, mime))
+        return self
+
+    def plain_text(self) -> str:
+        """A plain-text rendering, used by the console when piped and by tests."""
+        out = [self.title]
+        for block in self.blocks:
+            match block:
+                case Text(text=text, heading=heading):
+                    out += ([f"## {heading}"] if heading else []) + [text]
+                case Fields(fields=fields):
+                    out += [f"{f.name}: {f.value}" for f in fields]
+                case ListBlock(items=items, heading=heading, ordered=ordered):
+                    if heading:
+                        out.append(f"## {heading}")
+                    out += [f"{i}. {it}" if ordered else f"- {it}" for i, it in enumerate(items, 1)]
+                case ScriptBlock(text=text, heading=heading, subject=subject):
+                    if heading:
+                        out.append(f"## {heading}")
+                    if subject:
+                        out.append(f"Subject: {subject}")
+                    out += ["```", text.rstrip(), "```"]
+        for a in self.actions:
+            out.append(f"[{a.label}] {a.command}")
+        for att in self.attachments:
+            out.append(f"(attachment: {att.filename}, {len(att.content)} bytes)")
+        if self.footer:
+            out.append(self.footer)
+        return "\n".join(out)
+
+
+def error_reply(message: str) -> Reply:
+    return Reply(title="⚠️ " + message, tone=Tone.ERROR)

@@ -1,0 +1,268 @@
+"""The terminal console: the embedded default front end, no tokens and no server.
+
+On a terminal it is a prompt_toolkit session (history, tab completion) with
+rich rendering. With piped input it reads one command per line and prints
+plain text, exiting 0 at the end of input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TextIO
+
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.document import Document
+
+from bot.core.context import App
+from bot.core.dispatch import choices_for, error_reply, parse_line, run_command
+from bot.core.errors import BotError, UsageError
+from bot.core.models import UserRef
+from bot.core.nudges import NudgeEngine
+from bot.core.registry import OptionType
+from bot.core.reply import (
+    Attachment,
+    Fields,
+    ListBlock,
+    Reply,
+    ScriptBlock,
+    Text,
+    Tone,
+)
+
+PLATFORM = "console"
+
+
+class ConsolePort:
+    """Delivers nudges by printing them, marked so they stand out."""
+
+    def __init__(self, frontend: ConsoleFrontend) -> None:
+        self.frontend = frontend
+        self.seen_nonces: set[str] = set()
+
+    async def deliver(self, user: UserRef, reply: Reply, nonce: str) -> None:
+        if nonce in self.seen_nonces:  # same digest re-sent after a crash: show once
+            return
+        self.seen_nonces.add(nonce)
+        self.frontend.show(reply, nudge=True)
+
+
+class ConsoleCompleter(Completer):
+    """Completes command names, subcommands, option keys and choice values."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterable[Completion]:
+        text = document.text_before_cursor
+        words = text.split()
+        current = "" if text.endswith(" ") else (words[-1] if words else "")
+        done = words if text.endswith(" ") else words[:-1]
+        reg = self.app.registry
+        if not done:
+            for name in reg.top_level_names():
+                cand = "/" + name
+                if cand.startswith(current if current.startswith("/") else "/" + current):
+                    yield Completion(cand, start_position=-len(current))
+            return
+        first = done[0].lstrip("/")
+        groups = {g.name for g in reg.groups}
+        if first in groups and len(done) == 1:
+            for c in reg.in_group(first):
+                if c.name.startswith(current):
+                    yield Completion(c.name, start_position=-len(current), display_meta=c.description[:40])
+        try:
+            command, _ = reg.resolve(done)
+        except UsageError:
+            return
+        if ":" in current:
+            key, _, partial = current.partition(":")
+            opt = command.option(key)
+            if opt is None:
+                return
+            values = [c.value for c in choices_for(self.app, opt)]
+            if opt.type == OptionType.TIMEZONE:
+                from bot.core.dates import timezone_names
+
+                values = timezone_names(partial)
+            for v in values:
+                if v.lower().startswith(partial.lower()):
+                    yield Completion(f"{key}:{v}", start_position=-len(current))
+            return
+        used = {w.split(":", 1)[0] for w in done if ":" in w}
+        for o in command.options:
+            if o.name not in used and o.name.startswith(current):
+                yield Completion(f"{o.name}:", start_position=-len(current), display_meta=o.description[:40])
+
+
+class ConsoleFrontend:
+    def __init__(self, app: App, user: str, out: TextIO | None = None, rich: bool | None = None,
+                 attachments_dir: Path | None = None) -> None:
+        self.app = app
+        self.user = UserRef(PLATFORM, user, user)
+        self.out = out or sys.stdout
+        self.rich = self.out.isatty() if rich is None else rich
+        self.attachments_dir = attachments_dir or Path.cwd()
+        self.port = ConsolePort(self)
+        self._console = None
+        if self.rich:
+            from rich.console import Console
+
+            self._console = Console(file=self.out, highlight=False)
+
+    # ------------------------------------------------------------ one line
+    async def handle(self, line: str) -> Reply | None:
+        """Run one input line and print its reply; never raises for user errors."""
+        line = line.strip()
+        if not line or line.startswith("#"):
+            return None
+        if not line.startswith("/"):
+            line = "/" + line
+        try:
+            command, raw = parse_line(self.app, line)
+            files: tuple[Attachment, ...] = ()
+            file_opt = next((o for o in command.options if o.type == OptionType.FILE), None)
+            if file_opt is not None:
+                path = raw.pop(file_opt.name, None)
+                if path:
+                    files = (self._read_file(path),)
+            reply = await run_command(self.app, self.user, command, raw, files)
+        except Exception as exc:  # the console's one error handler
+            reply = error_reply(exc)
+        self.show(reply)
+        return reply
+
+    def _read_file(self, path: str) -> Attachment:
+        p = Path(path).expanduser()
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            raise BotError(f"cannot read {path}: {exc.strerror or exc}") from None
+        return Attachment(p.name, data, "text/csv")
+
+    # ------------------------------------------------------------ output
+    def _save_attachments(self, reply: Reply) -> list[str]:
+        saved = []
+        for att in reply.attachments:
+            target = self.attachments_dir / Path(att.filename).name
+            target.write_bytes(att.content)
+            saved.append(str(target))
+        return saved
+
+    def show(self, reply: Reply, nudge: bool = False) -> None:
+        saved = self._save_attachments(reply)
+        if self._console is None:
+            text = reply.plain_text()
+            if saved:
+                text += "\n" + "\n".join(f"saved: {s}" for s in saved)
+            if nudge:
+                text = "=== NUDGE ===\n" + text + "\n=== END NUDGE ==="
+            print(text, file=self.out, flush=True)
+            return
+        self._show_rich(reply, nudge, saved)
+
+    def _show_rich(self, reply: Reply, nudge: bool, saved: list[str]) -> None:
+        from rich.console import Group
+        from rich.panel import Panel
+        from rich.table import Table
+        from rich.text import Text as RText
+
+        colour = {Tone.ERROR: "red", Tone.SUCCESS: "green", Tone.WARNING: "yellow",
+                  Tone.NUDGE: "magenta"}.get(reply.tone, "cyan")
+        parts: list = []
+        for block in reply.blocks:
+            match block:
+                case Text(text=text, heading=heading):
+                    if heading:
+                        parts.append(RText(heading, style="bold"))
+                    parts.append(RText(text))
+                case Fields(fields=fields):
+                    t = Table.grid(padding=(0, 2))
+                    t.add_column(style="bold")
+                    t.add_column()
+                    for f in fields:
+                        t.add_row(f.name, f.value)
+                    parts.append(t)
+                case ListBlock(items=items, heading=heading, ordered=ordered):
+                    if heading:
+                        parts.append(RText(heading, style="bold"))
+                    for i, it in enumerate(items, 1):
+                        parts.append(RText(f"{i}. " if ordered else "• ", style=colour) + RText(it))
+                case ScriptBlock(text=text, heading=heading, subject=subject):
+                    body = (f"Subject: {subject}\n\n" if subject else "") + text.rstrip()
+                    parts.append(Panel(RText(body), title=heading, title_align="left", border_style="dim"))
+        for a in reply.actions:
+            parts.append(RText(f"[{a.label}] ", style="bold " + colour) + RText(a.command, style="dim"))
+        for s in saved:
+            parts.append(RText(f"saved: {s}", style="green"))
+        if reply.footer:
+            parts.append(RText(reply.footer, style="dim"))
+        title = ("🔔 NUDGE · " if nudge else "") + reply.title
+        assert self._console is not None
+        self._console.print(Panel(Group(*parts) if parts else RText(""), title=RText(title, style="bold"),
+                                  title_align="left", border_style=colour))
+
+
+async def run_piped(front: ConsoleFrontend, engine: NudgeEngine, stream: TextIO) -> int:
+    """Non-interactive: deliver what is due, then one reply per input line."""
+    await engine.recover()
+    await engine.run_due()
+    for line in stream:
+        await front.handle(line)
+        await engine.run_due()
+    return 0
+
+
+async def run_interactive(front: ConsoleFrontend, engine: NudgeEngine, heartbeat: int) -> int:
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+    from prompt_toolkit.patch_stdout import patch_stdout
+
+    from bot.scheduler import NudgeScheduler
+
+    sched = NudgeScheduler(engine, heartbeat)
+    front.app.on_nudges_changed = sched.poke
+    try:
+        from platformdirs import user_data_dir
+
+        hist_path = Path(user_data_dir("imgbot", appauthor=False)) / "console_history"
+        hist_path.parent.mkdir(parents=True, exist_ok=True)
+        history: FileHistory | InMemoryHistory = FileHistory(str(hist_path))
+    except OSError:
+        history = InMemoryHistory()
+    session: PromptSession[str] = PromptSession(
+        history=history, completer=ConsoleCompleter(front.app), complete_while_typing=False
+    )
+    front.show(Reply(title="IMG Peer Bot console", footer="Type /help. Ctrl-D quits.").text(
+        "Start with /profile set specialty:<em|im|psych|peds> track:<us-img|non-us-img> eras:YYYY-MM"))
+    with patch_stdout(raw=True):
+        await sched.start()
+        try:
+            while True:
+                try:
+                    line = await session.prompt_async("imgbot> ")
+                except KeyboardInterrupt:
+                    continue
+                except EOFError:
+                    break
+                if line.strip() in ("/quit", "/exit", "quit", "exit"):
+                    break
+                await front.handle(line)
+        finally:
+            await sched.shutdown()
+    return 0
+
+
+async def run_console(app: App, user: str, heartbeat: int, rate: float,
+                      stream: TextIO | None = None, out: TextIO | None = None) -> int:
+    stream = stream or sys.stdin
+    front = ConsoleFrontend(app, user, out=out)
+    engine = NudgeEngine(app, {PLATFORM: front.port}, rate=max(rate, 50.0))
+    try:
+        if stream.isatty() and front.out.isatty():
+            return await run_interactive(front, engine, heartbeat)
+        return await run_piped(front, engine, stream)
+    finally:
+        await asyncio.shield(app.store.close())
