@@ -90,7 +90,7 @@ class Context:
         chosen = track or self.profile.track
         if not chosen:
             raise UsageError(
-                "which track? Set it once with /profile set track:us-img (US citizen or green card) "
-                "or track:non-us-img (needs a visa)"
+                "which track? Pass track:us-img (US citizen or green card) or track:non-us-img "
+                "(needs a visa), or set it once with /profile set track:<track>"
             )
         return pb.view(chosen)

@@ -123,8 +123,13 @@ class NudgeEngine:
                     return total
                 sem = asyncio.Semaphore(self.concurrency)
                 results = await asyncio.gather(*(self._limited(sem, u, now) for u in users))
+                progress = Outcome()
                 for res in results:
-                    total = _add(total, res)
+                    progress = _add(progress, res)
+                total = _add(total, progress)
+                if progress == Outcome():  # nothing moved: never spin on rows that stay due
+                    log.error("nudge rows for users %s stay due but nothing was delivered", users[:5])
+                    return total
 
     async def _limited(self, sem: asyncio.Semaphore, user_id: int, now: datetime) -> Outcome:
         async with sem:

@@ -84,7 +84,7 @@ async def plan_goals(store: Store, profile: Profile, now: datetime) -> None:
     ]
     for kind, month, day, at in plan:
         due = due_on(profile, day, at)
-        if due < now:  # this month's is past: plan next month's
+        if due <= now:  # this month's is past: plan next month's
             month = add_months(month, 1)
             day = {NudgeKind.GOAL_MIDMONTH: month.replace(day=15),
                    NudgeKind.GOAL_SUMMARY: add_months(month, 1) - timedelta(days=1)}.get(kind, month)

@@ -219,7 +219,11 @@ class Registry:
                     hint = "it takes no options"
                 raise UsageError(f"/{command.qualified} has no option '{key}'; {hint}")
             raw[opt.name] = value
-        free = [o for o in command.options if o.name not in raw and o.type != OptionType.FILE]
+        free = [o for o in command.options if o.name not in raw]
+        if len(positional) > len(free) and free and free[-1].type == OptionType.TEXT:
+            # the last free-text option takes the rest of the line: /contact log #3 emailed today sent my CV
+            keep = len(free) - 1
+            positional = [*positional[:keep], " ".join(positional[keep:])]
         if len(positional) > len(free):
             extra = " ".join(positional[len(free):])
             raise UsageError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.core.commands.profile import TRACK_CHOICES
 from bot.core.context import Context
 from bot.core.dates import fmt_date, fmt_month
 from bot.core.errors import UsageError
@@ -17,6 +18,8 @@ commands = CommandSet()
 
 SPECIALTY = Option("specialty", "specialty playbook (default: your profile's)", OptionType.SPECIALTY,
                    autocomplete="specialty")
+TRACK = Option("track", "us-img or non-us-img (default: your profile's)", OptionType.CHOICE,
+               choices=TRACK_CHOICES)
 KIND_CHOICES = tuple(Choice(k.value, k.value.replace("-", " ")) for k in ScriptKind)
 SECTION_CHOICES = tuple(
     Choice(v, label) for v, label in (
@@ -46,10 +49,11 @@ def sources(items: list[Item]) -> str:
     "Read a specialty playbook: why networking matters, who, where, targets",
     SPECIALTY,
     Option("section", "which part to show", OptionType.CHOICE, choices=SECTION_CHOICES),
+    TRACK,
     private=False,
 )
-async def playbook(ctx: Context, specialty: str | None, section: str | None) -> Reply:
-    view = ctx.view(specialty)
+async def playbook(ctx: Context, specialty: str | None, section: str | None, track: str | None) -> Reply:
+    view = ctx.view(specialty, track)
     section = section or "overview"
     r = Reply(title=heading(view, dict((c.value, c.label) for c in SECTION_CHOICES)[section]))
     shown: list[Item] = []
@@ -93,11 +97,13 @@ async def playbook(ctx: Context, specialty: str | None, section: str | None) -> 
     SPECIALTY,
     Option("contact", "a tracked contact (name or #id) to address it to", autocomplete="contact",
            max_length=80),
+    TRACK,
     private=True,
     help='/script conference-followup contact:"Dr Maya Lee"',
 )
-async def script(ctx: Context, kind: str | None, specialty: str | None, contact: str | None) -> Reply:
-    view = ctx.view(specialty)
+async def script(ctx: Context, kind: str | None, specialty: str | None, contact: str | None,
+                 track: str | None) -> Reply:
+    view = ctx.view(specialty, track)
     if kind is None:
         r = Reply(title=heading(view, "Scripts"))
         r.bullets([f"{s.kind}: {s.title}. {s.when}" for s in view.scripts])
@@ -140,11 +146,11 @@ def _eras(ctx: Context, eras: str | None) -> str:
 
 @commands.command(
     "show", "Show each phase with real dates, marking where you are now", SPECIALTY,
-    Option("eras", "ERAS submission month (default: your profile's)", OptionType.MONTH),
+    Option("eras", "ERAS submission month (default: your profile's)", OptionType.MONTH), TRACK,
     group="timeline",
 )
-async def timeline_show(ctx: Context, specialty: str | None, eras: str | None) -> Reply:
-    view = ctx.view(specialty)
+async def timeline_show(ctx: Context, specialty: str | None, eras: str | None, track: str | None) -> Reply:
+    view = ctx.view(specialty, track)
     month = _eras(ctx, eras)
     phases = dated_phases(view, month, ctx.today)
     r = Reply(title=heading(view, f"Timeline to ERAS {fmt_month(month)}"))
@@ -163,11 +169,11 @@ async def timeline_show(ctx: Context, specialty: str | None, eras: str | None) -
 
 @commands.command(
     "export", "Download the timeline as a calendar file (.ics)", SPECIALTY,
-    Option("eras", "ERAS submission month (default: your profile's)", OptionType.MONTH),
+    Option("eras", "ERAS submission month (default: your profile's)", OptionType.MONTH), TRACK,
     group="timeline",
 )
-async def timeline_export(ctx: Context, specialty: str | None, eras: str | None) -> Reply:
-    view = ctx.view(specialty)
+async def timeline_export(ctx: Context, specialty: str | None, eras: str | None, track: str | None) -> Reply:
+    view = ctx.view(specialty, track)
     month = _eras(ctx, eras)
     phases = dated_phases(view, month, ctx.today)
     data = to_ics(view, phases, month, ctx.now)
@@ -178,9 +184,9 @@ async def timeline_export(ctx: Context, specialty: str | None, eras: str | None)
 
 
 @commands.command("conferences", "Conferences worth attending for a specialty, and what each is good for",
-                  SPECIALTY, private=False)
-async def conferences(ctx: Context, specialty: str | None) -> Reply:
-    view = ctx.view(specialty)
+                  SPECIALTY, TRACK, private=False)
+async def conferences(ctx: Context, specialty: str | None, track: str | None) -> Reply:
+    view = ctx.view(specialty, track)
     r = Reply(title=heading(view, "Conferences"))
     if not view.conferences:
         r.text("This playbook lists no conferences yet.")
@@ -192,9 +198,9 @@ async def conferences(ctx: Context, specialty: str | None) -> Reply:
     return r
 
 
-@commands.command("faq", "Common questions for this specialty and track", SPECIALTY, private=False)
-async def faq(ctx: Context, specialty: str | None) -> Reply:
-    view = ctx.view(specialty)
+@commands.command("faq", "Common questions for this specialty and track", SPECIALTY, TRACK, private=False)
+async def faq(ctx: Context, specialty: str | None, track: str | None) -> Reply:
+    view = ctx.view(specialty, track)
     r = Reply(title=heading(view, "FAQ"))
     for f in view.faqs:
         r.text(f.answer, heading=f.question)
@@ -203,9 +209,9 @@ async def faq(ctx: Context, specialty: str | None) -> Reply:
 
 
 @commands.command("mistakes", "Networking mistakes IMGs make, and the fix for each", SPECIALTY,
-                  private=False)
-async def mistakes(ctx: Context, specialty: str | None) -> Reply:
-    view = ctx.view(specialty)
+                  TRACK, private=False)
+async def mistakes(ctx: Context, specialty: str | None, track: str | None) -> Reply:
+    view = ctx.view(specialty, track)
     r = Reply(title=heading(view, "Common mistakes"))
     for m in view.mistakes:
         r.text(f"Fix: {m.fix}", heading=m.mistake)

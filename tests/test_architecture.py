@@ -1,0 +1,70 @@
+"""Structural rules: the core stays platform-free and every command is declared once."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from bot.core.commands import build_registry
+from bot.core.registry import Command, CommandSet, Registry
+
+CORE = Path(__file__).resolve().parents[1] / "bot" / "core"
+FORBIDDEN = ("discord", "slack_bolt", "slack_sdk", "prompt_toolkit", "rich", "bot.frontends", "aiohttp")
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("path", sorted(CORE.rglob("*.py")), ids=lambda p: str(p.relative_to(CORE)))
+def test_core_imports_no_platform_or_terminal_library(path: Path) -> None:
+    bad = sorted(n for n in _imports(path) if n.split(".")[0] in FORBIDDEN or n.startswith("bot.frontends"))
+    assert not bad, f"{path.name} imports {bad}"
+
+
+def test_no_two_commands_share_a_name() -> None:
+    reg = build_registry()
+    names = [c.qualified for c in reg.commands]
+    assert len(names) == len(set(names))
+    tops = {c.name for c in reg.commands if c.group is None}
+    assert not tops & {g.name for g in reg.groups}
+
+
+def test_registry_refuses_a_duplicate() -> None:
+    async def h(ctx):  # noqa: ANN001, ANN202
+        return None
+
+    s = CommandSet()
+    s.command("ping", "one")(h)
+    s.command("ping", "two")(h)
+    with pytest.raises(ValueError, match="duplicate command name: /ping"):
+        Registry([s])
+
+
+def test_every_command_has_a_description_and_typed_options() -> None:
+    for c in build_registry().commands:
+        assert isinstance(c, Command)
+        assert 1 <= len(c.description) <= 100, c.qualified  # Discord's limit
+        assert len(c.options) <= 25, c.qualified
+        for o in c.options:
+            assert o.name.islower() and len(o.description) <= 100, (c.qualified, o.name)
+            assert len(o.choices) <= 25
+
+
+def test_importing_the_package_has_no_side_effects(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = "import bot.cli, bot.core.commands, bot.frontends.console, bot.store; print('ok')"
+    res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert res.stdout.strip() == "ok" and res.stderr == ""
+    assert list(tmp_path.iterdir()) == []

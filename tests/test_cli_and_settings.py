@@ -1,0 +1,88 @@
+"""The command line: settings fail fast in one line, the console works piped, no tracebacks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.core.errors import ConfigError
+from bot.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def imgbot(args: list[str], stdin: str = "", env: dict[str, str] | None = None,
+           cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("IMGBOT_", "DISCORD_", "SLACK_"))}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True,
+                          text=True, timeout=120, env=full_env, cwd=cwd or ROOT)
+
+
+def test_bad_setting_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMGBOT_LOG_LEVEL", "LOUD")
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert str(err.value).startswith("invalid setting IMGBOT_LOG_LEVEL 'LOUD':")
+    assert "\n" not in str(err.value)
+
+
+def test_cli_reports_bad_settings_without_traceback(tmp_path: Path) -> None:
+    res = imgbot(["console", "--db", str(tmp_path / "x.db")], "/help\n",
+                 env={"IMGBOT_DATABASE_URL": "mysql://nope"})
+    # --db overrides the URL, so this still works
+    assert res.returncode == 0 and "IMG Peer Bot commands" in res.stdout
+    res = imgbot(["console"], "/help\n", env={"IMGBOT_HEARTBEAT_SECONDS": "0"})
+    assert res.returncode == 2
+    assert res.stderr.strip().startswith("imgbot: invalid setting IMGBOT_HEARTBEAT_SECONDS '0'")
+    assert "Traceback" not in res.stderr and res.stderr.count("\n") == 1
+
+
+def test_run_without_tokens_says_how_to_run_locally() -> None:
+    res = imgbot(["run"])
+    assert res.returncode == 2
+    assert "no DISCORD_TOKEN or SLACK_BOT_TOKEN is set" in res.stderr and "imgbot console" in res.stderr
+    assert res.stderr.count("\n") == 1
+
+
+def test_issue_example_prints_a_psychiatry_cold_email_for_egypt(tmp_path: Path) -> None:
+    script = ("/profile set specialty:psych track:non-us-img country:Egypt eras:2027-09\n"
+              "/script cold-email\n")
+    res = imgbot(["console", "--db", str(tmp_path / "a.db")], script)
+    assert res.returncode == 0, res.stderr
+    assert "Psychiatry (non-US-citizen IMG)" in res.stdout
+    assert "Egypt" in res.stdout.split("Subject:", 1)[1]
+    assert "Traceback" not in res.stdout + res.stderr
+
+
+def test_bad_input_exits_zero_with_one_line_each(tmp_path: Path) -> None:
+    res = imgbot(["console", "--db", str(tmp_path / "b.db")], "/nope\n/profile set eras:soon\n")
+    assert res.returncode == 0
+    lines = res.stdout.strip().splitlines()
+    assert lines == [
+        "unknown command /nope; try /help",
+        "option 'eras': 'soon' is not a month; use YYYY-MM, e.g. 2027-09",
+    ]
+
+
+def test_bad_playbook_dir_stops_start_with_the_list(tmp_path: Path) -> None:
+    bad = tmp_path / "pb"
+    bad.mkdir()
+    (bad / "x.yaml").write_text("id: x\nname: X\nextends: nowhere\n")
+    res = imgbot(["console", "--db", str(tmp_path / "c.db")], "/help\n", env={"IMGBOT_PLAYBOOKS_DIR": str(bad)})
+    assert res.returncode == 2
+    assert "x.yaml: extends (line 3): no base playbook with id 'nowhere'" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_readme_reference_matches_the_registry() -> None:
+    readme = (ROOT / "README.md").read_text()
+    res = imgbot(["commands", "--markdown"])
+    start, end = "<!-- commands:start -->\n", "<!-- commands:end -->"
+    assert start in readme and end in readme
+    embedded = readme.split(start, 1)[1].split(end, 1)[0]
+    assert embedded == res.stdout

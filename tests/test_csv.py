@@ -1,0 +1,69 @@
+"""CSV export and import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.helpers import Transcript, make_app
+
+
+async def test_round_trip_and_reimport_makes_no_duplicates(console: Transcript, tmp_path: Path) -> None:
+    console.front.attachments_dir = tmp_path
+    await console.say('/contact add "Dr Maya Lee" role:attending specialty:psych institution:"Mass General" '
+                      'email:maya@example.org how_met:conference met_on:2026-11-20 tags:mentor,research '
+                      'notes:"talked about CL psychiatry, she said: email in Jan"')
+    await console.say('/contact add "=HYPERLINK(1)" how_met:linkedin')
+    out = await console.say("/contact export")
+    assert "2 contacts exported" in out
+    (csv_file,) = tmp_path.glob("imgbot-contacts-*.csv")
+    text = csv_file.read_text(encoding="utf-8-sig")
+    header = text.splitlines()[0]
+    for col in ("name", "role", "specialty", "institution", "how_met", "last_contact", "next_followup"):
+        assert col in header
+    assert "'=HYPERLINK(1)" in text  # a formula cannot run in a spreadsheet
+
+    app2 = await make_app(tmp_path / "other.db")
+    other = Transcript(app2, "someone-else")
+    out = await other.say(f"/contact import file:{csv_file}")
+    assert "Imported 2 contact(s)" in out
+    shown = await other.say("/contact show #1")
+    assert "Mass General" in shown and "mentor, research" in shown and "maya@example.org" in shown
+    assert "=HYPERLINK(1)" in await other.say("/contact show #2")
+    out = await other.say(f"/contact import file:{csv_file}")
+    assert "Imported 0 contact(s)" in out and "2 row(s) were already in your tracker" in out
+    assert "Contacts (all): 2" in await other.say("/contact list")
+    await app2.store.close()
+
+
+async def test_bad_rows_are_reported_by_row_number_and_good_ones_imported(console: Transcript,
+                                                                          tmp_path: Path) -> None:
+    f = tmp_path / "in.csv"
+    f.write_text(
+        "name,role,institution,email,how_met,met_on\n"
+        "Dr Good,attending,UCSF,good@example.org,conference,2026-10-01\n"
+        ",resident,UCSF,,email,\n"
+        "Dr Bad Role,surgeon,UCSF,,email,\n"
+        "Dr Bad Date,resident,UCSF,,email,last tuesday\n"
+        "Dr Bad Mail,resident,UCSF,nope,email,\n"
+        "Dr Fine,peer,,,,\n"
+    )
+    out = await console.say(f"/contact import {f}")
+    assert "Imported 2 contact(s)" in out
+    assert "Rejected 4 row(s)" in out
+    assert "row 3: name is empty" in out
+    assert "row 4: role 'surgeon' is not one of" in out
+    assert "row 5: 'met_on': 'last tuesday' is not a date" in out
+    assert "row 6: 'email': 'nope' is not an email address" in out
+
+
+async def test_broken_files_change_nothing(console: Transcript, tmp_path: Path) -> None:
+    await console.say('/contact add "Dr Keep"')
+    binary = tmp_path / "x.csv"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    assert "not UTF-8 text" in await console.say(f"/contact import {binary}")
+    noname = tmp_path / "y.csv"
+    noname.write_text("who,where\nA,B\n")
+    assert "has no 'name' column" in await console.say(f"/contact import {noname}")
+    assert "cannot read" in await console.say(f"/contact import {tmp_path / 'missing.csv'}")
+    assert "needs a file" in await console.say("/contact import")
+    assert "Contacts (all): 1" in await console.say("/contact list")
