@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.core.models import UserRef
 from bot.store import open_store
+from bot.store.sqlite import migrations
 from tests.helpers import START, Transcript, make_app
 
 
@@ -27,7 +28,7 @@ async def test_migrations_from_empty_and_rerun_changes_nothing(tmp_path: Path) -
     assert _schema(db) == before
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 1
+        assert conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == len(migrations())
 
 
 async def test_same_account_name_on_two_platforms_or_workspaces_is_two_people(tmp_path: Path) -> None:
