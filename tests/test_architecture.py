@@ -40,7 +40,7 @@ def test_no_two_commands_share_a_name() -> None:
 
 
 def test_registry_refuses_a_duplicate() -> None:
-    async def h(ctx):  # noqa: ANN001, ANN202
+    async def h(ctx):
         return None
 
     s = CommandSet()

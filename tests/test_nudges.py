@@ -20,7 +20,7 @@ class Crash(BaseException):
 
 
 class CrashingPort(RecordingPort):
-    async def deliver(self, user, reply, nonce):  # noqa: ANN001
+    async def deliver(self, user, reply, nonce):
         await super().deliver(user, reply, nonce)
         raise Crash
 

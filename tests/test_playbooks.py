@@ -101,7 +101,7 @@ def test_cadences_differ_per_specialty_as_the_seeds_say() -> None:
     assert LIB.get("peds").view("non-us-img").cadence("no-reply").after_days == 14  # "2-3 weeks later"
 
 
-def _broken_copy(tmp_path: Path, transform) -> Path:  # noqa: ANN001
+def _broken_copy(tmp_path: Path, transform) -> Path:
     target = tmp_path / "pb"
     shutil.copytree(SHIPPED, target)
     f = target / "psychiatry.yaml"
