@@ -87,8 +87,9 @@ async def test_restart_after_downtime_delivers_exactly_one_late_digest(tmp_path:
 
 
 async def test_crash_between_send_and_record_does_not_duplicate(tmp_path: Path) -> None:
-    clock = ManualClock(datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
+    clock = ManualClock(START)
     t = await _setup(tmp_path, clock)
+    clock.set(datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
     platform = CrashingPort()
     with pytest.raises(Crash):
         await _engine(t, platform).run_due()
@@ -162,8 +163,9 @@ async def test_pause_and_resume(tmp_path: Path) -> None:
 
 
 async def test_failed_delivery_retries_with_backoff_then_tells_the_user(tmp_path: Path) -> None:
-    clock = ManualClock(datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
+    clock = ManualClock(START)
     t = await _setup(tmp_path, clock)
+    clock.set(datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
     port = RecordingPort(fail_with=DeliveryError("user unreachable"))
     engine = _engine(t, port, max_attempts=3, backoff=timedelta(minutes=10))
     await engine.run_due()
@@ -185,8 +187,9 @@ async def test_failed_delivery_retries_with_backoff_then_tells_the_user(tmp_path
 
 
 async def test_permanent_failure_is_shown_at_once_with_the_fix(tmp_path: Path) -> None:
-    clock = ManualClock(datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
+    clock = ManualClock(START)
     t = await _setup(tmp_path, clock)
+    clock.set(datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
     port = RecordingPort(fail_with=DeliveryError("DMs are closed", permanent=True,
                                                  user_hint="Allow direct messages from server members."))
     await _engine(t, port).run_due()
@@ -196,8 +199,9 @@ async def test_permanent_failure_is_shown_at_once_with_the_fix(tmp_path: Path) -
 
 
 async def test_nudge_buttons_work_as_commands_and_refuse_strangers(tmp_path: Path) -> None:
-    clock = ManualClock(datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
+    clock = ManualClock(START)
     t = await _setup(tmp_path, clock)
+    clock.set(datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
     port = RecordingPort()
     await _engine(t, port).run_due()
     actions = {a.id.split(":")[1]: a.command for a in port.sent[0][1].actions}

@@ -45,7 +45,13 @@ async def plan_followup(store: Store, profile: Profile, contact: Contact, now: d
     if contact.state != ContactState.ACTIVE or contact.next_followup_on is None:
         await store.cancel_nudges(profile.user_id, NudgeKind.FOLLOWUP, ref)
         return
-    await put(store, profile, NudgeKind.FOLLOWUP, ref, due_on(profile, contact.next_followup_on), now)
+    due = due_on(profile, contact.next_followup_on)
+    if due <= now:
+        # Recomputed by the user's own command and already due: the command's reply
+        # (and /followups) shows it, so a DM a second later would only repeat it.
+        await store.cancel_nudges(profile.user_id, NudgeKind.FOLLOWUP, ref)
+        return
+    await put(store, profile, NudgeKind.FOLLOWUP, ref, due, now)
 
 
 async def plan_phases(store: Store, library: PlaybookLibrary, profile: Profile, now: datetime) -> None:
