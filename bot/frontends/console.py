@@ -164,45 +164,52 @@ class ConsoleFrontend:
         self._show_rich(reply, nudge, saved)
 
     def _show_rich(self, reply: Reply, nudge: bool, saved: list[str]) -> None:
-        from rich.console import Group
-        from rich.panel import Panel
+        """Rich output with no side borders, so a script copies from the terminal cleanly."""
+        from rich.rule import Rule
         from rich.table import Table
         from rich.text import Text as RText
 
+        con = self._console
+        assert con is not None
         colour = {Tone.ERROR: "red", Tone.SUCCESS: "green", Tone.WARNING: "yellow",
                   Tone.NUDGE: "magenta"}.get(reply.tone, "cyan")
-        parts: list = []
+        title = ("🔔 NUDGE · " if nudge else "") + reply.title
+        if reply.tone == Tone.ERROR and not reply.blocks:
+            con.print(RText(title, style="bold red"))
+            return
+        con.print(Rule(RText(title, style="bold"), style=colour, align="left"))
         for block in reply.blocks:
             match block:
                 case Text(text=text, heading=heading):
                     if heading:
-                        parts.append(RText(heading, style="bold"))
-                    parts.append(RText(text))
+                        con.print(RText(heading, style="bold"))
+                    con.print(RText(text))
                 case Fields(fields=fields):
                     t = Table.grid(padding=(0, 2))
                     t.add_column(style="bold")
                     t.add_column()
                     for f in fields:
                         t.add_row(f.name, f.value)
-                    parts.append(t)
+                    con.print(t)
                 case ListBlock(items=items, heading=heading, ordered=ordered):
                     if heading:
-                        parts.append(RText(heading, style="bold"))
+                        con.print(RText(heading, style="bold"))
                     for i, it in enumerate(items, 1):
-                        parts.append(RText(f"{i}. " if ordered else "• ", style=colour) + RText(it))
+                        con.print(RText(f"{i}. " if ordered else "• ", style=colour) + RText(it))
                 case ScriptBlock(text=text, heading=heading, subject=subject):
-                    body = (f"Subject: {subject}\n\n" if subject else "") + text.rstrip()
-                    parts.append(Panel(RText(body), title=heading, title_align="left", border_style="dim"))
+                    con.print(Rule(RText(heading or "copy from here", style="dim"), characters="┄",
+                                   style="dim", align="left"))
+                    if subject:
+                        con.print(RText(f"Subject: {subject}"), soft_wrap=True)
+                        con.print()
+                    con.print(RText(text.rstrip()), soft_wrap=True)
+                    con.print(Rule(characters="┄", style="dim"))
         for a in reply.actions:
-            parts.append(RText(f"[{a.label}] ", style="bold " + colour) + RText(a.command, style="dim"))
-        for s in saved:
-            parts.append(RText(f"saved: {s}", style="green"))
+            con.print(RText(f"[{a.label}] ", style="bold " + colour) + RText(a.command, style="dim"))
+        for path in saved:
+            con.print(RText(f"saved: {path}", style="green"))
         if reply.footer:
-            parts.append(RText(reply.footer, style="dim"))
-        title = ("🔔 NUDGE · " if nudge else "") + reply.title
-        assert self._console is not None
-        self._console.print(Panel(Group(*parts) if parts else RText(""), title=RText(title, style="bold"),
-                                  title_align="left", border_style=colour))
+            con.print(RText(reply.footer, style="dim"))
 
 
 async def run_piped(front: ConsoleFrontend, engine: NudgeEngine, stream: TextIO) -> int:
