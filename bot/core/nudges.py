@@ -77,6 +77,7 @@ class Outcome:
 
 
 SNOOZES = (("1d", 1), ("3d", 3), ("1w", 7))
+FULL_FOLLOWUPS = 3  # follow-ups per digest shown with their script and buttons
 
 
 class NudgeEngine:
@@ -210,10 +211,12 @@ class NudgeEngine:
         sections: list[Reply] = []
         tz = zone(profile.timezone)
         today = now.astimezone(tz).date()
+        full = 0
         for n in nudges:
             part: Reply | None
             if n.kind == NudgeKind.FOLLOWUP:
-                part = await self._followup_part(profile, n, today)
+                part = await self._followup_part(profile, n, today, compact=full >= FULL_FOLLOWUPS)
+                full += part is not None
             elif n.kind == NudgeKind.PHASE:
                 part = self._phase_part(profile, n, today)
             else:
@@ -233,7 +236,7 @@ class NudgeEngine:
         reply.footer = "Pause nudges with /nudges pause · see them all with /nudges list"
         return reply, keep, skip
 
-    async def _followup_part(self, profile: Profile, n: Nudge, today: date) -> Reply | None:
+    async def _followup_part(self, profile: Profile, n: Nudge, today: date, compact: bool) -> Reply | None:
         contact: Contact | None = await self.app.store.get_contact(profile.user_id, int(n.ref))
         if contact is None or contact.state != ContactState.ACTIVE:
             return None
@@ -243,6 +246,11 @@ class NudgeEngine:
         what = (contact.followup_situation or "follow-up").replace("-", " ")
         due = f"due {fmt_date(contact.next_followup_on)}" if contact.next_followup_on else "due"
         head = f"{contact.ref} {contact.name}: {what} {due}"
+        if compact:
+            # a long digest carries full scripts for the first few only
+            cmd = f"/script {contact.followup_script} contact:{contact.ref} · " if contact.followup_script else ""
+            r.text(f"{cmd}/nudges done {n.id} · /nudges snooze {n.id} 3d", heading=head)
+            return r
         if contact.followup_situation == "second-no-reply":
             r.text("Two messages have gone unanswered. The playbook says stop here and spend the time "
                    "on someone new. Press Done to close it.", heading=head)

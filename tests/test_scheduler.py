@@ -1,0 +1,60 @@
+"""The APScheduler clock: two jobs whatever the number of pending nudges, rebuilt from the database."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from apscheduler.jobstores.memory import MemoryJobStore
+
+from bot.core.clock import ManualClock
+from bot.core.context import App
+from bot.core.nudges import NudgeEngine
+from bot.scheduler import NudgeScheduler
+from tests.helpers import RecordingPort, Transcript
+
+
+class SignallingPort(RecordingPort):
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived = asyncio.Event()
+
+    async def deliver(self, user, reply, nonce):
+        await super().deliver(user, reply, nonce)
+        self.arrived.set()
+
+
+async def test_many_pending_nudges_still_two_jobs_and_delivery_on_time(app: App, clock: ManualClock) -> None:
+    t = Transcript(app)
+    await t.say("/profile set specialty:psych track:non-us-img eras:2027-09 timezone:UTC")
+    for i in range(30):
+        await t.say(f'/contact add "Dr Number {i}" how_met:conference met_on:today')
+    assert (await app.store.nudge_counts())["pending"] >= 30
+
+    port = SignallingPort()
+    sched = NudgeScheduler(NudgeEngine(app, {"console": port}, rate=1000), heartbeat_seconds=300)
+    app.on_nudges_changed = sched.poke
+    await sched.start()
+    try:
+        jobs = {j.id for j in sched.scheduler.get_jobs()}
+        assert jobs == {"wake", "heartbeat"}
+        stores = sched.scheduler._jobstores
+        assert all(isinstance(s, MemoryJobStore) for s in stores.values())
+        assert sched.scheduler._job_defaults["misfire_grace_time"] is None
+        assert sched.scheduler._job_defaults["coalesce"] is True
+        assert sched.next_wake == await app.store.next_delivery()
+        assert port.sent == []
+
+        # time passes past the first due follow-ups (26 Nov, 09:00 UTC)
+        clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+        await sched.refresh()
+        await asyncio.wait_for(port.arrived.wait(), timeout=5)
+        assert len(port.sent) == 1  # thirty follow-ups, one digest
+        digest = port.sent[0][1]
+        assert digest.plain_text().count("after meeting due") == 30
+        assert len(digest.actions) == 3 * 5  # scripts and buttons for the first three only
+        assert "/nudges done" in digest.plain_text().split("Dr Number 29")[1]
+        await asyncio.sleep(0)
+        assert {j.id for j in sched.scheduler.get_jobs()} <= {"wake", "heartbeat"}
+    finally:
+        await sched.shutdown()
