@@ -11,7 +11,7 @@ from bot.core.playbooks.schema import Item, ScriptKind
 from bot.core.registry import Choice, CommandSet, Option, OptionType
 from bot.core.reply import Reply
 from bot.core.scripts import render_script, script_values
-from bot.core.timeline import PhaseState, dated_phases, to_ics
+from bot.core.timeline import DatedPhase, PhaseState, dated_phases, to_ics
 from bot.core.tracker import resolve_contact
 
 commands = CommandSet()
@@ -137,22 +137,24 @@ commands.group("timeline", "Your dated networking timeline, counted back from yo
                default="show")
 
 
-def _eras(ctx: Context, eras: str | None) -> str:
-    value = eras or ctx.profile.eras
-    if not value:
+ERAS = Option("eras", "ERAS submission month (default: your profile's)", OptionType.MONTH)
+
+
+def _dated(ctx: Context, specialty: str | None, eras: str | None,
+           track: str | None) -> tuple[TrackView, str, list[DatedPhase]]:
+    view = ctx.view(specialty, track)
+    month = eras or ctx.profile.eras
+    if not month:
         raise UsageError("your timeline needs an ERAS month: /profile set eras:YYYY-MM (e.g. eras:2027-09)")
-    return value
+    return view, month, dated_phases(view, month, ctx.today)
 
 
 @commands.command(
-    "show", "Show each phase with real dates, marking where you are now", SPECIALTY,
-    Option("eras", "ERAS submission month (default: your profile's)", OptionType.MONTH), TRACK,
+    "show", "Show each phase with real dates, marking where you are now", SPECIALTY, ERAS, TRACK,
     group="timeline",
 )
 async def timeline_show(ctx: Context, specialty: str | None, eras: str | None, track: str | None) -> Reply:
-    view = ctx.view(specialty, track)
-    month = _eras(ctx, eras)
-    phases = dated_phases(view, month, ctx.today)
+    view, month, phases = _dated(ctx, specialty, eras, track)
     r = Reply(title=heading(view, f"Timeline to ERAS {fmt_month(month)}"))
     marks = {PhaseState.PAST: "✓ done", PhaseState.CURRENT: "▶ NOW", PhaseState.UPCOMING: "upcoming"}
     for dp in phases:
@@ -168,14 +170,11 @@ async def timeline_show(ctx: Context, specialty: str | None, eras: str | None, t
 
 
 @commands.command(
-    "export", "Download the timeline as a calendar file (.ics)", SPECIALTY,
-    Option("eras", "ERAS submission month (default: your profile's)", OptionType.MONTH), TRACK,
+    "export", "Download the timeline as a calendar file (.ics)", SPECIALTY, ERAS, TRACK,
     group="timeline",
 )
 async def timeline_export(ctx: Context, specialty: str | None, eras: str | None, track: str | None) -> Reply:
-    view = ctx.view(specialty, track)
-    month = _eras(ctx, eras)
-    phases = dated_phases(view, month, ctx.today)
+    view, month, phases = _dated(ctx, specialty, eras, track)
     data = to_ics(view, phases, month, ctx.now)
     r = Reply(title=heading(view, "Timeline calendar"))
     r.text(f"{len(phases)} phases with their checklists. Open the file to add them to your calendar.")
