@@ -98,6 +98,8 @@ class Playbook:
             name: [item for item in self.items[name] if item.applies_to(track)]
             for name in ITEM_LISTS
         }
+        order = list(ScriptKind)
+        lists["scripts"].sort(key=lambda s: order.index(s.kind))
         return TrackView(playbook=self, track=track, **lists)
 
 
