@@ -48,17 +48,29 @@ class NudgeScheduler:
         await self._wake()
 
     async def refresh(self) -> None:
+        await self._arm()
+
+    async def _arm(self, *, waking: bool = False) -> bool:
+        """Point the ``wake`` job at the earliest delivery time.
+
+        From a running wake-up (``waking``) with that time already come, return True instead of
+        arming: a ``wake`` due while one is still running is skipped by APScheduler
+        (max_instances=1) and, its date trigger spent, dropped, leaving the nudge to the heartbeat.
+        """
         nxt = await self.engine.app.store.next_delivery()
         if nxt is None or nxt >= FAR_FUTURE:
             self.next_wake = None
             if self.scheduler.get_job("wake"):
                 self.scheduler.remove_job("wake")
-            return
+            return False
         # The app clock may be shifted (tests, demos); APScheduler runs on real time.
         delay = max(timedelta(0), nxt - self.engine.app.clock.now())
-        run_at = datetime.now(UTC) + delay
         self.next_wake = nxt
+        if waking and delay == timedelta(0):
+            return True
+        run_at = datetime.now(UTC) + delay
         self.scheduler.add_job(self._wake, DateTrigger(run_date=run_at), id="wake", replace_existing=True)
+        return False
 
     def poke(self) -> None:
         """Re-read the earliest due time soon (after a command changed what is owed)."""
@@ -67,11 +79,16 @@ class NudgeScheduler:
         task.add_done_callback(self._tasks.discard)
 
     async def _wake(self) -> None:
-        try:
-            await self.engine.run_due()
-        except Exception:
-            log.exception("nudge delivery run failed; will retry at the next wake-up")
-        await self.refresh()
+        while True:
+            try:
+                await self.engine.run_due()
+            except Exception:
+                log.exception("nudge delivery run failed; will retry at the next wake-up")
+                await self.refresh()
+                return
+            # Something fell due since run_due's last look: go round again rather than arm a job.
+            if not await self._arm(waking=True):
+                return
 
     def job_count(self) -> int:
         return len(self.scheduler.get_jobs())

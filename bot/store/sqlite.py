@@ -68,6 +68,8 @@ _CONTACT_COLS = (
     "state, last_contact_on, next_followup_on, followup_situation, followup_script, created_at"
 )
 _NUDGE_COLS = "id, user_id, kind, ref, due_at, deliver_at, status, attempts, last_error, digest"
+# due_users() reads at most limit * this many due rows per batch (any leftovers come in the next batch).
+_DUE_ROWS_PER_USER = 100
 
 
 def _contact(row: Sequence) -> Contact:
@@ -456,10 +458,13 @@ class SQLiteStore:
         return from_ts(row[0]) if row and row[0] else None
 
     async def due_users(self, now: datetime, limit: int) -> list[int]:
+        # Read the due rows through nudges_pending_by_time (earliest first, capped) and only then
+        # pick distinct users. Written as one flat DISTINCT ... ORDER BY user_id, SQLite walks the
+        # whole nudges_by_user index instead: ~130 ms per call with 1M pending, nothing due.
         rows = await self._all(
-            "SELECT DISTINCT user_id FROM nudges WHERE status = 'pending' AND deliver_at <= ?"
-            " ORDER BY user_id LIMIT ?",
-            (ts(now), limit),
+            "SELECT DISTINCT user_id FROM (SELECT user_id FROM nudges WHERE status = 'pending'"
+            " AND deliver_at <= ? ORDER BY deliver_at LIMIT ?) ORDER BY user_id LIMIT ?",
+            (ts(now), limit * _DUE_ROWS_PER_USER, limit),
         )
         return [int(r[0]) for r in rows]
 

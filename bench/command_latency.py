@@ -1,0 +1,221 @@
+"""Command latency with a full tracker: p50/p99 of /followups and /contact list through run_line.
+
+    python bench/command_latency.py          # 5,000 contacts, 500 timed runs per command
+    python bench/command_latency.py --small  # 1,000 contacts, 100 timed runs per command
+
+Set-up, on a fresh SQLite file through ``build_app`` with the system clock: one console user sets
+a profile with ``/profile set`` (via run_line), then all but the last 100 contacts are written
+through the store API in one transaction (``add_contact`` + ``planner.plan_followup``, so every
+active contact with a follow-up date has its pending nudge; nudges already due are marked sent,
+as they would have been delivered). The last 100 contacts are added with ``/contact add`` through
+run_line and timed too, which brings the tracker to its cap (``max_contacts``, 5,000).
+
+Spread of the contacts: 8% overdue (1-90 days), 2% due today, 30% due in 1-30 days, 20% in
+31-180 days, 20% active without a date, 14% moved on, 6% stopped; 5% tagged mentor.
+
+Each command is run through ``bot.core.dispatch.run_line`` (what the console runs for a typed line)
+with the scheduler wired as in the interactive console: NudgeScheduler started, and every command
+pokes it (``app.on_nudges_changed``), whose refresh task is awaited after the timer stops, as a
+person typing would leave it time to finish. 20 untimed warm-up runs per command. Besides the
+three target commands it times ``/followups days:14``, ``/contact list mentor`` (a tag match on
+every contact) and the last page of ``/contact list all`` (the deepest OFFSET). Times are the
+reply object being built; rendering it on a terminal or a platform is not included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from _common import machine_info, percentile, table
+
+TARGET_P99_MS = 20.0
+FIRST = ("Maya", "Omar", "Li", "Priya", "James", "Fatima", "Carlos", "Aisha", "Chen", "Sara", "Ivan", "Nadia",
+         "Kwame", "Elena", "Ravi", "Yusuf", "Grace", "Hassan", "Mei", "Daniel")
+LAST = ("Lee", "Hassan", "Patel", "Garcia", "Okafor", "Kim", "Nguyen", "Smith", "Ali", "Rossi", "Cohen",
+        "Mensah", "Ivanova", "Singh", "Haddad", "Park", "Silva", "Brown", "Khan", "Martin")
+INSTITUTIONS = ("Mass General", "Johns Hopkins", "Mayo Clinic", "Cleveland Clinic", "UCSF", "Mount Sinai",
+                "Cairo University", "Cook County", "Henry Ford", "Brown University", None)
+ROLES = ("attending", "resident", "fellow", "program-director", "coordinator", "researcher", "alumni", "peer")
+HOW = ("conference", "email", "linkedin", "rotation", "webinar", "research", "alumni", "other")
+SPECIALTIES = ("em", "im", "psych", "peds", None)
+SITUATIONS = ("after-meeting", "no-reply", "second-no-reply", "mentor-update", "dormant", "thanks-after-help")
+
+
+class NullPort:
+    async def deliver(self, user, reply, nonce) -> None:
+        return None
+
+
+def plan_contacts(rng: random.Random, count: int, today):
+    """(name, role, specialty, institution, how, met_on, tags, state, next_followup_on, situation)."""
+    out = []
+    for i in range(count):
+        x = rng.random()
+        state, nxt = "active", None
+        if x < 0.08:
+            nxt = today - timedelta(days=rng.randint(1, 90))
+        elif x < 0.10:
+            nxt = today
+        elif x < 0.40:
+            nxt = today + timedelta(days=rng.randint(1, 30))
+        elif x < 0.60:
+            nxt = today + timedelta(days=rng.randint(31, 180))
+        elif x < 0.80:
+            pass
+        elif x < 0.94:
+            state = "moved-on"
+        else:
+            state = "stopped"
+        tags = ["mentor"] if rng.random() < 0.05 else []
+        if rng.random() < 0.2:
+            tags.append(rng.choice(("research", "acep2025", "apa2025", "away-rotation")))
+        out.append((
+            f"Dr {rng.choice(FIRST)} {rng.choice(LAST)} {i}", rng.choice(ROLES), rng.choice(SPECIALTIES),
+            rng.choice(INSTITUTIONS), rng.choice(HOW), today - timedelta(days=rng.randint(0, 700)), tuple(tags),
+            state, nxt, rng.choice(SITUATIONS) if nxt else None,
+        ))
+    return out
+
+
+async def setup(app, user, contacts: int, by_command: int, rng: random.Random) -> None:
+    from bot.core import planner
+    from bot.core.dispatch import run_line
+    from bot.core.models import Contact
+
+    await run_line(app, user, '/profile set name:"Dr Amal Hassan" country:Egypt specialty:psych '
+                              "track:non-us-img eras:2027-09 timezone:Africa/Cairo")
+    store = app.store
+    async with app.lock:
+        ctx = await app.context(user)
+        view = app.playbooks.get("psych").view("non-us-img")
+        async with store.transaction():
+            for (name, role, spec, inst, how, met_on, tags, state, nxt, sit) in plan_contacts(
+                rng, contacts - by_command, ctx.today
+            ):
+                cadence = view.cadence(sit) if sit else None
+                c = await store.add_contact(Contact(
+                    id=0, user_id=ctx.user_id, number=0, name=name, role=role, specialty=spec,
+                    institution=inst, email=None, how_met=how, met_on=met_on, tags=tags, state=state,
+                    last_contact_on=met_on, next_followup_on=nxt, followup_situation=sit,
+                    followup_script=cadence.script if cadence else None,
+                ), ctx.now)
+                await planner.plan_followup(store, ctx.profile, c, ctx.now)
+            # nudges that were already due went out in the past
+            due = [n.id for n in await store.open_nudges(ctx.user_id) if n.deliver_at <= ctx.now]
+            await store.mark_sent(due, ctx.now)
+
+
+async def run(contacts: int, iterations: int, workdir: Path) -> tuple[list[list[object]], float, str]:
+    from bot.core.clock import SystemClock
+    from bot.core.dispatch import run_line
+    from bot.core.models import UserRef
+    from bot.core.nudges import NudgeEngine
+    from bot.runtime import build_app
+    from bot.scheduler import NudgeScheduler
+    from bot.settings import load_settings
+
+    settings = load_settings(database_url=f"sqlite:///{workdir / 'latency.db'}")
+    app = await build_app(settings, SystemClock())
+    engine = NudgeEngine(app, {"console": NullPort()}, rate=settings.dm_rate)
+    sched = NudgeScheduler(engine, settings.heartbeat_seconds)
+    pending: set[asyncio.Task[None]] = set()
+
+    def poke() -> None:  # NudgeScheduler.poke, keeping the task so the harness can await it
+        pending.add(asyncio.get_running_loop().create_task(sched.refresh()))
+
+    app.on_nudges_changed = poke
+    user = UserRef("console", "bench", "Bench User")
+    rng = random.Random(5000)
+    by_command = min(100, contacts // 10)
+    t = time.perf_counter()
+    await setup(app, user, contacts, by_command, rng)
+    setup_s = time.perf_counter() - t
+    await sched.start()
+
+    async def settle() -> None:
+        while pending:
+            await asyncio.gather(*list(pending))
+            pending.clear()
+
+    async def timed(line: str) -> float:
+        t0 = time.perf_counter()
+        reply = await run_line(app, user, line)
+        elapsed = time.perf_counter() - t0
+        await settle()
+        if reply.tone == "error":
+            raise SystemExit(f"{line!r} failed: {reply.title}")
+        return elapsed
+
+    rows: list[list[object]] = []
+
+    def add_row(line: str, samples: list[float], title: str) -> None:
+        ms = [s * 1000 for s in samples]
+        rows.append([line, len(ms), f"{statistics.mean(ms):.2f}", f"{percentile(ms, 50):.2f}",
+                     f"{percentile(ms, 90):.2f}", f"{percentile(ms, 99):.2f}", f"{max(ms):.2f}", title])
+
+    # The last contacts through /contact add, timed (writes: contact, interaction, follow-up nudge).
+    adds = []
+    title = ""
+    for i in range(by_command):
+        name, role, _spec, inst, *_rest = plan_contacts(rng, 1, app.clock.now().date())[0]
+        line = (f'/contact add "{name} b{i}" role:{role} specialty:psych how_met:conference met_on:"3 days ago"'
+                + (f' institution:"{inst}"' if inst else "") + (" tags:mentor" if i % 20 == 0 else ""))
+        t0 = time.perf_counter()
+        reply = await run_line(app, user, line)
+        adds.append(time.perf_counter() - t0)
+        await settle()
+        title = reply.title
+    total = await app.store.count_contacts((await app.context(user)).user_id)
+    add_row('/contact add "Dr ..." role:... how_met:conference met_on:"3 days ago"', adds,
+            f"{by_command} adds, ends at {total:,} contacts")
+
+    last_page = -(-total // app.limits.page_size)
+    for line in ("/followups", "/followups days:14", "/contact list", "/contact list due",
+                 "/contact list mentor", f"/contact list all page:{last_page}"):
+        for _ in range(20):
+            await timed(line)
+        samples = [await timed(line) for _ in range(iterations)]
+        title = (await run_line(app, user, line)).title
+        await settle()
+        add_row(line, samples, title)
+    await sched.shutdown()
+    await app.store.close()
+    return rows, setup_s, f"{total:,} contacts"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--small", action="store_true", help="1,000 contacts, 100 runs per command")
+    ap.add_argument("--contacts", type=int, default=None, help="contacts for the user (default 5000, --small 1000)")
+    ap.add_argument("--runs", type=int, default=None, help="timed runs per command (default 500, --small 100)")
+    args = ap.parse_args()
+    contacts = args.contacts or (1_000 if args.small else 5_000)
+    runs = args.runs or (100 if args.small else 500)
+    print(machine_info())
+    workdir = Path(tempfile.mkdtemp(prefix="imgbot-latency-"))
+    try:
+        rows, setup_s, total = asyncio.run(run(contacts, runs, workdir))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"one user, {total}; bulk set-up {setup_s:.1f} s; {runs} timed runs per read command after 20 warm-up"
+          " runs\n")
+    print(table(["command (through run_line)", "runs", "mean ms", "p50", "p90", "p99", "max", "reply title"], rows))
+    worst = max(float(r[5]) for r in rows)
+    reads = max(float(r[5]) for r in rows if str(r[0]).startswith(("/followups", "/contact list")))
+    ok = reads <= TARGET_P99_MS
+    print(f"\ntarget p99 <= {TARGET_P99_MS:.0f} ms for /followups and /contact list: {'PASS' if ok else 'FAIL'}"
+          f" (worst read p99 {reads:.2f} ms; worst of all rows {worst:.2f} ms)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,347 @@
+"""Startup at scale: time and peak memory from process start to "scheduler ready" with 1,000,000 pending nudges.
+
+    python bench/startup_scale.py            # 1,000,000 nudges / 10,000 users; baseline 100,000 jobs
+    python bench/startup_scale.py --small    # 100,000 nudges / 1,000 users; baseline 10,000 jobs
+
+The database is generated once (migrations run through ``SQLiteStore.open``, then rows are bulk
+inserted with sqlite3) and cached under /tmp/imgbot-bench; it is rebuilt when its nudges are no
+longer all in the future. Every nudge is due 1 to 31 days after generation, so starting the bot
+must only compute the next wake-up, never deliver.
+
+Each measurement is a fresh interpreter (so the peak RSS is the process's own). The parent takes
+a wall-clock timestamp just before spawning and passes it in argv; the child reports elapsed
+wall time at each phase, so "ready" includes interpreter start, imports, settings, playbook
+loading, opening the store, ``NudgeEngine`` and ``NudgeScheduler.start()`` (recover + first wake:
+run_due finds nothing due, refresh asks ``store.next_delivery()`` and arms one ``wake`` job).
+
+Baseline: the same process start, imports and ``build_app``, then one APScheduler job per nudge
+(AsyncIOScheduler, MemoryJobStore, one DateTrigger each) for the 100,000 earliest pending
+nudges read from the same database, then ``scheduler.start()`` until its first wake-up is armed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from _common import CACHE_DIR, machine_info, peak_rss_mib, table
+
+GENERATOR_VERSION = 1
+TARGET_SECONDS = 2.0
+TARGET_MIB = 150.0
+TIMEZONES = ("UTC", "America/New_York", "America/Chicago", "Europe/London", "Africa/Cairo",
+             "Asia/Kolkata", "Asia/Karachi", "Africa/Lagos", "Asia/Manila", "America/Los_Angeles")
+SPECIALTIES = ("em", "im", "psych", "peds")
+_TS = "%Y-%m-%d %H:%M:%S"
+
+
+# --------------------------------------------------------------------------- database
+
+
+def db_path(users: int, per_user: int) -> Path:
+    return CACHE_DIR / f"startup-{users * per_user}-nudges-{users}-users.db"
+
+
+def db_is_usable(path: Path, users: int, per_user: int) -> bool:
+    meta = path.with_suffix(".json")
+    if not (path.exists() and meta.exists()):
+        return False
+    try:
+        info = json.loads(meta.read_text())
+        if info.get("version") != GENERATOR_VERSION or info.get("nudges") != users * per_user:
+            return False
+        conn = sqlite3.connect(path)
+        try:
+            first = conn.execute("SELECT MIN(deliver_at) FROM nudges WHERE status = 'pending'").fetchone()[0]
+            counts = dict(conn.execute("SELECT status, COUNT(*) FROM nudges GROUP BY status").fetchall())
+        finally:
+            conn.close()
+    except (OSError, ValueError, sqlite3.Error):
+        return False
+    # every nudge must still be at least 10 minutes in the future, none touched by a previous run
+    soon = (datetime.now(UTC) + timedelta(minutes=10)).strftime(_TS)
+    return first is not None and first > soon and counts == {"pending": users * per_user}
+
+
+def build_db(path: Path, users: int, per_user: int) -> float:
+    """Create the schema through the real store (migrations), then bulk insert. Returns seconds."""
+    started = time.perf_counter()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        p.unlink(missing_ok=True)
+
+    _migrate(tmp)
+
+    rng = random.Random(20240601)
+    now = datetime.now(UTC).replace(microsecond=0)
+    created = now.strftime(_TS)
+    base = int((now + timedelta(days=1)).timestamp())
+    span = 30 * 24 * 3600
+    month = now.strftime("%Y-%m")
+    goal_kinds = ("goal-kickoff", "goal-midmonth", "goal-summary")
+
+    def nudge_rows():
+        for uid in range(1, users + 1):
+            for j in range(per_user):
+                at = time.strftime(_TS, time.gmtime(base + rng.randrange(span)))
+                if j < len(goal_kinds):
+                    yield (uid, goal_kinds[j], month, at, at)
+                else:
+                    yield (uid, "followup", str(uid * 1000 + j), at, at)
+
+    conn = sqlite3.connect(tmp, isolation_level=None)
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("PRAGMA cache_size=-200000")
+    # Build the nudges indexes after the rows are in (same SQL as the migration, taken from the schema).
+    indexes = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'nudges' AND sql IS NOT NULL"
+    ).fetchall()
+    conn.execute("BEGIN")
+    for name, _sql in indexes:
+        conn.execute(f"DROP INDEX {name}")
+    conn.executemany(
+        "INSERT INTO users (id, platform, account, display_name, created_at) VALUES (?,?,?,?,?)",
+        ((uid, "discord", str(900_000_000_000_000_000 + uid), f"user{uid}", created) for uid in range(1, users + 1)),
+    )
+    conn.executemany(
+        "INSERT INTO profiles (user_id, name, specialty, track, timezone, updated_at) VALUES (?,?,?,?,?,?)",
+        ((uid, f"User {uid}", SPECIALTIES[uid % 4], "non-us-img" if uid % 3 else "us-img",
+          TIMEZONES[uid % len(TIMEZONES)], created) for uid in range(1, users + 1)),
+    )
+    conn.executemany(
+        "INSERT INTO nudges (user_id, kind, ref, due_at, deliver_at) VALUES (?,?,?,?,?)", nudge_rows()
+    )
+    for _name, sql in indexes:
+        conn.execute(sql)
+    conn.execute("COMMIT")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    os.replace(tmp, path)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+    path.with_suffix(".json").write_text(json.dumps(
+        {"version": GENERATOR_VERSION, "users": users, "nudges": users * per_user, "created": created}
+    ))
+    return time.perf_counter() - started
+
+
+def _migrate(path: Path) -> None:
+    from bot.store.sqlite import SQLiteStore
+
+    async def go() -> None:
+        store = await SQLiteStore.open(path)
+        await store.close()
+
+    asyncio.run(go())
+
+
+def ensure_db(users: int, per_user: int) -> tuple[Path, str]:
+    path = db_path(users, per_user)
+    if db_is_usable(path, users, per_user):
+        _migrate(path)  # a migration added since the file was cached is applied here, not in a timed start
+        return path, "cached"
+    secs = build_db(path, users, per_user)
+    return path, f"generated in {secs:.1f} s"
+
+
+# --------------------------------------------------------------------------- children
+
+
+class _NullPort:
+    """A DeliveryPort that only counts: startup must deliver nothing."""
+
+    def __init__(self) -> None:
+        self.delivered = 0
+
+    async def deliver(self, user, reply, nonce) -> None:
+        self.delivered += 1
+
+
+async def _child_ours(db: str, t0: float) -> dict:
+    from bot.core.nudges import NudgeEngine
+    from bot.runtime import build_app
+    from bot.scheduler import NudgeScheduler
+    from bot.settings import load_settings
+
+    t_imports = time.time() - t0
+    settings = load_settings(database_url=f"sqlite:///{db}")
+    app = await build_app(settings)
+    t_app = time.time() - t0
+    port = _NullPort()
+    engine = NudgeEngine(app, {"discord": port}, rate=settings.dm_rate)
+    sched = NudgeScheduler(engine, settings.heartbeat_seconds)
+    app.on_nudges_changed = sched.poke
+    await sched.start()
+    t_ready = time.time() - t0
+    rss = peak_rss_mib()
+    assert port.delivered == 0, "startup delivered nudges: the generated ones must all be in the future"
+    assert sched.next_wake is not None and sched.next_wake > datetime.now(UTC)
+    # What every later wake-up with nothing (or little) due costs: the heartbeat, and the last
+    # due_users() query that ends each run_due() loop. Measured after "ready", not part of it.
+    idle = []
+    for _ in range(5):
+        t = time.perf_counter()
+        await sched._wake()
+        idle.append(time.perf_counter() - t)
+    assert port.delivered == 0
+    out = {"imports": t_imports, "app": t_app, "ready": t_ready, "rss": rss, "jobs": sched.job_count(),
+           "next_wake": sched.next_wake.isoformat(), "idle_wake": statistics.median(idle)}
+    await sched.shutdown()
+    await app.store.close()
+    return out
+
+
+async def _deliver_one(nudge_id: int) -> None:  # the baseline's job target; never runs here
+    return None
+
+
+async def _child_baseline(db: str, t0: float, n: int) -> dict:
+    from apscheduler.jobstores.memory import MemoryJobStore
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    from apscheduler.triggers.date import DateTrigger
+
+    from bot.runtime import build_app
+    from bot.settings import load_settings
+
+    t_imports = time.time() - t0
+    settings = load_settings(database_url=f"sqlite:///{db}")
+    app = await build_app(settings)  # same fixed cost as ours: settings, playbooks, store
+    t_app = time.time() - t0
+    conn = sqlite3.connect(db)
+    rows = conn.execute(
+        "SELECT id, deliver_at FROM nudges WHERE status = 'pending' ORDER BY deliver_at LIMIT ?", (n,)
+    ).fetchall()
+    conn.close()
+    sched = AsyncIOScheduler(
+        timezone=UTC,
+        jobstores={"default": MemoryJobStore()},
+        job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+    )
+    for nudge_id, deliver_at in rows:
+        run_at = datetime.fromisoformat(deliver_at).replace(tzinfo=UTC)
+        sched.add_job(_deliver_one, DateTrigger(run_date=run_at), args=(nudge_id,), id=str(nudge_id))
+    sched.start()  # jobs added before start go into the store without a wake-up each
+    await asyncio.sleep(0)  # start() queued its first wakeup on the loop: let it arm the timer
+    t_ready = time.time() - t0
+    rss = peak_rss_mib()
+    jobs = len(sched.get_jobs())
+    sched.shutdown(wait=False)
+    await asyncio.sleep(0)
+    await app.store.close()
+    return {"imports": t_imports, "app": t_app, "ready": t_ready, "rss": rss, "jobs": jobs}
+
+
+def child_main(args: argparse.Namespace) -> int:
+    if args.child == "ours":
+        out = asyncio.run(_child_ours(args.db, args.t0))
+    else:
+        out = asyncio.run(_child_baseline(args.db, args.t0, args.n))
+    print("READY " + json.dumps(out), flush=True)
+    return 0
+
+
+# --------------------------------------------------------------------------- parent
+
+
+def spawn(mode: str, db: Path, n: int) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--db", str(db), "--n", str(n)]
+    t0 = time.time()
+    proc = subprocess.run([*cmd, "--t0", repr(t0)], capture_output=True, text=True, timeout=600, check=False)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("READY ")]
+    if proc.returncode != 0 or not lines:
+        raise SystemExit(f"child {mode} failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return json.loads(lines[-1][6:])
+
+
+def summarize(label: str, n: int, runs: list[dict]) -> dict:
+    def med(key: str) -> float:
+        return statistics.median(r[key] for r in runs)
+
+    return {
+        "label": label, "n": n, "runs": len(runs), "jobs": runs[0]["jobs"],
+        "imports": med("imports"), "app": med("app"), "ready": med("ready"),
+        "ready_max": max(r["ready"] for r in runs), "rss": med("rss"), "rss_max": max(r["rss"] for r in runs),
+        "sched": statistics.median(r["ready"] - r["app"] for r in runs),
+        "idle_wake": statistics.median(r["idle_wake"] for r in runs) if "idle_wake" in runs[0] else None,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--small", action="store_true", help="100,000 nudges / 1,000 users, 10,000-job baseline")
+    ap.add_argument("--runs", type=int, default=None, help="fresh processes per case (default 5, --small 3)")
+    ap.add_argument("--child", choices=("ours", "baseline"), help=argparse.SUPPRESS)
+    ap.add_argument("--db", help=argparse.SUPPRESS)
+    ap.add_argument("--n", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--t0", type=float, default=0.0, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        return child_main(args)
+
+    runs = args.runs or (3 if args.small else 5)
+    print(machine_info())
+    if args.small:
+        big = (1_000, 100)
+        baseline_n = 10_000
+    else:
+        big = (10_000, 100)
+        baseline_n = 100_000
+    same = (baseline_n // 100, 100)  # a database the size of the baseline, for a same-size comparison
+    big_db, big_note = ensure_db(*big)
+    print(f"database: {big_db} ({big[0] * big[1]:,} pending nudges, {big[0]:,} users; {big_note};"
+          f" {big_db.stat().st_size / 2**20:.0f} MiB)")
+    same_db, same_note = (big_db, "") if same == big else ensure_db(*same)
+    if same != big:
+        print(f"database: {same_db} ({same[0] * same[1]:,} pending nudges, {same[0]:,} users; {same_note})")
+    print(f"runs per case: {runs} fresh processes; times are wall clock from just before spawn; medians\n")
+
+    results = []
+    cases = [("ours (2 jobs)", "ours", big_db, big[0] * big[1])]
+    if same != big:
+        cases.append(("ours (2 jobs)", "ours", same_db, same[0] * same[1]))
+    cases.append(("baseline: 1 job per nudge", "baseline", big_db, baseline_n))
+    for label, mode, db, n in cases:
+        results.append(summarize(label, n, [spawn(mode, db, n) for _ in range(runs)]))
+
+    rows = [
+        [r["label"], f"{r['n']:,}", f"{r['jobs']:,}", f"{r['imports']:.2f}", f"{r['app']:.2f}",
+         f"{r['sched']:.3f}", f"{r['ready']:.2f}", f"{r['ready_max']:.2f}", f"{r['rss']:.1f}", f"{r['rss_max']:.1f}",
+         "n/a" if r["idle_wake"] is None else f"{r['idle_wake'] * 1000:.1f}"]
+        for r in results
+    ]
+    print(table(["case", "nudges", "jobs", "imports s", "app built s", "sched part s",
+                 "ready s (p50)", "ready s (max)", "peak RSS MiB (p50)", "(max)", "idle wake ms"], rows))
+    print("\nimports/app built/ready: elapsed since spawn; sched part: ready - app built"
+          " (ours: recover + first wake + next_delivery; baseline: read rows + add_job each + start);"
+          "\nidle wake: one NudgeScheduler._wake() with nothing due, after ready (what each heartbeat and the"
+          " end of every delivery run cost)")
+
+    ours, base = results[0], results[-1]
+    print()
+    print(table(
+        ["ratio baseline / ours", "time to ready", "sched part", "peak RSS"],
+        [[f"baseline {base['n']:,} vs ours {r['n']:,}", f"{base['ready'] / r['ready']:.2f}x",
+          f"{base['sched'] / r['sched']:.0f}x", f"{base['rss'] / r['rss']:.2f}x"] for r in results[:-1]],
+    ))
+    ok_time = ours["ready_max"] <= TARGET_SECONDS
+    ok_mem = ours["rss_max"] <= TARGET_MIB
+    print(f"\ntarget ready <= {TARGET_SECONDS:.0f} s with {ours['n']:,} nudges: "
+          f"{'PASS' if ok_time else 'FAIL'} (worst {ours['ready_max']:.2f} s)")
+    print(f"target peak RSS <= {TARGET_MIB:.0f} MiB with {ours['n']:,} nudges: "
+          f"{'PASS' if ok_mem else 'FAIL'} (worst {ours['rss_max']:.1f} MiB)")
+    return 0 if ok_time and ok_mem else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
