@@ -86,3 +86,15 @@ def test_readme_reference_matches_the_registry() -> None:
     assert start in readme and end in readme
     embedded = readme.split(start, 1)[1].split(end, 1)[0]
     assert embedded == res.stdout
+
+
+def test_output_closed_early_is_not_a_traceback(tmp_path: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "console", "--db", str(tmp_path / "p.db")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=ROOT)
+    assert proc.stdin and proc.stdout and proc.stderr
+    proc.stdout.close()  # like `| head` exiting
+    proc.stdin.write("/help\n" * 50)
+    proc.stdin.close()
+    assert proc.wait(timeout=60) == 0
+    assert "Traceback" not in proc.stderr.read()
