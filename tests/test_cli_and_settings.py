@@ -98,3 +98,16 @@ def test_output_closed_early_is_not_a_traceback(tmp_path: Path) -> None:
     proc.stdin.close()
     assert proc.wait(timeout=60) == 0
     assert "Traceback" not in proc.stderr.read()
+
+
+def test_unusable_database_path_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    res = imgbot(["console", "--db", str(blocker / "x.db")], "/help\n")
+    assert res.returncode == 2
+    assert res.stderr.startswith("imgbot: IMGBOT_DATABASE_URL: cannot open the database at ")
+    assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"this is not sqlite" * 100)
+    res = imgbot(["console", "--db", str(garbage)], "/help\n")
+    assert res.returncode == 2 and "file is not a database" in res.stderr and "Traceback" not in res.stderr

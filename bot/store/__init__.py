@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from bot.core.errors import ConfigError
@@ -23,4 +24,9 @@ async def open_store(url: str) -> Store:
         raise ConfigError(
             "IMGBOT_DATABASE_URL: PostgreSQL is not supported in this release; use sqlite:///path/to/imgbot.db"
         )
-    return await SQLiteStore.open(sqlite_path(url))
+    path = sqlite_path(url)
+    try:
+        return await SQLiteStore.open(path)
+    except (OSError, sqlite3.Error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"IMGBOT_DATABASE_URL: cannot open the database at {path}: {reason}") from None
