@@ -121,15 +121,19 @@ async def run_command(
     command: Command,
     raw: Mapping[str, Any],
     files: tuple[Attachment, ...] = (),
+    *,
+    notices: bool = True,
 ) -> Reply:
+    """Run one command for ``user``. Pending notices open the reply, unless ``notices=False``
+    (a front end that shows them separately, e.g. privately after a public reply)."""
     async with app.lock:
         ctx = await app.context(user, files)
         args = convert(ctx, command, raw)
         reply: Reply = await command.handler(ctx, **args)
         reply.private = command.private
-        notices = await app.store.take_notices(ctx.user_id)
-    if notices:
-        reply.blocks.insert(0, Text("\n".join(notices), heading="Heads-up"))
+        pending = await app.store.take_notices(ctx.user_id) if notices else []
+    if pending:
+        reply.blocks.insert(0, Text("\n".join(pending), heading="Heads-up"))
     app.nudges_changed()
     return reply
 

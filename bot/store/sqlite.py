@@ -113,12 +113,16 @@ class SQLiteStore:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(path, isolation_level=None)
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.execute("PRAGMA busy_timeout=5000")
-        store = cls(conn, path)
-        await store.migrate()
+        try:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            await conn.execute("PRAGMA busy_timeout=5000")
+            store = cls(conn, path)
+            await store.migrate()
+        except BaseException:
+            await conn.close()  # its worker thread would keep the process alive
+            raise
         return store
 
     async def close(self) -> None:
@@ -539,6 +543,30 @@ class SQLiteStore:
         if rows:
             await self._db.execute("DELETE FROM notices WHERE user_id = ?", (user_id,))
         return [r[1] for r in rows]
+
+    # ------------------------------------------------------------ DM channels
+    async def dm_channel(self, ref: UserRef) -> str | None:
+        """The remembered DM channel for a platform account, if any."""
+        row = await self._one(
+            "SELECT d.channel FROM dm_channels d JOIN users u ON u.id = d.user_id"
+            " WHERE u.platform = ? AND u.account = ?",
+            (ref.platform, ref.account),
+        )
+        return str(row[0]) if row else None
+
+    async def set_dm_channel(self, ref: UserRef, channel: str, now: datetime) -> None:
+        user_id = await self.ensure_user(ref, now)
+        await self._db.execute(
+            "INSERT INTO dm_channels (user_id, channel) VALUES (?, ?)"
+            " ON CONFLICT(user_id) DO UPDATE SET channel = excluded.channel",
+            (user_id, channel),
+        )
+
+    async def forget_dm_channel(self, ref: UserRef) -> None:
+        await self._db.execute(
+            "DELETE FROM dm_channels WHERE user_id IN (SELECT id FROM users WHERE platform = ? AND account = ?)",
+            (ref.platform, ref.account),
+        )
 
     # ------------------------------------------------------------ communities
     async def set_accountability_channel(self, platform: str, community: str, channel: str | None) -> None:

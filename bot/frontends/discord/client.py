@@ -1,0 +1,304 @@
+"""The discord.py client, and the one place where interactions are answered.
+
+Every slash command and button click goes through :meth:`Frontend.respond`:
+the work starts at once; if it is not done within ``defer_after`` seconds
+(Discord's deadline is 3), the interaction is deferred and the answer replaces
+the placeholder later, well within the 15-minute token life. Any exception
+becomes a private one-line reply in :meth:`Frontend.error_reply`, the front
+end's only error handler (the command tree's ``on_error`` uses it too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.core.autocomplete import suggest
+from bot.core.context import App
+from bot.core.dispatch import error_reply, parse_line, run_command
+from bot.core.errors import BotError, UsageError
+from bot.core.models import UserRef
+from bot.core.registry import Command
+from bot.core.reply import Attachment, Reply, Tone
+from bot.frontends.discord.build import build_commands, short
+from bot.frontends.discord.components import CommandButton, make_files, make_view
+from bot.frontends.discord.render import BUTTON_TEMPLATE, render
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+DEFER_AFTER = 2.0  # seconds of work before deferring; Discord wants an answer within 3
+TOKEN_LIFE = timedelta(minutes=15)
+MAX_UPLOAD = 5 * 1024 * 1024
+NO_MENTIONS = discord.AllowedMentions.none()
+
+Work = Callable[[], Awaitable[tuple[Reply, list[str]]]]
+
+
+def user_ref(user: discord.abc.User) -> UserRef:
+    return UserRef(PLATFORM, str(user.id), user.display_name)
+
+
+def notice_reply(notices: list[str]) -> Reply:
+    return Reply(title="Heads-up", tone=Tone.WARNING).text("\n".join(notices))
+
+
+@dataclass
+class _Answer:
+    """How far the answer to one interaction has got."""
+
+    interaction: discord.Interaction
+    placeholder: bool = False  # a deferred "thinking..." message waits to be replaced
+    public: bool = False  # ...and everyone in the channel can see it
+
+
+class Frontend:
+    """Runs slash commands, button clicks and autocomplete against the core."""
+
+    def __init__(self, app: App, *, defer_after: float = DEFER_AFTER, max_upload: int = MAX_UPLOAD) -> None:
+        self.app = app
+        self.defer_after = defer_after
+        self.max_upload = max_upload
+
+    # ------------------------------------------------------------ entry points
+    async def invoke(self, interaction: discord.Interaction, command: Command, raw: dict[str, Any]) -> None:
+        """A slash command: ``raw`` holds Discord's typed option values by option name."""
+        user = user_ref(interaction.user)
+        uploads = [v for v in raw.values() if isinstance(v, discord.Attachment)]
+        values = {k: v for k, v in raw.items() if not isinstance(v, discord.Attachment)}
+
+        async def work() -> tuple[Reply, list[str]]:
+            files = tuple([await self._download(a) for a in uploads])
+            # Pending notices (e.g. "your DMs are closed") must stay private: a private command
+            # shows them in its reply; a public one leaves them for a separate private message.
+            reply = await run_command(self.app, user, command, values, files, notices=command.private)
+            return reply, [] if command.private else await self._take_notices(user)
+
+        await self.respond(interaction, command.private, work)
+
+    async def click(self, interaction: discord.Interaction, line: str) -> None:
+        """A button: run its command line as the clicker, answering privately."""
+        user = user_ref(interaction.user)
+
+        async def work() -> tuple[Reply, list[str]]:
+            command, raw = parse_line(self.app, line)
+            return await run_command(self.app, user, command, raw), []
+
+        await self.respond(interaction, True, work)
+
+    async def suggest(self, interaction: discord.Interaction, source: str, current: str
+                      ) -> list[app_commands.Choice[str]]:
+        choices = await suggest(self.app, user_ref(interaction.user), source, current[:100])
+        return [app_commands.Choice(name=short(c.label) or c.value, value=c.value[:100]) for c in choices[:25]]
+
+    async def fail(self, interaction: discord.Interaction, error: BaseException) -> None:
+        """An error raised before a command callback ran (unknown command, bad option value)."""
+        if interaction.type is discord.InteractionType.autocomplete:
+            log.warning("autocomplete failed: %s", error)
+            if not interaction.response.is_done():
+                await interaction.response.autocomplete([])
+            return
+        await self._send(_Answer(interaction), self.error_reply(error), private=True)
+
+    # ------------------------------------------------------------ answering
+    async def respond(self, interaction: discord.Interaction, private: bool, work: Work) -> None:
+        answer = _Answer(interaction)
+        task = asyncio.ensure_future(work())
+        done, _ = await asyncio.wait({task}, timeout=self.defer_after)
+        if not done:
+            await interaction.response.defer(ephemeral=private, thinking=True)
+            answer.placeholder, answer.public = True, not private
+        try:
+            reply, notices = await asyncio.wait_for(asyncio.shield(task), self._time_left(interaction))
+        except Exception as exc:  # the Discord front end's one error handler
+            if not task.done():
+                task.add_done_callback(_log_failure("a command that outlived its interaction"))
+            await self._send(answer, self.error_reply(exc), private=True)
+            return
+        await self._send(answer, reply, private=private)
+        if notices:
+            await self._send(answer, notice_reply(notices), private=True)
+
+    def error_reply(self, exc: BaseException) -> Reply:
+        """What the user sees for any failure: one line, never a traceback."""
+        if isinstance(exc, app_commands.CommandInvokeError):
+            exc = exc.original
+        if isinstance(exc, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
+            log.warning("interaction for a command this bot does not have: %s", exc)
+            exc = BotError("that command has changed since your Discord app loaded it; "
+                           "wait a minute (or restart Discord) and try again")
+        elif isinstance(exc, app_commands.TransformerError):
+            exc = UsageError(f"could not read the value {str(exc.value)[:50]!r}")
+        elif isinstance(exc, TimeoutError):
+            exc = BotError("that is taking longer than Discord lets me answer; "
+                           "check the result in a minute (e.g. /nudges list or /contact list)")
+        elif isinstance(exc, discord.HTTPException) and exc.status in (403, 404):
+            # the only Discord request inside a command's work is downloading its attachment
+            exc = BotError("Discord would not give me the attached file; attach it again")
+        return error_reply(exc)
+
+    def _time_left(self, interaction: discord.Interaction) -> float:
+        """Seconds until the interaction token expires, less a margin for sending."""
+        left = interaction.created_at + TOKEN_LIFE - datetime.now(UTC) - timedelta(seconds=30)
+        return max(1.0, left.total_seconds())
+
+    async def _send(self, answer: _Answer, reply: Reply, *, private: bool) -> None:
+        interaction = answer.interaction
+        in_dm = interaction.guild_id is None
+        for message in render(reply, buttons=private or in_dm):
+            kw: dict[str, Any] = {"embeds": message.embeds, "allowed_mentions": NO_MENTIONS}
+            if message.content:
+                kw["content"] = message.content
+            view = make_view(message.rows)
+            if view is not None:
+                kw["view"] = view
+            files = make_files(message.files)
+            if answer.placeholder and answer.public and private:
+                # A public "thinking..." placeholder cannot turn private: remove it instead.
+                await interaction.delete_original_response()
+                answer.placeholder = False
+            if answer.placeholder:
+                answer.placeholder = False
+                await interaction.edit_original_response(attachments=files, **kw)
+            elif not interaction.response.is_done():
+                await interaction.response.send_message(ephemeral=private, files=files, **kw)
+            else:
+                await interaction.followup.send(ephemeral=private, files=files, **kw)
+
+    # ------------------------------------------------------------ helpers
+    async def _download(self, upload: discord.Attachment) -> Attachment:
+        if upload.size > self.max_upload:
+            raise UsageError(f"{upload.filename} is {upload.size / 1_048_576:.1f} MB; "
+                             f"the limit is {self.max_upload / 1_048_576:.0f} MB")
+        data = await upload.read()
+        return Attachment(upload.filename, data, upload.content_type or "application/octet-stream")
+
+    async def _take_notices(self, user: UserRef) -> list[str]:
+        async with self.app.lock:
+            uid = await self.app.store.ensure_user(user, self.app.clock.now())
+            return await self.app.store.take_notices(uid)
+
+
+def _log_failure(what: str) -> Callable[[asyncio.Future[Any]], None]:
+    """A done-callback that logs a background task's exception (nobody awaits it)."""
+
+    def done(task: asyncio.Future[Any]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s failed", what, exc_info=task.exception())
+
+    return done
+
+
+OLD_BUTTON = "that button is from an older version of the bot; run the command instead (see /help)"
+UNREADABLE = ("Discord sent me something I could not read, so I did nothing. "
+              "Please try again; if it keeps happening, update your Discord app.")
+
+
+def guard_gateway(client: discord.Client) -> None:
+    """Keep the bot running when Discord sends a payload it cannot parse.
+
+    discord.py lets an exception in a gateway event parser end the connection
+    (``Client.start`` raises). Each parser is wrapped so the payload is logged
+    and skipped; an unreadable interaction is still answered with a clear,
+    private error. (``ConnectionState.parsers`` is discord.py's dispatch table;
+    tests/discord/test_safety.py covers this against the library version in use.)
+    """
+    parsers: dict[str, Callable[[Any], None]] = client._connection.parsers
+    for event, parse in list(parsers.items()):
+        parsers[event] = _guarded(client, event, parse)
+
+
+def _guarded(client: discord.Client, event: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
+    def guarded(data: Any) -> None:
+        try:
+            parse(data)
+        except Exception:
+            log.exception("ignored a %s payload from Discord that could not be parsed", event)
+            if event == "INTERACTION_CREATE" and isinstance(data, dict):
+                task = asyncio.ensure_future(_refuse(client, data))
+                task.add_done_callback(_log_failure("answering an unreadable interaction"))
+
+    return guarded
+
+
+async def _refuse(client: discord.Client, data: dict[str, Any]) -> None:
+    """Answer an interaction discord.py could not parse, if it names itself well enough to reply."""
+    iid, token = data.get("id"), data.get("token")
+    if not isinstance(iid, str | int) or not isinstance(token, str) or not str(iid).isdigit():
+        return
+    route = discord.http.Route("POST", "/interactions/{interaction_id}/{interaction_token}/callback",
+                               interaction_id=iid, interaction_token=token)
+    message = {"content": UNREADABLE, "flags": 64, "allowed_mentions": {"parse": []}}
+    body = {"type": 8, "data": {"choices": []}} if data.get("type") == 4 else {"type": 4, "data": message}
+    await client.http.request(route, json=body)
+
+
+class Tree(app_commands.CommandTree):
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError, /) -> None:
+        frontend: Frontend = interaction.client.frontend  # type: ignore[attr-defined]
+        await frontend.fail(interaction, error)
+
+
+Setup = Callable[[], Awaitable[None]]
+
+
+class _ImgBot:
+    """What both client classes add: the front end, its command tree, a setup step."""
+
+    frontend: Frontend
+    tree: Tree
+    on_setup: Setup | None = None
+
+    async def setup_hook(self) -> None:
+        if self.on_setup is not None:
+            await self.on_setup()
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """A button this version does not know (discord.py would leave it unanswered)."""
+        if interaction.type is discord.InteractionType.component:
+            custom_id = str((interaction.data or {}).get("custom_id", ""))
+            if not re.fullmatch(BUTTON_TEMPLATE, custom_id):
+                log.warning("a click on an unknown button: %r", custom_id[:100])
+                await self.frontend.fail(interaction, BotError(OLD_BUTTON))
+
+
+class ImgBotClient(_ImgBot, discord.Client):
+    pass
+
+
+class ShardedImgBotClient(_ImgBot, discord.AutoShardedClient):
+    pass
+
+
+def create_client(frontend: Frontend, *, shard_count: int | None = None,
+                  on_setup: Setup | None = None) -> ImgBotClient | ShardedImgBotClient:
+    """A client with every registry command in its tree and the persistent buttons registered."""
+    options: dict[str, Any] = {
+        # Interactions need no privileged intent; guilds keeps discord.py's state complete.
+        # No message cache is needed.
+        "intents": discord.Intents(guilds=True),
+        "allowed_mentions": NO_MENTIONS,
+        "max_messages": None,
+        # A per-route 429 asking for a longer wait raises instead: a nudge DM is then retried
+        # later by the engine rather than holding a delivery slot for minutes.
+        "max_ratelimit_timeout": 60.0,
+    }
+    # The bot has no voice features: skip discord.py's warnings about voice libraries.
+    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+    client = ShardedImgBotClient(shard_count=shard_count, **options) if shard_count else ImgBotClient(**options)
+    client.frontend = frontend
+    client.on_setup = on_setup
+    client.tree = Tree(client)
+    for command in build_commands(frontend.app, frontend):
+        client.tree.add_command(command)
+    client.add_dynamic_items(CommandButton)
+    guard_gateway(client)
+    return client

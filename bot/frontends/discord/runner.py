@@ -1,0 +1,161 @@
+"""``imgbot run`` (Discord and the nudge scheduler in one event loop) and ``imgbot discord sync``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import signal
+import sys
+from contextlib import suppress
+
+import aiohttp
+import discord
+import yarl
+from discord.gateway import DiscordWebSocket
+
+from bot.core.context import App
+from bot.core.nudges import NudgeEngine
+from bot.frontends.discord.client import DEFER_AFTER, PLATFORM, Frontend, Tree, create_client
+from bot.frontends.discord.port import DiscordDMPort
+from bot.runtime import build_app, setup_logging
+from bot.scheduler import NudgeScheduler
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+UNPACED = 1_000.0  # deliveries/s: the engine's pacer never binds; the port's does
+API_VERSION_PATH = re.compile(r"/api/v\d+/?$")
+
+
+def api_base(url: str) -> str:
+    """``http://proxy:8080`` -> ``http://proxy:8080/api/v10``; a URL with /api/vN is kept."""
+    url = url.rstrip("/")
+    return url if API_VERSION_PATH.search(url) else f"{url}/api/v10"
+
+
+def configure_endpoints(settings: Settings) -> None:
+    """Point discord.py at a REST proxy and/or a gateway proxy (process-wide, as discord.py has it)."""
+    if settings.discord_api_base:
+        discord.http.Route.BASE = api_base(settings.discord_api_base)
+    if settings.discord_gateway_url:
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+def _token(settings: Settings) -> str:
+    if settings.discord_token is None:
+        raise ValueError("DISCORD_TOKEN is not set")
+    return settings.discord_token.get_secret_value().strip()
+
+
+async def sync_tree(tree: Tree, guild_id: int | None) -> int:
+    """Publish the commands globally, or to one guild (instant; for development)."""
+    if guild_id is None:
+        return len(await tree.sync())
+    guild = discord.Object(id=guild_id)
+    tree.copy_global_to(guild=guild)
+    return len(await tree.sync(guild=guild))
+
+
+class DiscordBot:
+    """The client, its DM port, the nudge engine and the scheduler, sharing one app."""
+
+    def __init__(self, app: App, settings: Settings, *, defer_after: float = DEFER_AFTER) -> None:
+        configure_endpoints(settings)
+        self.app = app
+        self.settings = settings
+        self.frontend = Frontend(app, defer_after=defer_after)
+        self.client = create_client(self.frontend, shard_count=settings.discord_shard_count, on_setup=self._setup)
+        # The port paces each DM request at dm_rate right before it goes out (see DiscordDMPort), so
+        # the engine's own pacer is set out of the way. Enough deliveries are in flight that ~150 ms
+        # Discord round trips never cap throughput below dm_rate, and batches of due users are large
+        # because the pipeline drains between batches.
+        self.port = DiscordDMPort(self.client, app, rate=settings.dm_rate)
+        self.engine = NudgeEngine(app, {PLATFORM: self.port}, rate=UNPACED, concurrency=16, batch=2000)
+        self.scheduler = NudgeScheduler(self.engine, settings.heartbeat_seconds)
+        self._scheduler_task: asyncio.Task[None] | None = None
+        app.on_nudges_changed = self.scheduler.poke
+
+    async def _setup(self) -> None:
+        """After login, before the gateway: dev-guild command sync, then the scheduler."""
+        if self.settings.discord_dev_guild_id:
+            n = await sync_tree(self.client.tree, self.settings.discord_dev_guild_id)
+            log.info("synced %d commands to the dev guild %s", n, self.settings.discord_dev_guild_id)
+        # In the background: a backlog of due nudges must not hold up the gateway connection.
+        self._scheduler_task = asyncio.create_task(self.scheduler.start(), name="imgbot-scheduler-start")
+
+    async def run(self) -> None:
+        """Log in and stay connected until closed. Raises discord.LoginFailure for a bad token."""
+        await self.client.start(_token(self.settings))
+
+    async def close(self) -> None:
+        await self.scheduler.shutdown()
+        if self._scheduler_task is not None and not self._scheduler_task.done():
+            self._scheduler_task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._scheduler_task
+        await self.client.close()
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"imgbot: {message}", file=sys.stderr)
+    return code
+
+
+async def serve(settings: Settings, app: App | None = None) -> int:
+    """Run the bot until it is closed (SIGTERM, Ctrl-C); the exit code for ``imgbot run``."""
+    app = app or await build_app(settings)
+    bot = DiscordBot(app, settings)
+    loop = asyncio.get_running_loop()
+    with suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(bot.client.close()))
+    try:
+        await bot.run()
+    except discord.LoginFailure:
+        return _fail("Discord rejected DISCORD_TOKEN (401 Unauthorized); copy the bot token again from "
+                     "the Developer Portal (Bot > Reset Token)", 2)
+    except discord.PrivilegedIntentsRequired:
+        return _fail("Discord refused a privileged gateway intent; this bot needs none, so check the proxy", 2)
+    except (aiohttp.ClientError, OSError, discord.GatewayNotFound) as exc:
+        return _fail(f"could not reach Discord at {discord.http.Route.BASE} ({exc})", 1)
+    finally:
+        with suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(signal.SIGTERM)
+        await bot.close()
+        await app.store.close()
+    return 0
+
+
+def run_discord(settings: Settings) -> int:
+    setup_logging(settings.log_level)
+    try:
+        return asyncio.run(serve(settings))
+    except KeyboardInterrupt:
+        return 130
+
+
+async def sync(settings: Settings, guild_id: int | None) -> int:
+    configure_endpoints(settings)
+    app = await build_app(settings)
+    client = create_client(Frontend(app))
+    try:
+        await client.login(_token(settings))
+        count = await sync_tree(client.tree, guild_id)
+    except discord.LoginFailure:
+        return _fail("Discord rejected DISCORD_TOKEN (401 Unauthorized); copy the bot token again from "
+                     "the Developer Portal (Bot > Reset Token)", 2)
+    except discord.HTTPException as exc:
+        return _fail(f"Discord refused the commands: HTTP {exc.status} {exc.text}", 1)
+    except (aiohttp.ClientError, OSError) as exc:
+        return _fail(f"could not reach Discord at {discord.http.Route.BASE} ({exc})", 1)
+    finally:
+        await client.close()
+        await app.store.close()
+    where = f"to guild {guild_id} (available now)" if guild_id else "globally"
+    print(f"synced {count} commands {where}")
+    return 0
+
+
+def sync_commands(settings: Settings, guild_id: int | None) -> int:
+    setup_logging("WARNING" if settings.log_level == "INFO" else settings.log_level)
+    return asyncio.run(sync(settings, guild_id))
