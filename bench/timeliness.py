@@ -12,7 +12,7 @@ at which each digest is handed to it; the digest id stored on each nudge maps nu
 
 Lateness is reported against the stored ``deliver_at`` (what the bot owes; the store keeps whole
 seconds, so a requested 12:00:01.7 is stored as 12:00:01) and against the requested instant
-(negative = early, by at most the truncated fraction). DMs are paced at ``dm_rate`` (default 20/s):
+(negative = early, by at most the truncated fraction). DMs are paced at ``dm_rate`` (the setting's default):
 digests falling due in the same second go out 50 ms apart, so the k-th of them is ~k x 50 ms late.
 
 Scenarios: an empty database; the same with pacing off (engine rate 1e6/s: the scheduler's own
@@ -227,7 +227,10 @@ def main() -> int:
         scenarios.append((f"+{users * 100:,} pending (future) nudges", dst, False, None))
         print(f"background database: copy of {src} ({note})")
     scenarios.append(("race: due as a wake-up ends", tmp / "race.db", True, None))
-    print(f"{rounds} round(s) x {args.n} nudges per scenario, due 1-3 s after being written; dm_rate 20/s;"
+    from bot.settings import Settings
+
+    print(f"{rounds} round(s) x {args.n} nudges per scenario, due 1-3 s after being written; "
+          f"dm_rate {Settings().dm_rate:g}/s;"
           f"\nrace: {rounds} round(s) x 1 nudge that falls due between run_due()'s last look and the re-arm"
           " (window widened on purpose; see race_round)\n")
 
