@@ -240,8 +240,7 @@ class NudgeEngine:
         contact: Contact | None = await self.app.store.get_contact(profile.user_id, int(n.ref))
         if contact is None or contact.state != ContactState.ACTIVE:
             return None
-        ctx = await self.app.context(await self.app.store.user_ref(profile.user_id))  # type: ignore[arg-type]
-        view = cadence_view(ctx, contact)
+        view = cadence_view(self.app.playbooks, profile, contact)
         r = Reply(title="")
         what = (contact.followup_situation or "follow-up").replace("-", " ")
         due = f"due {fmt_date(contact.next_followup_on)}" if contact.next_followup_on else "due"

@@ -9,8 +9,8 @@ from datetime import date, timedelta
 from bot.core import planner
 from bot.core.context import Context
 from bot.core.errors import NotFoundError, UsageError
-from bot.core.models import Contact, ContactState, HowMet, InteractionType
-from bot.core.playbooks.loader import TrackView
+from bot.core.models import Contact, ContactState, HowMet, InteractionType, Profile
+from bot.core.playbooks.loader import PlaybookLibrary, TrackView
 from bot.core.playbooks.schema import Situation
 
 TWO_WAY = {InteractionType.MET, InteractionType.REPLIED, InteractionType.CALL, InteractionType.MEETING}
@@ -89,20 +89,19 @@ def next_step(contact: Contact, history: list[tuple[str, date]], view: TrackView
     return NextStep(None, None, None)
 
 
-def cadence_view(ctx: Context, contact: Contact) -> TrackView | None:
+def cadence_view(lib: PlaybookLibrary, profile: Profile, contact: Contact) -> TrackView | None:
     """The playbook of the contact's specialty, else the user's."""
-    lib = ctx.app.playbooks
-    pid = contact.specialty if contact.specialty in lib.ids else ctx.profile.specialty
+    pid = contact.specialty if contact.specialty in lib.ids else profile.specialty
     if not pid or pid not in lib.ids:
         return None
-    return lib.get(pid).view(ctx.profile.track or "non-us-img")
+    return lib.get(pid).view(profile.track or "non-us-img")
 
 
 async def recompute(ctx: Context, contact: Contact) -> tuple[Contact, NextStep]:
     """Recompute and store the contact's next follow-up, and its nudge."""
     history = [(k, d) for k, d, _ in await ctx.store.interactions(contact.id)]
     last = history[-1][1] if history else contact.last_contact_on
-    view = cadence_view(ctx, contact)
+    view = cadence_view(ctx.app.playbooks, ctx.profile, contact)
     if contact.state == ContactState.STOPPED:
         step = NextStep(None, None, None, ContactState.STOPPED)
     elif view is None:

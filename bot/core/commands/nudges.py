@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from bot.core import planner
 from bot.core.commands.tracker import followup_action
 from bot.core.context import Context
 from bot.core.dates import fmt_date, local_datetime, zone
 from bot.core.errors import NotFoundError, UsageError
-from bot.core.models import NudgeKind, NudgeStatus
+from bot.core.models import Nudge, NudgeKind, NudgeStatus
 from bot.core.registry import Choice, CommandSet, Option, OptionType
 from bot.core.reply import Reply, Tone
 
@@ -66,23 +66,19 @@ async def nudges_list(ctx: Context) -> Reply:
            OptionType.DATE),
     group="nudges",
 )
-async def nudges_pause(ctx: Context, until: object) -> Reply:
-    from datetime import date as _date
-
-    if until is not None and not isinstance(until, _date):
-        raise UsageError("option 'until' must be a date")
-    if isinstance(until, _date) and until <= ctx.today:
+async def nudges_pause(ctx: Context, until: date | None) -> Reply:
+    if until is not None and until <= ctx.today:
         raise UsageError(f"option 'until': {until.isoformat()} is not in the future")
     resume_at = (
         local_datetime(until, planner.NUDGE_HOUR, zone(ctx.profile.timezone))
-        if isinstance(until, _date) else planner.FAR_FUTURE
+        if until is not None else planner.FAR_FUTURE
     )
     profile = ctx.profile.with_(nudges_paused_until=resume_at)
     async with ctx.store.transaction():
         await ctx.store.save_profile(profile, ctx.now)
         await planner.retime(ctx.store, profile, ctx.now)
     ctx.profile = profile
-    when = f"until {fmt_date(until)}" if isinstance(until, _date) else "until you run /nudges resume"
+    when = f"until {fmt_date(until)}" if until is not None else "until you run /nudges resume"
     r = Reply(title=f"Nudges paused {when}", tone=Tone.SUCCESS)
     r.text("Nothing is lost: anything that falls due meanwhile arrives as one digest when the pause ends.")
     return r
@@ -98,7 +94,7 @@ async def nudges_resume(ctx: Context) -> Reply:
     return Reply(title="Nudges are back on", tone=Tone.SUCCESS)
 
 
-async def _owned(ctx: Context, nudge_id: int):
+async def _owned(ctx: Context, nudge_id: int) -> Nudge:
     n = await ctx.store.get_nudge(nudge_id)
     if n is None or n.user_id != ctx.user_id:
         raise NotFoundError(f"nudge {nudge_id} is not one of yours")

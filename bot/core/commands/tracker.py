@@ -12,7 +12,7 @@ from bot.core.errors import LimitError, UsageError
 from bot.core.models import Contact, ContactRole, ContactState, HowMet, InteractionType
 from bot.core.registry import Choice, CommandSet, Option, OptionType
 from bot.core.reply import ActionStyle, Attachment, Reply, Tone
-from bot.core.tracker import check_email, parse_tags, recompute, resolve_contact
+from bot.core.tracker import DONE_LOGS, check_email, parse_tags, recompute, resolve_contact
 
 commands = CommandSet()
 commands.group("contact", "Your personal contact tracker", default="list")
@@ -291,8 +291,6 @@ async def contact_import(ctx: Context, file: Attachment) -> Reply:
 
 async def followup_action(ctx: Context, contact_id: int, action: str, days: int = 0) -> Reply:
     """What the done / snooze / stop buttons on a follow-up nudge do."""
-    from bot.core.tracker import DONE_LOGS
-
     c = await ctx.store.get_contact(ctx.user_id, contact_id)
     if c is None:
         raise UsageError("that contact no longer exists")
