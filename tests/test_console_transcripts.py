@@ -101,3 +101,19 @@ async def test_conferences_are_specialty_specific(console: Transcript) -> None:
     for spec, name in expected.items():
         out = await console.say(f"/conferences specialty:{spec}")
         assert name in out, spec
+
+
+async def test_unquoted_text_gets_a_hint_about_quotes(console: Transcript) -> None:
+    out = await console.say("/contact add Dr Maya Lee")
+    assert out.strip().endswith('(text with spaces needs quotes, e.g. "Dr Maya Lee")')
+    assert "Contacts (all): 0" in await console.say("/contact list")
+    out = await console.say("/script cold email")  # a single bad first value gets no quote hint
+    assert "did you mean cold-email?" in out and "quotes" not in out
+
+
+async def test_without_a_specialty_the_tracker_says_where_reminders_come_from(console: Transcript) -> None:
+    out = await console.say('/contact add "Dr X"')
+    assert "No follow-up reminders yet: they come from a specialty playbook" in out
+    await console.say("/profile set specialty:im track:us-img")
+    out = await console.say("/contact edit #1 role:fellow")
+    assert "Next follow-up:" in out and "No follow-up reminders yet" not in out

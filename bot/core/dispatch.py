@@ -44,6 +44,12 @@ def split_line(command_line: str) -> list[str]:
 
 def parse_line(app: App, line: str) -> tuple[Command, dict[str, str]]:
     """``/script cold-email specialty:em`` -> (command, {"kind": ..., "specialty": ...})."""
+    command, raw, _ = parse_line_positions(app, line)
+    return command, raw
+
+
+def parse_line_positions(app: App, line: str) -> tuple[Command, dict[str, str], list[str]]:
+    """As :func:`parse_line`, plus the names of the options that got positional words."""
     words = split_line(line)
     command, rest = app.registry.resolve(words)
     positional: list[str] = []
@@ -59,7 +65,20 @@ def parse_line(app: App, line: str) -> tuple[Command, dict[str, str]]:
                 named[m.group(1)] = m.group(2)
                 continue
         positional.append(word)
-    return command, app.registry.bind(command, positional, named)
+    raw = app.registry.bind(command, positional, named)
+    named_keys = {k.lower().replace("-", "_") for k in named}
+    return command, raw, [k for k in raw if k not in named_keys]
+
+
+_OPTION_ERROR = re.compile(r"^option '([a-z_]+)'")
+
+
+def quote_hint(exc: UsageError, positional: list[str]) -> UsageError:
+    """A bad positional value after another one is usually unquoted text with spaces: say so."""
+    m = _OPTION_ERROR.match(exc.message)
+    if m and m.group(1) in positional and positional.index(m.group(1)) > 0:
+        return UsageError(exc.message + ' (text with spaces needs quotes, e.g. "Dr Maya Lee")')
+    return exc
 
 
 def choices_for(app: App, opt: Option) -> Sequence[Choice]:
@@ -139,8 +158,11 @@ async def run_command(
 
 
 async def run_line(app: App, user: UserRef, line: str, files: tuple[Attachment, ...] = ()) -> Reply:
-    command, raw = parse_line(app, line)
-    return await run_command(app, user, command, raw, files)
+    command, raw, positional = parse_line_positions(app, line)
+    try:
+        return await run_command(app, user, command, raw, files)
+    except UsageError as exc:
+        raise quote_hint(exc, positional) from None
 
 
 def error_reply(exc: BaseException) -> Reply:

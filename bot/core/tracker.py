@@ -105,7 +105,9 @@ async def recompute(ctx: Context, contact: Contact) -> tuple[Contact, NextStep]:
     if contact.state == ContactState.STOPPED:
         step = NextStep(None, None, None, ContactState.STOPPED)
     elif view is None:
-        step = NextStep(None, None, None, contact.state)
+        step = NextStep(None, None, None, contact.state,
+                        advice="No follow-up reminders yet: they come from a specialty playbook. Set yours with "
+                               "/profile set specialty:<name> (or the contact's with /contact edit).")
     else:
         step = next_step(contact, history, view)
     updated = replace(

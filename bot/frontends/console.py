@@ -17,7 +17,7 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
 from bot.core.context import App
-from bot.core.dispatch import choices_for, error_reply, parse_line, run_command
+from bot.core.dispatch import choices_for, error_reply, parse_line_positions, quote_hint, run_command
 from bot.core.errors import BotError, UsageError
 from bot.core.models import UserRef
 from bot.core.nudges import NudgeEngine
@@ -120,8 +120,9 @@ class ConsoleFrontend:
             return None
         if not line.startswith("/"):
             line = "/" + line
+        positional: list[str] = []
         try:
-            command, raw = parse_line(self.app, line)
+            command, raw, positional = parse_line_positions(self.app, line)
             files: tuple[Attachment, ...] = ()
             file_opt = next((o for o in command.options if o.type == OptionType.FILE), None)
             if file_opt is not None:
@@ -129,7 +130,9 @@ class ConsoleFrontend:
                 if path:
                     files = (self._read_file(path),)
             reply = await run_command(self.app, self.user, command, raw, files)
-        except Exception as exc:  # the console's one error handler
+        except UsageError as exc:  # the console's one error handler
+            reply = error_reply(quote_hint(exc, positional))
+        except Exception as exc:
             reply = error_reply(exc)
         self.show(reply)
         return reply
