@@ -220,7 +220,7 @@ async def test_monthly_goal_kickoff_midmonth_and_summary(tmp_path: Path) -> None
     port = RecordingPort()
     engine = _engine(t, port)
     out = await t.say("/goal set")
-    assert "/goal set emails 20 month" in out  # psychiatry: 20-30 mentor emails over several weeks
+    assert "/goal set emails 5 week" in out  # psychiatry: a 20-30 person list over 4-6 weeks
     await t.say("/goal set emails 4 month")
     await t.say("/contact log #1 emailed")
     assert "emails this month: ██▌" not in await t.say("/goal progress")
