@@ -152,6 +152,7 @@ class NudgeStatus(StrEnum):
     SKIPPED = "skipped"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    ACTED = "acted"  # done, snooze or stop was pressed on it
 
 
 @dataclass(frozen=True)

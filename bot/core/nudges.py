@@ -22,7 +22,8 @@ from bot.core import goals as goals_mod
 from bot.core import planner
 from bot.core.context import App
 from bot.core.dates import add_months, fmt_date, zone
-from bot.core.models import Contact, ContactState, Nudge, NudgeKind, NudgeStatus, Profile, UserRef
+from bot.core.models import Contact, ContactState, Nudge, NudgeKind, Profile, UserRef
+from bot.core.registry import month_to_date
 from bot.core.reply import ActionStyle, Reply, Tone
 from bot.core.scripts import render_script, script_values
 from bot.core.timeline import dated_phases
@@ -146,7 +147,7 @@ class NudgeEngine:
             profile = await store.get_profile(user_id)
             reply, keep, skip = await self._compose(profile, nudges, now)
             if skip:
-                await store.mark_sent([n.id for n in skip], now, NudgeStatus.SKIPPED)
+                await store.mark_skipped([n.id for n in skip], now)
             if not keep:
                 await planner.plan_goals(store, profile, now)
                 return Outcome(skipped=len(skip))
@@ -170,19 +171,26 @@ class NudgeEngine:
             if port is None:
                 raise DeliveryError(f"no front end for platform '{user.platform}' is running")
             await self.pacer.wait()
-            await port.deliver(user, reply, digest)
+            try:
+                await port.deliver(user, reply, digest)
+            except DeliveryError:
+                raise
+            except Exception as exc:  # a front-end bug must not leave rows stuck in 'sending'
+                log.exception("delivery port raised unexpectedly for user %s", user_id)
+                raise DeliveryError(f"unexpected error: {type(exc).__name__}") from exc
         except DeliveryError as exc:
-            await self._failed(user_id, nudges, exc, reply)
+            await self._failed(user_id, nudges, digest, exc, reply)
             return Outcome(failed=len(ids))
         async with self.app.lock:
             now = self.app.clock.now()
-            await store.mark_sent(ids, now)
+            await store.mark_sent(ids, now, digest)
             if any(n.kind in (NudgeKind.GOAL_KICKOFF, NudgeKind.GOAL_SUMMARY, NudgeKind.GOAL_MIDMONTH)
                    for n in nudges):
                 await planner.plan_goals(store, profile, now)
         return Outcome(delivered=len(ids))
 
-    async def _failed(self, user_id: int, nudges: list[Nudge], exc: DeliveryError, reply: Reply) -> None:
+    async def _failed(self, user_id: int, nudges: list[Nudge], digest: str, exc: DeliveryError,
+                      reply: Reply) -> None:
         store = self.app.store
         attempts = max(n.attempts for n in nudges) + 1
         now = self.app.clock.now()
@@ -191,7 +199,7 @@ class NudgeEngine:
         async with self.app.lock:
             ids = [n.id for n in nudges]
             if give_up:
-                await store.mark_retry(ids, exc.reason, None)
+                await store.mark_retry(ids, digest, exc.reason, None)
                 lines = [f"I could not send you {len(nudges)} nudge(s) ({exc.reason})."]
                 if exc.user_hint:
                     lines.append(exc.user_hint)
@@ -199,7 +207,7 @@ class NudgeEngine:
                 await store.add_notice(user_id, " ".join(lines), now)
             else:
                 retry_at = now + self.backoff * (2 ** (attempts - 1))
-                await store.mark_retry(ids, exc.reason, retry_at)
+                await store.mark_retry(ids, digest, exc.reason, retry_at)
 
     async def _compose(
         self, profile: Profile, nudges: list[Nudge], now: datetime, recovering: bool = False
@@ -281,29 +289,34 @@ class NudgeEngine:
         return None
 
     async def _goal_part(self, profile: Profile, n: Nudge, today: date, force: bool) -> Reply | None:
+        """Goal nudges speak about the month in their ref, even when delivered later."""
         store = self.app.store
+        month = month_to_date(n.ref)
         r = Reply(title="")
         if n.kind == NudgeKind.GOAL_KICKOFF:
-            last_month = add_months(today.replace(day=1), -1)
-            prev = await goals_mod.progress(store, profile, last_month, "month")
+            prev = await goals_mod.progress(store, profile, add_months(month, -1), "month")
             lines = [f"{p.goal.metric}: {p.done}/{p.goal.count}" for p in prev if p.goal.count]
             r.bullets(lines or ["no monthly goals last month"], heading="New month, new targets. Last month:")
-            cur = [p for p in await goals_mod.progress(store, profile, today, "month") if p.goal.count]
+            cur = [p for p in await goals_mod.progress(store, profile, month, "month") if p.goal.count]
             r.text("This month: " + ", ".join(f"{p.goal.count} {p.goal.metric}" for p in cur))
             return r
-        rows = [p for p in await goals_mod.progress(store, profile, today, "month") if p.goal.count]
+        rows = [p for p in await goals_mod.progress(store, profile, month, "month") if p.goal.count]
         if not rows:
             return None
+        label = month.strftime("%B %Y")
         if n.kind == NudgeKind.GOAL_MIDMONTH:
-            behind = [p for p in rows if p.done < p.expected_by(today)]
+            if today >= add_months(month, 1):
+                return None  # the month is over; its summary says how it went
+            as_of = max(today, month.replace(day=15))
+            behind = [p for p in rows if p.done < p.expected_by(as_of)]
             if not behind and not force:
                 return None
             r.bullets([f"{p.goal.metric}: {p.bar()} {p.done}/{p.goal.count}" for p in behind or rows],
-                      heading="Halfway through the month, and behind pace on:")
+                      heading=f"Halfway through {label}, and behind pace on:")
             r.text("Two short emails today closes most of the gap. /script cold-email has one ready.")
             return r
         r.bullets([f"{p.goal.metric}: {p.bar()} {p.done}/{p.goal.count}" for p in rows],
-                  heading="Month-end summary")
+                  heading=f"Month-end summary for {label}")
         return r
 
 

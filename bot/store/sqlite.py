@@ -16,7 +16,6 @@ from bot.core.models import (
     ContactState,
     GoalTarget,
     Nudge,
-    NudgeStatus,
     Profile,
     UserRef,
 )
@@ -498,29 +497,59 @@ class SQLiteStore:
                 [(digest, i) for i in ids],
             )
 
-    async def mark_sent(self, ids: Sequence[int], now: datetime, status: str = NudgeStatus.SENT) -> None:
+    async def mark_sent(self, ids: Sequence[int], now: datetime, digest: str) -> None:
+        """Record a delivered digest. A row re-planned while it was in flight (back to
+        pending, digest cleared) is left alone: it is a new nudge, still owed."""
         async with self.transaction():
             await self._db.executemany(
-                "UPDATE nudges SET status = ?, sent_at = ? WHERE id = ?",
-                [(status, ts(now), i) for i in ids],
+                "UPDATE nudges SET status = 'sent', sent_at = ? WHERE id = ? AND status = 'sending' AND digest = ?",
+                [(ts(now), i, digest) for i in ids],
+            )
+
+    async def mark_skipped(self, ids: Sequence[int], now: datetime) -> None:
+        async with self.transaction():
+            await self._db.executemany(
+                "UPDATE nudges SET status = 'skipped', sent_at = ? WHERE id = ? AND status = 'pending'",
+                [(ts(now), i) for i in ids],
             )
 
     async def mark_retry(
-        self, ids: Sequence[int], error: str, retry_at: datetime | None
+        self, ids: Sequence[int], digest: str, error: str, retry_at: datetime | None
     ) -> None:
+        """A failed digest: retry at ``retry_at``, or give up (``None``). Rows re-planned
+        while in flight are left alone."""
+        guard = " WHERE id = ? AND status = 'sending' AND digest = ?"
         async with self.transaction():
             if retry_at is None:
                 await self._db.executemany(
-                    "UPDATE nudges SET status = 'failed', attempts = attempts + 1, last_error = ?"
-                    " WHERE id = ?",
-                    [(error, i) for i in ids],
+                    "UPDATE nudges SET status = 'failed', attempts = attempts + 1, last_error = ?" + guard,
+                    [(error, i, digest) for i in ids],
                 )
             else:
                 await self._db.executemany(
                     "UPDATE nudges SET status = 'pending', attempts = attempts + 1, last_error = ?,"
-                    " deliver_at = ?, digest = NULL WHERE id = ?",
-                    [(error, ts(retry_at), i) for i in ids],
+                    " deliver_at = ?, digest = NULL" + guard,
+                    [(error, ts(retry_at), i, digest) for i in ids],
                 )
+
+    async def mark_acted(self, nudge_id: int) -> None:
+        """The user pressed done, snooze or stop on this nudge: it cannot be used again."""
+        await self._db.execute("UPDATE nudges SET status = 'acted' WHERE id = ?", (nudge_id,))
+
+    async def has_newer_open(self, nudge: Nudge) -> bool:
+        row = await self._one(
+            "SELECT 1 FROM nudges WHERE user_id = ? AND kind = ? AND ref = ? AND id > ?"
+            " AND status IN ('pending', 'sending')",
+            (nudge.user_id, nudge.kind, nudge.ref, nudge.id),
+        )
+        return row is not None
+
+    async def retire_nudges(self, user_id: int, kind: str, ref: str) -> None:
+        """Cancel every nudge about ``ref``, delivered ones too, so old buttons stop working."""
+        await self._db.execute(
+            "UPDATE nudges SET status = 'cancelled' WHERE user_id = ? AND kind = ? AND ref = ?",
+            (user_id, kind, ref),
+        )
 
     async def reschedule_user(self, user_id: int, new_times: Sequence[tuple[int, datetime]]) -> None:
         await self._db.executemany(
