@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -7,7 +8,17 @@ import pytest
 
 from bot.core.clock import ManualClock
 from bot.core.context import App
-from tests.helpers import START, Transcript, make_app
+from tests.helpers import OPEN_APPS, START, Transcript, make_app
+
+
+@pytest.fixture(autouse=True)
+async def _close_apps() -> AsyncIterator[None]:
+    """An aiosqlite connection left open keeps the process alive: close every app a test made."""
+    yield
+    while OPEN_APPS:
+        app = OPEN_APPS.pop()
+        with contextlib.suppress(ValueError, RuntimeError):
+            await app.store.close()
 
 
 @pytest.fixture
@@ -17,9 +28,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 async def app(tmp_path: Path, clock: ManualClock) -> AsyncIterator[App]:
-    a = await make_app(tmp_path / "bot.db", clock)
-    yield a
-    await a.store.close()
+    yield await make_app(tmp_path / "bot.db", clock)
 
 
 @pytest.fixture

@@ -210,7 +210,9 @@ async def test_nudge_buttons_work_as_commands_and_refuse_strangers(tmp_path: Pat
     assert "Snoozed #1 Dr Maya Lee until Sun 29 Nov 2026" in await t.say(actions["snooze-3d"])
     (n,) = [x for x in await t.app.store.open_nudges(1) if x.kind == "followup"]
     assert n.due_at == datetime(2026, 11, 29, 7, 0, tzinfo=UTC)
-    assert "Logged emailed with #1 Dr Maya Lee" in await t.say(actions["done"])
+    # a nudge is handled once: its other buttons now say so instead of logging twice
+    assert "nudge 1 was already handled" in await t.say(actions["done"])
+    assert "Logged emailed" not in await t.say("/contact show #1")
     await t.app.store.close()
 
 

@@ -9,7 +9,7 @@ from datetime import date
 
 from bot.core.dates import parse_date
 from bot.core.errors import UsageError
-from bot.core.models import Contact, ContactRole, HowMet, InteractionType
+from bot.core.models import Contact, ContactRole, ContactState, HowMet, InteractionType
 from bot.store.sqlite import name_key
 
 COLUMNS = (
@@ -91,13 +91,16 @@ def parse_csv(data: bytes, today: date) -> ParsedCSV:
                 how = (row.get("how_met") or "other").lower()
                 if how not in hows:
                     raise UsageError(f"how_met '{row.get('how_met')}' is not one of {', '.join(sorted(hows))}")
-                met_on = parse_date(row["met_on"], today, "met_on") if row.get("met_on") else None
-                last = parse_date(row["last_contact"], today, "last_contact") if row.get("last_contact") else None
+                met_on = _past(row.get("met_on"), today, "met_on")
+                last = _past(row.get("last_contact"), today, "last_contact")
+                state = (row.get("state") or ContactState.ACTIVE).lower()
+                if state not in {s.value for s in ContactState}:
+                    raise UsageError(f"state '{row.get('state')}' is not one of active, moved-on, stopped")
                 contact = Contact(
                     id=0, user_id=0, number=0, name=name, role=role, specialty=row.get("specialty") or None,
                     institution=row.get("institution") or None, email=check_email(row.get("email") or None),
                     how_met=how, met_on=met_on, notes=row.get("notes") or None,
-                    tags=parse_tags(row.get("tags")), last_contact_on=last,
+                    tags=parse_tags(row.get("tags")), last_contact_on=last, state=state,
                 )
             except UsageError as exc:
                 out.rejected.append((row_no, exc.message.removeprefix("option ")))
@@ -106,6 +109,15 @@ def parse_csv(data: bytes, today: date) -> ParsedCSV:
     except csv.Error as exc:
         raise UsageError(f"could not read that CSV near line {reader.line_num}: {exc}") from None
     return out
+
+
+def _past(value: str | None, today: date, column: str) -> date | None:
+    if not value:
+        return None
+    day = parse_date(value, today, column)
+    if day > today:
+        raise UsageError(f"{column} {day.isoformat()} is in the future")
+    return day
 
 
 def import_kind(c: Contact) -> str:

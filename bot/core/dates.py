@@ -19,7 +19,17 @@ def add_months(d: date, months: int) -> date:
 
 
 def parse_date(text: str, today: date, option: str = "date") -> date:
-    """ISO dates and simple relative forms: today, yesterday, tomorrow, 3 days ago, in 2 weeks."""
+    """ISO dates and simple relative forms: today, yesterday, tomorrow, 3 days ago, in 2 weeks.
+
+    Dates before 1950 or more than five years ahead are refused as typos.
+    """
+    day = _parse_date(text, today, option)
+    if not date(1950, 1, 1) <= day <= add_months(today, 60):
+        raise UsageError(f"option '{option}': {day.isoformat()} is too far from today to be right")
+    return day
+
+
+def _parse_date(text: str, today: date, option: str) -> date:
     s = " ".join(text.strip().lower().split())
     if s in ("today", "now"):
         return today

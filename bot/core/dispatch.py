@@ -6,6 +6,7 @@ typed option values. Both end up in :func:`run_command`.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 import shlex
@@ -22,7 +23,6 @@ from bot.core.registry import (
     Command,
     Option,
     OptionType,
-    closest,
     match_choice,
     parse_int,
     parse_month,
@@ -35,11 +35,22 @@ log = logging.getLogger(__name__)
 _KEY = re.compile(r"^([A-Za-z][A-Za-z_-]*):(.*)$", re.S)
 
 
+_RAW_WORD = re.compile(r"""(?:"[^"]*"|'[^']*'|[^\s"'])+""")
+
+
 def split_line(command_line: str) -> list[str]:
     try:
         return shlex.split(command_line.strip())
     except ValueError as exc:
         raise UsageError(f"could not read that line ({exc}); close every quote") from None
+
+
+def _quoted_starts(command_line: str, words: list[str]) -> list[bool]:
+    """For each word, whether it was typed starting with a quote (so it is text, never key:value)."""
+    raw = _RAW_WORD.findall(command_line.strip())
+    if len(raw) != len(words):  # backslash escapes and the like: no quoting information
+        return [False] * len(words)
+    return [r[:1] in ("'", '"') for r in raw]
 
 
 def parse_line(app: App, line: str) -> tuple[Command, dict[str, str]]:
@@ -51,15 +62,19 @@ def parse_line(app: App, line: str) -> tuple[Command, dict[str, str]]:
 def parse_line_positions(app: App, line: str) -> tuple[Command, dict[str, str], list[str]]:
     """As :func:`parse_line`, plus the names of the options that got positional words."""
     words = split_line(line)
+    quoted = _quoted_starts(line, words)
     command, rest = app.registry.resolve(words)
+    rest_quoted = quoted[len(words) - len(rest):]
     positional: list[str] = []
     named: dict[str, str] = {}
     names = [o.name for o in command.options]
-    for word in rest:
-        m = _KEY.match(word)
+    for word, was_quoted in zip(rest, rest_quoted, strict=True):
+        m = None if was_quoted else _KEY.match(word)
         if m:
             key = m.group(1).lower().replace("-", "_")
-            if key in names or closest(key, names) or not names:
+            # an exact option name, or close enough to be a typo we should point out;
+            # anything else (tag:mentor, https://...) is plain text
+            if key in names or not names or difflib.get_close_matches(key, names, n=1, cutoff=0.6):
                 if key in named:
                     raise UsageError(f"option '{key}' is given twice")
                 named[m.group(1)] = m.group(2)
@@ -76,7 +91,7 @@ _OPTION_ERROR = re.compile(r"^option '([a-z_]+)'")
 def quote_hint(exc: UsageError, positional: list[str]) -> UsageError:
     """A bad positional value after another one is usually unquoted text with spaces: say so."""
     m = _OPTION_ERROR.match(exc.message)
-    if m and m.group(1) in positional and positional.index(m.group(1)) > 0:
+    if m and "is not a" in exc.message and m.group(1) in positional and positional.index(m.group(1)) > 0:
         return UsageError(exc.message + ' (text with spaces needs quotes, e.g. "Dr Maya Lee")')
     return exc
 

@@ -40,13 +40,16 @@ async def put(store: Store, profile: Profile, kind: str, ref: str, due_at: datet
     await store.put_nudge(profile.user_id, kind, ref, due_at, deliver_time(profile, due_at, now))
 
 
-async def plan_followup(store: Store, profile: Profile, contact: Contact, now: datetime) -> None:
+async def plan_followup(store: Store, profile: Profile, contact: Contact, now: datetime,
+                        *, keep_overdue: bool = False) -> None:
+    """Create or move the contact's follow-up nudge. ``keep_overdue`` still nudges one that is
+    already due (re-planning, imports); otherwise the user's own command has just shown it."""
     ref = str(contact.id)
     if contact.state != ContactState.ACTIVE or contact.next_followup_on is None:
         await store.cancel_nudges(profile.user_id, NudgeKind.FOLLOWUP, ref)
         return
     due = due_on(profile, contact.next_followup_on)
-    if due <= now:
+    if due <= now and not keep_overdue:
         # Recomputed by the user's own command and already due: the command's reply
         # (and /followups) shows it, so a DM a second later would only repeat it.
         await store.cancel_nudges(profile.user_id, NudgeKind.FOLLOWUP, ref)

@@ -97,7 +97,7 @@ def cadence_view(lib: PlaybookLibrary, profile: Profile, contact: Contact) -> Tr
     return lib.get(pid).view(profile.track or "non-us-img")
 
 
-async def recompute(ctx: Context, contact: Contact) -> tuple[Contact, NextStep]:
+async def recompute(ctx: Context, contact: Contact, *, keep_overdue: bool = False) -> tuple[Contact, NextStep]:
     """Recompute and store the contact's next follow-up, and its nudge."""
     history = [(k, d) for k, d, _ in await ctx.store.interactions(contact.id)]
     last = history[-1][1] if history else contact.last_contact_on
@@ -119,7 +119,7 @@ async def recompute(ctx: Context, contact: Contact) -> tuple[Contact, NextStep]:
         state=step.state if contact.state != ContactState.STOPPED else contact.state,
     )
     await ctx.store.update_contact(updated)
-    await planner.plan_followup(ctx.store, ctx.profile, updated, ctx.now)
+    await planner.plan_followup(ctx.store, ctx.profile, updated, ctx.now, keep_overdue=keep_overdue)
     return updated, step
 
 

@@ -359,12 +359,21 @@ class SQLiteStore:
 
     # ------------------------------------------------------------ interactions
     async def add_interaction(
-        self, user_id: int, contact_id: int, kind: str, on: date, note: str | None, now: datetime
+        self, user_id: int, contact_id: int, kind: str, on: date, note: str | None, now: datetime,
+        *, imported: bool = False,
     ) -> None:
         await self._db.execute(
-            "INSERT INTO interactions (user_id, contact_id, kind, occurred_on, note, created_at)"
-            " VALUES (?,?,?,?,?,?)",
-            (user_id, contact_id, kind, on.isoformat(), note, ts(now)),
+            "INSERT INTO interactions (user_id, contact_id, kind, occurred_on, note, created_at, imported)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (user_id, contact_id, kind, on.isoformat(), note, ts(now), int(imported)),
+        )
+
+    async def move_auto_met(self, contact_id: int, old: date, new: date) -> None:
+        """Keep the 'met' logged by /contact add on the contact's met_on date."""
+        await self._db.execute(
+            "UPDATE interactions SET occurred_on = ? WHERE id = (SELECT MIN(id) FROM interactions"
+            " WHERE contact_id = ?) AND kind = 'met' AND occurred_on = ? AND note IS NULL",
+            (new.isoformat(), contact_id, old.isoformat()),
         )
 
     async def interactions(self, contact_id: int) -> list[tuple[str, date, str | None]]:
@@ -381,7 +390,7 @@ class SQLiteStore:
         marks = ",".join("?" for _ in kinds)
         row = await self._one(
             f"SELECT COUNT(*) FROM interactions WHERE user_id = ? AND kind IN ({marks})"
-            " AND occurred_on >= ? AND occurred_on < ?",
+            " AND occurred_on >= ? AND occurred_on < ? AND imported = 0",
             (user_id, *kinds, start.isoformat(), end.isoformat()),
         )
         return int(row[0]) if row else 0
@@ -390,7 +399,7 @@ class SQLiteStore:
         """Messages to a contact who already had an earlier interaction."""
         row = await self._one(
             "SELECT COUNT(*) FROM interactions i WHERE i.user_id = ? AND i.kind IN"
-            " ('emailed', 'update-sent', 'thanked') AND i.occurred_on >= ? AND i.occurred_on < ?"
+            " ('emailed', 'update-sent', 'thanked') AND i.occurred_on >= ? AND i.occurred_on < ? AND i.imported = 0"
             " AND EXISTS (SELECT 1 FROM interactions j WHERE j.contact_id = i.contact_id AND j.id < i.id)",
             (user_id, start.isoformat(), end.isoformat()),
         )

@@ -16,7 +16,8 @@ from bot.core.reply import Reply, Tone
 commands = CommandSet()
 commands.group("nudges", "Your reminders: list, pause for an exam block, resume", default="list")
 
-NUDGE_ID = Option("nudge", "the nudge number printed with it", OptionType.INTEGER, required=True, min_value=1)
+NUDGE_ID = Option("nudge", "the nudge number printed with it", OptionType.INTEGER, required=True, min_value=1,
+                  max_value=2**53)
 SNOOZE = (Choice("1d", "1 day", ("1", "day", "1 day")), Choice("3d", "3 days", ("3", "3 days")),
           Choice("1w", "1 week", ("7", "7d", "week", "1 week")))
 SNOOZE_DAYS = {"1d": 1, "3d": 3, "1w": 7}
@@ -100,7 +101,9 @@ async def _owned(ctx: Context, nudge_id: int) -> Nudge:
         raise NotFoundError(f"nudge {nudge_id} is not one of yours")
     if n.kind != NudgeKind.FOLLOWUP:
         raise UsageError(f"nudge {nudge_id} is not about a contact; nothing to mark")
-    if n.status == NudgeStatus.CANCELLED:
+    if n.status == NudgeStatus.ACTED:
+        raise UsageError(f"nudge {nudge_id} was already handled; see /followups for what is due now")
+    if n.status == NudgeStatus.CANCELLED or await ctx.store.has_newer_open(n):
         raise UsageError(f"nudge {nudge_id} was replaced by a newer one; see /followups")
     return n
 
@@ -108,6 +111,7 @@ async def _owned(ctx: Context, nudge_id: int) -> Nudge:
 @commands.command("done", "Mark a follow-up nudge as done (logs the interaction)", NUDGE_ID, group="nudges")
 async def nudges_done(ctx: Context, nudge: int) -> Reply:
     n = await _owned(ctx, nudge)
+    await ctx.store.mark_acted(n.id)
     return await followup_action(ctx, int(n.ref), "done")
 
 
@@ -118,10 +122,12 @@ async def nudges_done(ctx: Context, nudge: int) -> Reply:
 )
 async def nudges_snooze(ctx: Context, nudge: int, duration: str) -> Reply:
     n = await _owned(ctx, nudge)
+    await ctx.store.mark_acted(n.id)
     return await followup_action(ctx, int(n.ref), "snooze", SNOOZE_DAYS[duration])
 
 
 @commands.command("stop", "No more nudges about this contact", NUDGE_ID, group="nudges")
 async def nudges_stop(ctx: Context, nudge: int) -> Reply:
     n = await _owned(ctx, nudge)
+    await ctx.store.mark_acted(n.id)
     return await followup_action(ctx, int(n.ref), "stop")

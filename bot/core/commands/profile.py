@@ -103,6 +103,12 @@ async def profile_set(ctx: Context, **values: object) -> Reply:
         await store.save_profile(new, ctx.now)
         if {"eras", "specialty", "track", "timezone"} & changes.keys():
             await planner.plan_phases(store, ctx.app.playbooks, new, ctx.now)
+        if "timezone" in changes and new.timezone != old.timezone:
+            # due times are local wall times (09:00 on the day): plan them again in the new zone
+            for contact in await store.all_contacts(new.user_id):
+                if contact.next_followup_on is not None:
+                    await planner.plan_followup(store, new, contact, ctx.now, keep_overdue=True)
+            await planner.plan_goals(store, new, ctx.now)
         if {"timezone", "quiet_start", "quiet_end"} & changes.keys():
             await planner.retime(store, new, ctx.now)
     ctx.profile = new

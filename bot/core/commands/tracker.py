@@ -36,6 +36,15 @@ FIELDS = (
 )
 
 
+CADENCE_INPUTS = {"how_met", "met_on", "tags", "specialty"}
+
+
+def not_future(ctx: Context, day: date, option: str) -> date:
+    if day > ctx.today + timedelta(days=1):
+        raise UsageError(f"option '{option}': {day.isoformat()} is in the future; use the date you met")
+    return day
+
+
 def specialty_id(ctx: Context, text: str | None) -> str | None:
     if not text:
         return None
@@ -95,7 +104,8 @@ async def contact_add(ctx: Context, name: str, role: str | None, specialty: str 
     contact = Contact(
         id=0, user_id=ctx.user_id, number=0, name=name, role=role or ContactRole.OTHER,
         specialty=specialty_id(ctx, specialty), institution=institution, email=check_email(email),
-        how_met=how_met or HowMet.OTHER, met_on=met_on or ctx.today, notes=notes, tags=parse_tags(tags),
+        how_met=how_met or HowMet.OTHER, met_on=not_future(ctx, met_on or ctx.today, "met_on"), notes=notes,
+        tags=parse_tags(tags),
     )
     async with ctx.store.transaction():
         stored = await ctx.store.add_contact(contact, ctx.now)
@@ -165,11 +175,18 @@ async def contact_edit(ctx: Context, contact: str, **changes: object) -> Reply:
         given["tags"] = parse_tags(str(given["tags"]))
     if "specialty" in given:
         given["specialty"] = specialty_id(ctx, str(given["specialty"]))
+    if "met_on" in given:
+        given["met_on"] = not_future(ctx, given["met_on"], "met_on")  # type: ignore[arg-type]
     updated = replace(c, **given)  # type: ignore[arg-type]
+    advice = None
     async with ctx.store.transaction():
         await ctx.store.update_contact(updated)
-        updated, step = await recompute(ctx, updated)
-    r = card(updated, f"Updated {updated.ref} {updated.name}", step.advice)
+        if "met_on" in given and c.met_on is not None:
+            await ctx.store.move_auto_met(c.id, c.met_on, updated.met_on)  # type: ignore[arg-type]
+        if CADENCE_INPUTS & given.keys():  # otherwise keep the schedule (and any snooze) as it is
+            updated, step = await recompute(ctx, updated)
+            advice = step.advice
+    r = card(updated, f"Updated {updated.ref} {updated.name}", advice)
     r.tone = Tone.SUCCESS
     return r
 
@@ -187,7 +204,7 @@ async def contact_remove(ctx: Context, contact: str, confirm: str | None) -> Rep
         r.action(f"contact:remove:{c.id}", "Delete", f"/contact remove {c.ref} confirm:yes", ActionStyle.DANGER)
         return r
     async with ctx.store.transaction():
-        await ctx.store.cancel_nudges(ctx.user_id, "followup", str(c.id))
+        await ctx.store.retire_nudges(ctx.user_id, "followup", str(c.id))
         await ctx.store.delete_contact(ctx.user_id, c.id)
     return Reply(title=f"Deleted {c.ref} {c.name}", tone=Tone.SUCCESS)
 
@@ -276,8 +293,8 @@ async def contact_import(ctx: Context, file: Attachment) -> Reply:
             stored = await ctx.store.add_contact(contact, ctx.now)
             if stored.last_contact_on:
                 await ctx.store.add_interaction(ctx.user_id, stored.id, csvio.import_kind(stored),
-                                                stored.last_contact_on, "imported", ctx.now)
-            await recompute(ctx, stored)
+                                                stored.last_contact_on, "imported", ctx.now, imported=True)
+            await recompute(ctx, stored, keep_overdue=True)
             existing.add(key)
             room -= 1
             added += 1
