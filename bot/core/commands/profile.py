@@ -38,7 +38,8 @@ SET_OPTIONS = (
     Option("timezone", "your IANA time zone, e.g. Africa/Cairo", OptionType.TIMEZONE,
            autocomplete="timezone", max_length=60),
     Option("interests", "interests to mention, e.g. consult-liaison psychiatry, QI", max_length=160),
-    Option("role", "what you do now, e.g. research fellow at Cairo University", max_length=120),
+    Option("role", "what you do now, with its article, e.g. a research fellow at Cairo University",
+           max_length=120),
     Option("quiet_hours", "no nudges between these local times, e.g. 21:00-08:00 (or off)", max_length=20),
 )
 
