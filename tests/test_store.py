@@ -57,3 +57,15 @@ async def test_postgres_url_is_refused_clearly() -> None:
 
     with pytest.raises(ConfigError, match="PostgreSQL is not supported in this release"):
         await open_store("postgresql://localhost/imgbot")
+
+
+async def test_deleting_a_users_data_removes_everything_they_stored(tmp_path: Path) -> None:
+    app = await make_app(tmp_path / "d.db")
+    t = Transcript(app, "leaving")
+    await t.say('/contact add "Dr Maya Lee" how_met:conference met_on:today')
+    await t.say("/goal set emails 3 month")
+    uid = await app.store.ensure_user(t.front.user, START)
+    await app.store.delete_user_data(uid)
+    with sqlite3.connect(tmp_path / "d.db") as db:
+        for table in ("users", "profiles", "contacts", "interactions", "goals", "nudges"):
+            assert db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0, table

@@ -131,13 +131,6 @@ def after_quiet_hours(when: datetime, tz: ZoneInfo, start: time, end: time) -> d
     return max(release, when)
 
 
-def month_bounds(month: str) -> tuple[date, date]:
-    """First day of ``YYYY-MM`` and first day of the next month."""
-    y, m = (int(x) for x in month.split("-"))
-    first = date(y, m, 1)
-    return first, add_months(first, 1)
-
-
 def fmt_date(d: date) -> str:
     return f"{d.strftime('%a')} {d.day} {d.strftime('%b %Y')}"
 

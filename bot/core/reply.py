@@ -146,7 +146,3 @@ class Reply:
         if self.footer:
             out.append(self.footer)
         return "\n".join(out)
-
-
-def error_reply(message: str) -> Reply:
-    return Reply(title="⚠️ " + message, tone=Tone.ERROR)

@@ -130,10 +130,8 @@ class ConsoleFrontend:
                 if path:
                     files = (self._read_file(path),)
             reply = await run_command(self.app, self.user, command, raw, files)
-        except UsageError as exc:  # the console's one error handler
-            reply = error_reply(quote_hint(exc, positional))
-        except Exception as exc:
-            reply = error_reply(exc)
+        except Exception as exc:  # the console's one error handler
+            reply = error_reply(quote_hint(exc, positional) if isinstance(exc, UsageError) else exc)
         self.show(reply)
         return reply
 

@@ -13,7 +13,6 @@ import aiosqlite
 
 from bot.core.models import (
     Contact,
-    ContactState,
     GoalTarget,
     Nudge,
     Profile,
@@ -626,5 +625,3 @@ class SQLiteStore:
 def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
-
-ACTIVE = ContactState.ACTIVE
