@@ -39,8 +39,18 @@ from _common import CACHE_DIR, machine_info, peak_rss_mib, table
 GENERATOR_VERSION = 1
 TARGET_SECONDS = 2.0
 TARGET_MIB = 150.0
-TIMEZONES = ("UTC", "America/New_York", "America/Chicago", "Europe/London", "Africa/Cairo",
-             "Asia/Kolkata", "Asia/Karachi", "Africa/Lagos", "Asia/Manila", "America/Los_Angeles")
+TIMEZONES = (
+    "UTC",
+    "America/New_York",
+    "America/Chicago",
+    "Europe/London",
+    "Africa/Cairo",
+    "Asia/Kolkata",
+    "Asia/Karachi",
+    "Africa/Lagos",
+    "Asia/Manila",
+    "America/Los_Angeles",
+)
 SPECIALTIES = ("em", "im", "psych", "peds")
 _TS = "%Y-%m-%d %H:%M:%S"
 
@@ -116,12 +126,19 @@ def build_db(path: Path, users: int, per_user: int) -> float:
     )
     conn.executemany(
         "INSERT INTO profiles (user_id, name, specialty, track, timezone, updated_at) VALUES (?,?,?,?,?,?)",
-        ((uid, f"User {uid}", SPECIALTIES[uid % 4], "non-us-img" if uid % 3 else "us-img",
-          TIMEZONES[uid % len(TIMEZONES)], created) for uid in range(1, users + 1)),
+        (
+            (
+                uid,
+                f"User {uid}",
+                SPECIALTIES[uid % 4],
+                "non-us-img" if uid % 3 else "us-img",
+                TIMEZONES[uid % len(TIMEZONES)],
+                created,
+            )
+            for uid in range(1, users + 1)
+        ),
     )
-    conn.executemany(
-        "INSERT INTO nudges (user_id, kind, ref, due_at, deliver_at) VALUES (?,?,?,?,?)", nudge_rows()
-    )
+    conn.executemany("INSERT INTO nudges (user_id, kind, ref, due_at, deliver_at) VALUES (?,?,?,?,?)", nudge_rows())
     for _name, sql in indexes:
         conn.execute(sql)
     conn.execute("COMMIT")
@@ -130,9 +147,9 @@ def build_db(path: Path, users: int, per_user: int) -> float:
     os.replace(tmp, path)
     for suffix in ("-wal", "-shm"):
         Path(f"{tmp}{suffix}").unlink(missing_ok=True)
-    path.with_suffix(".json").write_text(json.dumps(
-        {"version": GENERATOR_VERSION, "users": users, "nudges": users * per_user, "created": created}
-    ))
+    path.with_suffix(".json").write_text(
+        json.dumps({"version": GENERATOR_VERSION, "users": users, "nudges": users * per_user, "created": created})
+    )
     return time.perf_counter() - started
 
 
@@ -195,8 +212,15 @@ async def _child_ours(db: str, t0: float) -> dict:
         await sched._wake()
         idle.append(time.perf_counter() - t)
     assert port.delivered == 0
-    out = {"imports": t_imports, "app": t_app, "ready": t_ready, "rss": rss, "jobs": sched.job_count(),
-           "next_wake": sched.next_wake.isoformat(), "idle_wake": statistics.median(idle)}
+    out = {
+        "imports": t_imports,
+        "app": t_app,
+        "ready": t_ready,
+        "rss": rss,
+        "jobs": sched.job_count(),
+        "next_wake": sched.next_wake.isoformat(),
+        "idle_wake": statistics.median(idle),
+    }
     await sched.shutdown()
     await app.store.close()
     return out
@@ -269,9 +293,16 @@ def summarize(label: str, n: int, runs: list[dict]) -> dict:
         return statistics.median(r[key] for r in runs)
 
     return {
-        "label": label, "n": n, "runs": len(runs), "jobs": runs[0]["jobs"],
-        "imports": med("imports"), "app": med("app"), "ready": med("ready"),
-        "ready_max": max(r["ready"] for r in runs), "rss": med("rss"), "rss_max": max(r["rss"] for r in runs),
+        "label": label,
+        "n": n,
+        "runs": len(runs),
+        "jobs": runs[0]["jobs"],
+        "imports": med("imports"),
+        "app": med("app"),
+        "ready": med("ready"),
+        "ready_max": max(r["ready"] for r in runs),
+        "rss": med("rss"),
+        "rss_max": max(r["rss"] for r in runs),
         "sched": statistics.median(r["ready"] - r["app"] for r in runs),
         "idle_wake": statistics.median(r["idle_wake"] for r in runs) if "idle_wake" in runs[0] else None,
     }
@@ -299,8 +330,10 @@ def main() -> int:
         baseline_n = 100_000
     same = (baseline_n // 100, 100)  # a database the size of the baseline, for a same-size comparison
     big_db, big_note = ensure_db(*big)
-    print(f"database: {big_db} ({big[0] * big[1]:,} pending nudges, {big[0]:,} users; {big_note};"
-          f" {big_db.stat().st_size / 2**20:.0f} MiB)")
+    print(
+        f"database: {big_db} ({big[0] * big[1]:,} pending nudges, {big[0]:,} users; {big_note};"
+        f" {big_db.stat().st_size / 2**20:.0f} MiB)"
+    )
     same_db, same_note = (big_db, "") if same == big else ensure_db(*same)
     if same != big:
         print(f"database: {same_db} ({same[0] * same[1]:,} pending nudges, {same[0]:,} users; {same_note})")
@@ -315,31 +348,72 @@ def main() -> int:
         results.append(summarize(label, n, [spawn(mode, db, n) for _ in range(runs)]))
 
     rows = [
-        [r["label"], f"{r['n']:,}", f"{r['jobs']:,}", f"{r['imports']:.2f}", f"{r['app']:.2f}",
-         f"{r['sched']:.3f}", f"{r['ready']:.2f}", f"{r['ready_max']:.2f}", f"{r['rss']:.1f}", f"{r['rss_max']:.1f}",
-         "n/a" if r["idle_wake"] is None else f"{r['idle_wake'] * 1000:.1f}"]
+        [
+            r["label"],
+            f"{r['n']:,}",
+            f"{r['jobs']:,}",
+            f"{r['imports']:.2f}",
+            f"{r['app']:.2f}",
+            f"{r['sched']:.3f}",
+            f"{r['ready']:.2f}",
+            f"{r['ready_max']:.2f}",
+            f"{r['rss']:.1f}",
+            f"{r['rss_max']:.1f}",
+            "n/a" if r["idle_wake"] is None else f"{r['idle_wake'] * 1000:.1f}",
+        ]
         for r in results
     ]
-    print(table(["case", "nudges", "jobs", "imports s", "app built s", "sched part s",
-                 "ready s (p50)", "ready s (max)", "peak RSS MiB (p50)", "(max)", "idle wake ms"], rows))
-    print("\nimports/app built/ready: elapsed since spawn; sched part: ready - app built"
-          " (ours: recover + first wake + next_delivery; baseline: read rows + add_job each + start);"
-          "\nidle wake: one NudgeScheduler._wake() with nothing due, after ready (what each heartbeat and the"
-          " end of every delivery run cost)")
+    print(
+        table(
+            [
+                "case",
+                "nudges",
+                "jobs",
+                "imports s",
+                "app built s",
+                "sched part s",
+                "ready s (p50)",
+                "ready s (max)",
+                "peak RSS MiB (p50)",
+                "(max)",
+                "idle wake ms",
+            ],
+            rows,
+        )
+    )
+    print(
+        "\nimports/app built/ready: elapsed since spawn; sched part: ready - app built"
+        " (ours: recover + first wake + next_delivery; baseline: read rows + add_job each + start);"
+        "\nidle wake: one NudgeScheduler._wake() with nothing due, after ready (what each heartbeat and the"
+        " end of every delivery run cost)"
+    )
 
     ours, base = results[0], results[-1]
     print()
-    print(table(
-        ["ratio baseline / ours", "time to ready", "sched part", "peak RSS"],
-        [[f"baseline {base['n']:,} vs ours {r['n']:,}", f"{base['ready'] / r['ready']:.2f}x",
-          f"{base['sched'] / r['sched']:.0f}x", f"{base['rss'] / r['rss']:.2f}x"] for r in results[:-1]],
-    ))
+    print(
+        table(
+            ["ratio baseline / ours", "time to ready", "sched part", "peak RSS"],
+            [
+                [
+                    f"baseline {base['n']:,} vs ours {r['n']:,}",
+                    f"{base['ready'] / r['ready']:.2f}x",
+                    f"{base['sched'] / r['sched']:.0f}x",
+                    f"{base['rss'] / r['rss']:.2f}x",
+                ]
+                for r in results[:-1]
+            ],
+        )
+    )
     ok_time = ours["ready_max"] <= TARGET_SECONDS
     ok_mem = ours["rss_max"] <= TARGET_MIB
-    print(f"\ntarget ready <= {TARGET_SECONDS:.0f} s with {ours['n']:,} nudges: "
-          f"{'PASS' if ok_time else 'FAIL'} (worst {ours['ready_max']:.2f} s)")
-    print(f"target peak RSS <= {TARGET_MIB:.0f} MiB with {ours['n']:,} nudges: "
-          f"{'PASS' if ok_mem else 'FAIL'} (worst {ours['rss_max']:.1f} MiB)")
+    print(
+        f"\ntarget ready <= {TARGET_SECONDS:.0f} s with {ours['n']:,} nudges: "
+        f"{'PASS' if ok_time else 'FAIL'} (worst {ours['ready_max']:.2f} s)"
+    )
+    print(
+        f"target peak RSS <= {TARGET_MIB:.0f} MiB with {ours['n']:,} nudges: "
+        f"{'PASS' if ok_mem else 'FAIL'} (worst {ours['rss_max']:.1f} MiB)"
+    )
     return 0 if ok_time and ok_mem else 1
 
 

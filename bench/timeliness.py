@@ -63,17 +63,27 @@ async def one_round(app, sched, port: RecordingPort, round_no: int, n: int) -> l
     async with app.lock:
         for u in range(users):
             uid = await store.ensure_user(UserRef("bench", f"r{round_no}u{u}", f"User {u}"), now)
-            profile = Profile(user_id=uid, name=f"User {u}", timezone="UTC",
-                              quiet_start=dtime(0, 0), quiet_end=dtime(0, 0))  # quiet hours off
+            profile = Profile(
+                user_id=uid, name=f"User {u}", timezone="UTC", quiet_start=dtime(0, 0), quiet_end=dtime(0, 0)
+            )  # quiet hours off
             await store.save_profile(profile, now)
             profiles.append(profile)
         contacts = []
         for i in range(n):
             p = profiles[i % users]
             c = await store.add_contact(
-                Contact(id=0, user_id=p.user_id, number=0, name=f"Dr Bench {round_no}-{i}",
-                        how_met=HowMet.CONFERENCE, met_on=now.date(), next_followup_on=now.date(),
-                        followup_situation="after-meeting"), now)
+                Contact(
+                    id=0,
+                    user_id=p.user_id,
+                    number=0,
+                    name=f"Dr Bench {round_no}-{i}",
+                    how_met=HowMet.CONFERENCE,
+                    met_on=now.date(),
+                    next_followup_on=now.date(),
+                    followup_situation="after-meeting",
+                ),
+                now,
+            )
             contacts.append((p, c))
     # The scheduler is running; now write the nudges, as a command would, and poke it.
     t_insert = time.time()
@@ -154,8 +164,10 @@ async def race_round(app, sched, port: RecordingPort, round_no: int) -> list[tup
                 return [(due_b, nudge_b.deliver_at.timestamp(), port.arrivals[got.digest])]
     finally:
         engine.run_due = real_run_due
-    print(f"  race round {round_no}: the nudge that fell due was not delivered within 15 s"
-          f" (next chance: the heartbeat, every {sched.heartbeat} s)")
+    print(
+        f"  race round {round_no}: the nudge that fell due was not delivered within 15 s"
+        f" (next chance: the heartbeat, every {sched.heartbeat} s)"
+    )
     return [(due_b, nudge_b.deliver_at.timestamp(), float("inf"))]
 
 
@@ -229,10 +241,12 @@ def main() -> int:
     scenarios.append(("race: due as a wake-up ends", tmp / "race.db", True, None))
     from bot.settings import Settings
 
-    print(f"{rounds} round(s) x {args.n} nudges per scenario, due 1-3 s after being written; "
-          f"dm_rate {Settings().dm_rate:g}/s;"
-          f"\nrace: {rounds} round(s) x 1 nudge that falls due between run_due()'s last look and the re-arm"
-          " (window widened on purpose; see race_round)\n")
+    print(
+        f"{rounds} round(s) x {args.n} nudges per scenario, due 1-3 s after being written; "
+        f"dm_rate {Settings().dm_rate:g}/s;"
+        f"\nrace: {rounds} round(s) x 1 nudge that falls due between run_due()'s last look and the re-arm"
+        " (window widened on purpose; see race_round)\n"
+    )
 
     rows = []
     worst = 0.0
@@ -241,24 +255,50 @@ def main() -> int:
             res = asyncio.run(scenario(db, rounds, args.n, race, rate))
             st, rq = res["stored"], res["requested"]
             worst = max(worst, max(st), max(rq))
-            rows.append([
-                label, res["n"], f"{statistics.median(st) * 1000:.0f}", f"{percentile(st, 95) * 1000:.0f}",
-                f"{max(st) * 1000:.0f}", f"{statistics.median(rq) * 1000:.0f}", f"{min(rq) * 1000:.0f}",
-                f"{max(rq) * 1000:.0f}", res["wakes"], res["skipped"],
-            ])
+            rows.append(
+                [
+                    label,
+                    res["n"],
+                    f"{statistics.median(st) * 1000:.0f}",
+                    f"{percentile(st, 95) * 1000:.0f}",
+                    f"{max(st) * 1000:.0f}",
+                    f"{statistics.median(rq) * 1000:.0f}",
+                    f"{min(rq) * 1000:.0f}",
+                    f"{max(rq) * 1000:.0f}",
+                    res["wakes"],
+                    res["skipped"],
+                ]
+            )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(table(
-        ["scenario", "nudges", "late p50 ms", "p95", "max", "vs requested p50 ms", "min", "max",
-         "wake runs", "wakes skipped"], rows,
-    ))
-    print("\nlate: arrival - stored deliver_at (1-s resolution); vs requested: arrival - requested instant"
-          " (negative = early; race: the instant it fell due);\npacing off: NudgeEngine rate 1e6/s instead of"
-          " dm_rate, to separate the scheduler's own delay from DM pacing;\nwake runs: executions of the"
-          " 'wake' job; wakes skipped: APScheduler dropped a due 'wake' because one was still running")
+    print(
+        table(
+            [
+                "scenario",
+                "nudges",
+                "late p50 ms",
+                "p95",
+                "max",
+                "vs requested p50 ms",
+                "min",
+                "max",
+                "wake runs",
+                "wakes skipped",
+            ],
+            rows,
+        )
+    )
+    print(
+        "\nlate: arrival - stored deliver_at (1-s resolution); vs requested: arrival - requested instant"
+        " (negative = early; race: the instant it fell due);\npacing off: NudgeEngine rate 1e6/s instead of"
+        " dm_rate, to separate the scheduler's own delay from DM pacing;\nwake runs: executions of the"
+        " 'wake' job; wakes skipped: APScheduler dropped a due 'wake' because one was still running"
+    )
     ok = worst <= TARGET_SECONDS
-    print(f"\ntarget every nudge within {TARGET_SECONDS:.0f} s of its due time: {'PASS' if ok else 'FAIL'}"
-          f" (worst {worst * 1000:.0f} ms)")
+    print(
+        f"\ntarget every nudge within {TARGET_SECONDS:.0f} s of its due time: {'PASS' if ok else 'FAIL'}"
+        f" (worst {worst * 1000:.0f} ms)"
+    )
     return 0 if ok else 1
 
 

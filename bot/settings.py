@@ -17,9 +17,7 @@ def default_database_url() -> str:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="IMGBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="IMGBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     database_url: str = Field(default_factory=default_database_url)
     playbooks_dir: Path | None = None

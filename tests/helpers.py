@@ -22,8 +22,9 @@ START = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 OPEN_APPS: list[App] = []  # closed after each test by conftest, even when the test fails
 
 
-async def make_app(db: Path, clock: ManualClock | None = None, playbooks: Path | None = None,
-                   **settings: object) -> App:
+async def make_app(
+    db: Path, clock: ManualClock | None = None, playbooks: Path | None = None, **settings: object
+) -> App:
     s = Settings(database_url=f"sqlite:///{db}", playbooks_dir=playbooks, **settings)  # type: ignore[arg-type]
     app = await build_app(s, clock or ManualClock(START))
     OPEN_APPS.append(app)

@@ -15,12 +15,20 @@ from bot.settings import load_settings
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def imgbot(args: list[str], stdin: str = "", env: dict[str, str] | None = None,
-           cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def imgbot(
+    args: list[str], stdin: str = "", env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("IMGBOT_", "DISCORD_", "SLACK_"))}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True,
-                          text=True, timeout=120, env=full_env, cwd=cwd or ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=full_env,
+        cwd=cwd or ROOT,
+    )
 
 
 def test_bad_setting_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -32,8 +40,7 @@ def test_bad_setting_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_cli_reports_bad_settings_without_traceback(tmp_path: Path) -> None:
-    res = imgbot(["console", "--db", str(tmp_path / "x.db")], "/help\n",
-                 env={"IMGBOT_DATABASE_URL": "mysql://nope"})
+    res = imgbot(["console", "--db", str(tmp_path / "x.db")], "/help\n", env={"IMGBOT_DATABASE_URL": "mysql://nope"})
     # --db overrides the URL, so this still works
     assert res.returncode == 0 and "IMG Peer Bot commands" in res.stdout
     res = imgbot(["console"], "/help\n", env={"IMGBOT_HEARTBEAT_SECONDS": "0"})
@@ -50,8 +57,7 @@ def test_run_without_tokens_says_how_to_run_locally() -> None:
 
 
 def test_issue_example_prints_a_psychiatry_cold_email_for_egypt(tmp_path: Path) -> None:
-    script = ("/profile set specialty:psych track:non-us-img country:Egypt eras:2027-09\n"
-              "/script cold-email\n")
+    script = "/profile set specialty:psych track:non-us-img country:Egypt eras:2027-09\n/script cold-email\n"
     res = imgbot(["console", "--db", str(tmp_path / "a.db")], script)
     assert res.returncode == 0, res.stderr
     assert "Psychiatry (non-US-citizen IMG)" in res.stdout
@@ -89,9 +95,14 @@ def test_readme_reference_matches_the_registry() -> None:
 
 
 def test_output_closed_early_is_not_a_traceback(tmp_path: Path) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "console", "--db", str(tmp_path / "p.db")],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "console", "--db", str(tmp_path / "p.db")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     assert proc.stdin and proc.stdout and proc.stderr
     proc.stdout.close()  # like `| head` exiting
     proc.stdin.write("/help\n" * 50)

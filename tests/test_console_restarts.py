@@ -16,9 +16,12 @@ def session(db: Path, now: str, lines: str) -> str:
 
 def test_follow_up_nudge_survives_restarts_and_arrives_once(tmp_path: Path) -> None:
     db = tmp_path / "me.db"
-    out = session(db, "2026-11-23T10:00+00:00",
-                  "/profile set specialty:psych track:non-us-img country:Egypt timezone:Africa/Cairo\n"
-                  '/contact add "Dr Maya Lee" role:attending how_met:conference met_on:today\n')
+    out = session(
+        db,
+        "2026-11-23T10:00+00:00",
+        "/profile set specialty:psych track:non-us-img country:Egypt timezone:Africa/Cairo\n"
+        '/contact add "Dr Maya Lee" role:attending how_met:conference met_on:today\n',
+    )
     assert "Next follow-up: Thu 26 Nov 2026" in out  # psychiatry: within 3-7 days
     assert "=== NUDGE ===" not in out
 

@@ -19,8 +19,10 @@ async def test_profile_then_cold_email_is_personalised(console: Transcript) -> N
 
 async def test_empty_profile_shows_hints_and_says_what_to_set(console: Transcript) -> None:
     out = await console.say("/script cold-email")
-    assert out.strip() == "which specialty? Pass specialty:<em|im|peds|psych> or set it once with " \
+    assert (
+        out.strip() == "which specialty? Pass specialty:<em|im|peds|psych> or set it once with "
         "/profile set specialty:<name>"
+    )
     await console.say("/profile set specialty:peds")
     out = await console.say("/script cold-email")
     assert out.startswith("which track?")
@@ -89,8 +91,15 @@ async def test_playbook_faq_mistakes_conferences_for_every_specialty(console: Tr
     for spec in ("em", "im", "psych", "peds"):
         for track in ("us-img", "non-us-img"):
             await console.say(f"/profile set specialty:{spec} track:{track}")
-            for cmd in ("/playbook", "/playbook section:stakeholders", "/faq", "/mistakes", "/conferences",
-                        "/playbook section:cadences", "/playbook section:goals"):
+            for cmd in (
+                "/playbook",
+                "/playbook section:stakeholders",
+                "/faq",
+                "/mistakes",
+                "/conferences",
+                "/playbook section:cadences",
+                "/playbook section:goals",
+            ):
                 out = await console.say(cmd)
                 assert "Sources:" in out, (spec, track, cmd, out)
 

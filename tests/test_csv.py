@@ -9,9 +9,11 @@ from tests.helpers import Transcript, make_app
 
 async def test_round_trip_and_reimport_makes_no_duplicates(console: Transcript, tmp_path: Path) -> None:
     console.front.attachments_dir = tmp_path
-    await console.say('/contact add "Dr Maya Lee" role:attending specialty:psych institution:"Mass General" '
-                      'email:maya@example.org how_met:conference met_on:2026-11-20 tags:mentor,research '
-                      'notes:"talked about CL psychiatry, she said: email in Jan"')
+    await console.say(
+        '/contact add "Dr Maya Lee" role:attending specialty:psych institution:"Mass General" '
+        "email:maya@example.org how_met:conference met_on:2026-11-20 tags:mentor,research "
+        'notes:"talked about CL psychiatry, she said: email in Jan"'
+    )
     await console.say('/contact add "=HYPERLINK(1)" how_met:linkedin')
     out = await console.say("/contact export")
     assert "2 contacts exported" in out
@@ -35,8 +37,7 @@ async def test_round_trip_and_reimport_makes_no_duplicates(console: Transcript, 
     await app2.store.close()
 
 
-async def test_bad_rows_are_reported_by_row_number_and_good_ones_imported(console: Transcript,
-                                                                          tmp_path: Path) -> None:
+async def test_bad_rows_are_reported_by_row_number_and_good_ones_imported(console: Transcript, tmp_path: Path) -> None:
     f = tmp_path / "in.csv"
     f.write_text(
         "name,role,institution,email,how_met,met_on\n"

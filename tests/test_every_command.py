@@ -11,47 +11,80 @@ from bot.core.commands import build_registry
 from tests.conftest import PSYCH_PROFILE
 from tests.helpers import Transcript
 
-SETUP = [PSYCH_PROFILE, '/contact add "Dr Maya Lee" role:attending how_met:conference met_on:today',
-         "/goal set emails 4 month"]
+SETUP = [
+    PSYCH_PROFILE,
+    '/contact add "Dr Maya Lee" role:attending how_met:conference met_on:today',
+    "/goal set emails 4 month",
+]
 
 # command -> (a line that works and a fragment of its reply, a line that fails and a fragment of its error)
 CASES: dict[str, tuple[str, str, str, str]] = {
     "help": ("/help script", "/script [kind]", "/help nothing", "no command /nothing"),
     "profile show": ("/profile show", "Dr Amal Hassan", "/profile show extra", "too many values"),
-    "profile set": ("/profile set role:resident", "Profile updated", "/profile set visa:green",
-                    "option 'visa': 'green' is not a choice"),
-    "playbook": ("/playbook section:arenas", "Where to meet them", "/playbook section:intro",
-                 "option 'section': 'intro' is not a choice"),
+    "profile set": (
+        "/profile set role:resident",
+        "Profile updated",
+        "/profile set visa:green",
+        "option 'visa': 'green' is not a choice",
+    ),
+    "playbook": (
+        "/playbook section:arenas",
+        "Where to meet them",
+        "/playbook section:intro",
+        "option 'section': 'intro' is not a choice",
+    ),
     "script": ("/script elevator-pitch", "Dr Amal Hassan", "/script pitch", "option 'kind': 'pitch' is not a choice"),
     "timeline show": ("/timeline", "▶ NOW", "/timeline eras:2027", "is not a month"),
     "timeline export": ("/timeline export", "saved:", "/timeline export specialty:derm", "no playbook for 'derm'"),
     "conferences": ("/conferences", "APA", "/conferences track:resident", "option 'track'"),
     "faq": ("/faq", "FAQ", "/faq specialty:cardio", "no playbook for 'cardio'"),
     "mistakes": ("/mistakes", "Fix:", "/mistakes specialty:xyz", "no playbook for 'xyz'"),
-    "contact add": ('/contact add "Dr New" role:fellow', "Added #2 Dr New", "/contact add",
-                    "/contact add needs name"),
+    "contact add": ('/contact add "Dr New" role:fellow', "Added #2 Dr New", "/contact add", "/contact add needs name"),
     "contact list": ("/contact list", "Dr Maya Lee", "/contact list soon", "'soon' is not a filter"),
     "contact show": ("/contact show #1", "Dr Maya Lee", "/contact show #99", "you have no contact #99"),
-    "contact edit": ("/contact edit #1 institution:UCSF", "UCSF", "/contact edit #1",
-                     "needs at least one field"),
-    "contact remove": ("/contact remove #1", "Delete #1 Dr Maya Lee", "/contact remove Nobody",
-                       "no contact matches 'Nobody'"),
-    "contact log": ("/contact log #1 emailed", "Logged emailed", "/contact log #1 waved",
-                    "option 'type': 'waved' is not a choice"),
+    "contact edit": ("/contact edit #1 institution:UCSF", "UCSF", "/contact edit #1", "needs at least one field"),
+    "contact remove": (
+        "/contact remove #1",
+        "Delete #1 Dr Maya Lee",
+        "/contact remove Nobody",
+        "no contact matches 'Nobody'",
+    ),
+    "contact log": (
+        "/contact log #1 emailed",
+        "Logged emailed",
+        "/contact log #1 waved",
+        "option 'type': 'waved' is not a choice",
+    ),
     "contact export": ("/contact export", "contacts exported", "/contact export all", "too many values"),
-    "contact import": ("/contact import {csv}", "Imported 1 contact(s)", "/contact import /no/such.csv",
-                       "cannot read /no/such.csv"),
+    "contact import": (
+        "/contact import {csv}",
+        "Imported 1 contact(s)",
+        "/contact import /no/such.csv",
+        "cannot read /no/such.csv",
+    ),
     "followups": ("/followups days:7", "Follow-ups due: 1", "/followups days:90", "above the maximum of 60"),
-    "goal set": ("/goal set conversations 2 week", "Goal set: 2 conversations per week", "/goal set emails many week",
-                 "'many' is not a whole number"),
+    "goal set": (
+        "/goal set conversations 2 week",
+        "Goal set: 2 conversations per week",
+        "/goal set emails many week",
+        "'many' is not a whole number",
+    ),
     "goal progress": ("/goal progress", "emails this month", "/goal progress now", "too many values"),
     "nudges list": ("/nudges list", "Upcoming nudges", "/nudges list x", "too many values"),
-    "nudges pause": ("/nudges pause until:2027-01-10", "Nudges paused until", "/nudges pause until:2020-01-01",
-                     "is not in the future"),
+    "nudges pause": (
+        "/nudges pause until:2027-01-10",
+        "Nudges paused until",
+        "/nudges pause until:2020-01-01",
+        "is not in the future",
+    ),
     "nudges resume": ("/nudges resume", "Nudges are back on", "/nudges resume x", "too many values"),
     "nudges done": ("/nudges done {nudge}", "Logged emailed", "/nudges done 999", "nudge 999 is not one of yours"),
-    "nudges snooze": ("/nudges snooze {nudge} 3d", "Snoozed #1", "/nudges snooze {nudge} 2y",
-                      "option 'duration': '2y' is not a choice"),
+    "nudges snooze": (
+        "/nudges snooze {nudge} 3d",
+        "Snoozed #1",
+        "/nudges snooze {nudge} 2y",
+        "option 'duration': '2y' is not a choice",
+    ),
     "nudges stop": ("/nudges stop {nudge}", "No more nudges about #1", "/nudges stop x", "is not a whole number"),
 }
 

@@ -12,7 +12,7 @@ from bot.core.dates import after_quiet_hours, zone
 from bot.core.nudges import DeliveryError, NudgeEngine
 from tests.helpers import START, RecordingPort, Transcript, make_app
 
-CAIRO = "/profile set specialty:psych track:non-us-img timezone:Africa/Cairo name:\"Dr Amal Hassan\""
+CAIRO = '/profile set specialty:psych track:non-us-img timezone:Africa/Cairo name:"Dr Amal Hassan"'
 
 
 class Crash(BaseException):
@@ -113,13 +113,16 @@ def test_quiet_hours_are_dst_safe() -> None:
     quiet = (time(21, 0), time(8, 0))
     # 14 Mar 2027, clocks spring forward at 02:00: 01:00 EST is quiet; release is 08:00 EDT = 12:00 UTC
     assert after_quiet_hours(datetime(2027, 3, 14, 6, 0, tzinfo=UTC), ny, *quiet) == datetime(
-        2027, 3, 14, 12, 0, tzinfo=UTC)
+        2027, 3, 14, 12, 0, tzinfo=UTC
+    )
     # 1 Nov 2026, clocks fall back: 01:30 EDT is quiet; release is 08:00 EST = 13:00 UTC
     assert after_quiet_hours(datetime(2026, 11, 1, 5, 30, tzinfo=UTC), ny, *quiet) == datetime(
-        2026, 11, 1, 13, 0, tzinfo=UTC)
+        2026, 11, 1, 13, 0, tzinfo=UTC
+    )
     # 22:00 the evening before the change waits until the next morning, in the new offset
     assert after_quiet_hours(datetime(2027, 3, 14, 3, 0, tzinfo=UTC), ny, *quiet) == datetime(
-        2027, 3, 14, 12, 0, tzinfo=UTC)
+        2027, 3, 14, 12, 0, tzinfo=UTC
+    )
     # outside quiet hours nothing moves
     noon = datetime(2027, 3, 14, 16, 0, tzinfo=UTC)
     assert after_quiet_hours(noon, ny, *quiet) == noon
@@ -190,8 +193,11 @@ async def test_permanent_failure_is_shown_at_once_with_the_fix(tmp_path: Path) -
     clock = ManualClock(START)
     t = await _setup(tmp_path, clock)
     clock.set(datetime(2026, 11, 26, 8, 0, tzinfo=UTC))
-    port = RecordingPort(fail_with=DeliveryError("DMs are closed", permanent=True,
-                                                 user_hint="Allow direct messages from server members."))
+    port = RecordingPort(
+        fail_with=DeliveryError(
+            "DMs are closed", permanent=True, user_hint="Allow direct messages from server members."
+        )
+    )
     await _engine(t, port).run_due()
     out = await t.say("/followups")
     assert "(DMs are closed). Allow direct messages from server members." in out

@@ -21,12 +21,27 @@ from bot.core.timeline import PhaseState, dated_phases
 SHIPPED = shipped_playbooks_dir()
 LIB = load_playbooks(SHIPPED)
 FULL = Profile(
-    user_id=1, name="Dr Amal Hassan", country="Egypt", school="Cairo University", specialty="psych",
-    track="non-us-img", visa="j1", eras="2027-09", interests="consult-liaison psychiatry",
+    user_id=1,
+    name="Dr Amal Hassan",
+    country="Egypt",
+    school="Cairo University",
+    specialty="psych",
+    track="non-us-img",
+    visa="j1",
+    eras="2027-09",
+    interests="consult-liaison psychiatry",
     role="a research fellow",
 )
-CONTACT = Contact(id=1, user_id=1, number=1, name="Dr Maya Lee", role="attending", institution="Mass General",
-                  how_met="conference", met_on=date(2026, 11, 20))
+CONTACT = Contact(
+    id=1,
+    user_id=1,
+    number=1,
+    name="Dr Maya Lee",
+    role="attending",
+    institution="Mass General",
+    how_met="conference",
+    met_on=date(2026, 11, 20),
+)
 HINT = re.compile(r"\[[^\]]+\]")
 
 
@@ -87,7 +102,13 @@ def test_each_track_has_the_content_the_commands_need(pid: str, track: str) -> N
     view = LIB.get(pid).view(track)
     assert view.section("overview") and view.conferences and view.faqs and view.mistakes and view.goals
     assert {c.situation for c in view.cadences} == {
-        "after-meeting", "no-reply", "second-no-reply", "mentor-update", "dormant", "thanks-after-help"}
+        "after-meeting",
+        "no-reply",
+        "second-no-reply",
+        "mentor-update",
+        "dormant",
+        "thanks-after-help",
+    }
     for item in [*view.scripts, *view.cadences, *view.conferences, *view.timeline]:
         assert item.sources, item.id
 

@@ -24,8 +24,9 @@ async def test_tag_filters_urls_and_quoted_colons_are_text(console: Transcript) 
     assert "did you mean country?" in await console.say("/profile set colour:blue")
 
 
-async def test_an_old_nudge_cannot_act_on_a_new_contact_after_a_delete(console: Transcript, app: App,
-                                                                        clock: ManualClock) -> None:
+async def test_an_old_nudge_cannot_act_on_a_new_contact_after_a_delete(
+    console: Transcript, app: App, clock: ManualClock
+) -> None:
     await console.say(PSYCH)
     await console.say('/contact add "Dr Maya Lee" how_met:conference met_on:today')
     clock.advance(timedelta(days=4))
@@ -47,8 +48,9 @@ async def test_time_zone_change_moves_follow_ups_to_the_new_mornings(console: Tr
     assert await app.store.next_delivery() == datetime(2026, 11, 26, 0, 0, tzinfo=UTC)  # 09:00 in Tokyo
 
 
-async def test_editing_notes_keeps_a_snooze_and_met_on_moves_the_follow_up(console: Transcript, app: App,
-                                                                          clock: ManualClock) -> None:
+async def test_editing_notes_keeps_a_snooze_and_met_on_moves_the_follow_up(
+    console: Transcript, app: App, clock: ManualClock
+) -> None:
     await console.say(PSYCH)
     await console.say('/contact add "Dr Maya Lee" how_met:conference met_on:today')
     clock.advance(timedelta(days=3, hours=1))
@@ -64,7 +66,8 @@ async def test_editing_notes_keeps_a_snooze_and_met_on_moves_the_follow_up(conso
 
 
 async def test_imported_history_does_not_count_toward_goals_and_overdue_imports_are_nudged(
-        console: Transcript, app: App, tmp_path: Path) -> None:
+    console: Transcript, app: App, tmp_path: Path
+) -> None:
     await console.say(PSYCH)
     await console.say("/goal set emails 4 month")
     f = tmp_path / "c.csv"

@@ -9,15 +9,17 @@ from bot.core.clock import ManualClock
 from bot.core.context import App, Limits
 from tests.helpers import Transcript, make_app
 
-PSYCH = "/profile set specialty:psych track:non-us-img timezone:Africa/Cairo name:\"Dr Amal Hassan\""
+PSYCH = '/profile set specialty:psych track:non-us-img timezone:Africa/Cairo name:"Dr Amal Hassan"'
 
 
 async def test_conference_contact_follow_up_cycle_follows_the_psychiatry_playbook(
     console: Transcript, clock: ManualClock
 ) -> None:
     await console.say(PSYCH)
-    out = await console.say('/contact add "Dr Maya Lee" role:attending specialty:psych how_met:conference '
-                            "met_on:yesterday institution:\"Mass General\"")
+    out = await console.say(
+        '/contact add "Dr Maya Lee" role:attending specialty:psych how_met:conference '
+        'met_on:yesterday institution:"Mass General"'
+    )
     assert "Added #1 Dr Maya Lee" in out
     assert "Next follow-up: Wed 25 Nov 2026" in out  # met 22 Nov + 3 days (003: within 3-7 days)
     assert "/script conference-followup contact:#1" in out
@@ -38,7 +40,7 @@ async def test_conference_contact_follow_up_cycle_follows_the_psychiatry_playboo
     assert "Next follow-up Sun 6 Dec 2026 (no-reply)" in out
     assert "/script no-reply-followup contact:#1" in out
 
-    out = await console.say("/contact log #1 emailed today \"one polite nudge\"")
+    out = await console.say('/contact log #1 emailed today "one polite nudge"')
     assert "(second-no-reply)" in out
 
     clock.advance(timedelta(days=15))

@@ -21,8 +21,11 @@ async def suggest(app: App, user: UserRef, source: str, prefix: str) -> list[Cho
     if source == "script-kind":
         return [Choice(k.value, k.value.replace("-", " ")) for k in ScriptKind if p in k.value][:LIMIT]
     if source == "specialty":
-        return [Choice(pb.id, pb.name) for pb in app.playbooks
-                if not p or p in pb.id or p in pb.name.lower() or any(p in a.lower() for a in pb.aliases)][:LIMIT]
+        return [
+            Choice(pb.id, pb.name)
+            for pb in app.playbooks
+            if not p or p in pb.id or p in pb.name.lower() or any(p in a.lower() for a in pb.aliases)
+        ][:LIMIT]
     if source == "timezone":
         return [Choice(z, z) for z in timezone_names(p, LIMIT)]
     if source == "command":

@@ -13,8 +13,20 @@ from bot.core.models import Contact, ContactRole, ContactState, HowMet, Interact
 from bot.store.sqlite import name_key
 
 COLUMNS = (
-    "id", "name", "role", "specialty", "institution", "email", "how_met", "met_on",
-    "last_contact", "next_followup", "next_script", "tags", "state", "notes",
+    "id",
+    "name",
+    "role",
+    "specialty",
+    "institution",
+    "email",
+    "how_met",
+    "met_on",
+    "last_contact",
+    "next_followup",
+    "next_script",
+    "tags",
+    "state",
+    "notes",
 )
 MAX_BYTES = 2_000_000
 LIMITS = {"name": 80, "specialty": 60, "institution": 120, "email": 254, "notes": 500, "tags": 200}
@@ -30,13 +42,27 @@ def export_csv(contacts: list[Contact]) -> bytes:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(COLUMNS)
     for c in contacts:
-        w.writerow([_safe_cell(str(v)) for v in (
-            c.ref, c.name, c.role, c.specialty or "", c.institution or "", c.email or "", c.how_met,
-            c.met_on.isoformat() if c.met_on else "",
-            c.last_contact_on.isoformat() if c.last_contact_on else "",
-            c.next_followup_on.isoformat() if c.next_followup_on else "",
-            c.followup_script or "", ",".join(c.tags), c.state, c.notes or "",
-        )])
+        w.writerow(
+            [
+                _safe_cell(str(v))
+                for v in (
+                    c.ref,
+                    c.name,
+                    c.role,
+                    c.specialty or "",
+                    c.institution or "",
+                    c.email or "",
+                    c.how_met,
+                    c.met_on.isoformat() if c.met_on else "",
+                    c.last_contact_on.isoformat() if c.last_contact_on else "",
+                    c.next_followup_on.isoformat() if c.next_followup_on else "",
+                    c.followup_script or "",
+                    ",".join(c.tags),
+                    c.state,
+                    c.notes or "",
+                )
+            ]
+        )
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
@@ -66,8 +92,9 @@ def parse_csv(data: bytes, today: date) -> ParsedCSV:
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip().lower().replace(" ", "_") for h in (reader.fieldnames or [])]
     if "name" not in header:
-        raise UsageError("that CSV has no 'name' column; the first row must be headers such as "
-                         + ", ".join(COLUMNS[1:8]))
+        raise UsageError(
+            "that CSV has no 'name' column; the first row must be headers such as " + ", ".join(COLUMNS[1:8])
+        )
     reader.fieldnames = header
     out = ParsedCSV()
     roles = {r.value for r in ContactRole}
@@ -97,10 +124,20 @@ def parse_csv(data: bytes, today: date) -> ParsedCSV:
                 if state not in {s.value for s in ContactState}:
                     raise UsageError(f"state '{row.get('state')}' is not one of active, moved-on, stopped")
                 contact = Contact(
-                    id=0, user_id=0, number=0, name=name, role=role, specialty=row.get("specialty") or None,
-                    institution=row.get("institution") or None, email=check_email(row.get("email") or None),
-                    how_met=how, met_on=met_on, notes=row.get("notes") or None,
-                    tags=parse_tags(row.get("tags")), last_contact_on=last, state=state,
+                    id=0,
+                    user_id=0,
+                    number=0,
+                    name=name,
+                    role=role,
+                    specialty=row.get("specialty") or None,
+                    institution=row.get("institution") or None,
+                    email=check_email(row.get("email") or None),
+                    how_met=how,
+                    met_on=met_on,
+                    notes=row.get("notes") or None,
+                    tags=parse_tags(row.get("tags")),
+                    last_contact_on=last,
+                    state=state,
                 )
             except UsageError as exc:
                 out.rejected.append((row_no, exc.message.removeprefix("option ")))

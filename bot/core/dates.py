@@ -49,8 +49,7 @@ def _parse_date(text: str, today: date, option: str) -> date:
     except ValueError:
         pass
     raise UsageError(
-        f"option '{option}': '{text}' is not a date; use YYYY-MM-DD, today, yesterday, "
-        "'3 days ago' or 'in 2 weeks'"
+        f"option '{option}': '{text}' is not a date; use YYYY-MM-DD, today, yesterday, '3 days ago' or 'in 2 weeks'"
     )
 
 

@@ -64,7 +64,7 @@ def parse_line_positions(app: App, line: str) -> tuple[Command, dict[str, str], 
     words = split_line(line)
     quoted = _quoted_starts(line, words)
     command, rest = app.registry.resolve(words)
-    rest_quoted = quoted[len(words) - len(rest):]
+    rest_quoted = quoted[len(words) - len(rest) :]
     positional: list[str] = []
     named: dict[str, str] = {}
     names = [o.name for o in command.options]
@@ -135,8 +135,7 @@ def convert_value(ctx: Context, opt: Option, value: Any) -> Any:
                 close = ctx.app.playbooks.closest(str(value))
                 hint = f"; did you mean {close}?" if close else ""
                 raise UsageError(
-                    f"option '{opt.name}': no playbook for '{value}' "
-                    f"({', '.join(ctx.app.playbooks.ids)}){hint}"
+                    f"option '{opt.name}': no playbook for '{value}' ({', '.join(ctx.app.playbooks.ids)}){hint}"
                 )
             return pb.id
         case OptionType.DATE:

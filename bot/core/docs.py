@@ -25,8 +25,7 @@ def markdown_reference(registry: Registry) -> str:
         cmd = registry.get(name)
         cmds = [cmd] if cmd is not None else registry.in_group(name)
         for c in cmds:
-            usage = " ".join([f"/{c.qualified}"] + [f"<{o.name}>" if o.required else f"[{o.name}]"
-                                                     for o in c.options])
+            usage = " ".join([f"/{c.qualified}"] + [f"<{o.name}>" if o.required else f"[{o.name}]" for o in c.options])
             private = "" if c.private else " (public reply)"
             out.append(f"| `{usage}` | {c.description}{private} |")
             if c.options:
@@ -35,8 +34,11 @@ def markdown_reference(registry: Registry) -> str:
     groups = [g for g in registry.groups if g.default]
     out.append("")
     if groups:
-        out.append("Typed alone in the console or Slack, a group runs its default: "
-                   + ", ".join(f"`/{g.name}` = `/{g.name} {g.default}`" for g in groups) + ".")
+        out.append(
+            "Typed alone in the console or Slack, a group runs its default: "
+            + ", ".join(f"`/{g.name}` = `/{g.name} {g.default}`" for g in groups)
+            + "."
+        )
         out.append("")
     out.append("Options:")
     out.append("")

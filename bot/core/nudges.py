@@ -184,13 +184,11 @@ class NudgeEngine:
         async with self.app.lock:
             now = self.app.clock.now()
             await store.mark_sent(ids, now, digest)
-            if any(n.kind in (NudgeKind.GOAL_KICKOFF, NudgeKind.GOAL_SUMMARY, NudgeKind.GOAL_MIDMONTH)
-                   for n in nudges):
+            if any(n.kind in (NudgeKind.GOAL_KICKOFF, NudgeKind.GOAL_SUMMARY, NudgeKind.GOAL_MIDMONTH) for n in nudges):
                 await planner.plan_goals(store, profile, now)
         return Outcome(delivered=len(ids))
 
-    async def _failed(self, user_id: int, nudges: list[Nudge], digest: str, exc: DeliveryError,
-                      reply: Reply) -> None:
+    async def _failed(self, user_id: int, nudges: list[Nudge], digest: str, exc: DeliveryError, reply: Reply) -> None:
         store = self.app.store
         attempts = max(n.attempts for n in nudges) + 1
         now = self.app.clock.now()
@@ -259,8 +257,11 @@ class NudgeEngine:
             r.text(f"{cmd}/nudges done {n.id} · /nudges snooze {n.id} 3d", heading=head)
             return r
         if contact.followup_situation == "second-no-reply":
-            r.text("Two messages have gone unanswered. The playbook says stop here and spend the time "
-                   "on someone new. Press Done to close it.", heading=head)
+            r.text(
+                "Two messages have gone unanswered. The playbook says stop here and spend the time "
+                "on someone new. Press Done to close it.",
+                heading=head,
+            )
         else:
             script = view.script(contact.followup_script) if view and contact.followup_script else None
             if script is not None and view is not None:
@@ -283,8 +284,10 @@ class NudgeEngine:
         for dp in dated_phases(view, eras, today):
             if dp.phase.id == phase_id:
                 r = Reply(title="")
-                r.bullets(list(dp.phase.checklist),
-                          heading=f"New phase: {dp.phase.title} ({fmt_date(dp.start)} → {fmt_date(dp.end)})")
+                r.bullets(
+                    list(dp.phase.checklist),
+                    heading=f"New phase: {dp.phase.title} ({fmt_date(dp.start)} → {fmt_date(dp.end)})",
+                )
                 return r
         return None
 
@@ -311,15 +314,18 @@ class NudgeEngine:
             behind = [p for p in rows if p.done < p.expected_by(as_of)]
             if not behind and not force:
                 return None
-            r.bullets([f"{p.goal.metric}: {p.bar()} {p.done}/{p.goal.count}" for p in behind or rows],
-                      heading=f"Halfway through {label}, and behind pace on:")
+            r.bullets(
+                [f"{p.goal.metric}: {p.bar()} {p.done}/{p.goal.count}" for p in behind or rows],
+                heading=f"Halfway through {label}, and behind pace on:",
+            )
             r.text("Two short emails today closes most of the gap. /script cold-email has one ready.")
             return r
-        r.bullets([f"{p.goal.metric}: {p.bar()} {p.done}/{p.goal.count}" for p in rows],
-                  heading=f"Month-end summary for {label}")
+        r.bullets(
+            [f"{p.goal.metric}: {p.bar()} {p.done}/{p.goal.count}" for p in rows],
+            heading=f"Month-end summary for {label}",
+        )
         return r
 
 
 def _add(a: Outcome, b: Outcome) -> Outcome:
     return Outcome(a.delivered + b.delivered, a.failed + b.failed, a.skipped + b.skipped)
-

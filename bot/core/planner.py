@@ -40,8 +40,9 @@ async def put(store: Store, profile: Profile, kind: str, ref: str, due_at: datet
     await store.put_nudge(profile.user_id, kind, ref, due_at, deliver_time(profile, due_at, now))
 
 
-async def plan_followup(store: Store, profile: Profile, contact: Contact, now: datetime,
-                        *, keep_overdue: bool = False) -> None:
+async def plan_followup(
+    store: Store, profile: Profile, contact: Contact, now: datetime, *, keep_overdue: bool = False
+) -> None:
     """Create or move the contact's follow-up nudge. ``keep_overdue`` still nudges one that is
     already due (re-planning, imports); otherwise the user's own command has just shown it."""
     ref = str(contact.id)
@@ -95,8 +96,10 @@ async def plan_goals(store: Store, profile: Profile, now: datetime) -> None:
         due = due_on(profile, day, at)
         if due <= now:  # this month's is past: plan next month's
             month = add_months(month, 1)
-            day = {NudgeKind.GOAL_MIDMONTH: month.replace(day=15),
-                   NudgeKind.GOAL_SUMMARY: add_months(month, 1) - timedelta(days=1)}.get(kind, month)
+            day = {
+                NudgeKind.GOAL_MIDMONTH: month.replace(day=15),
+                NudgeKind.GOAL_SUMMARY: add_months(month, 1) - timedelta(days=1),
+            }.get(kind, month)
             due = due_on(profile, day, at)
         await store.cancel_nudges(uid, kind)
         await put(store, profile, kind, month_key(month), due, now)
@@ -105,6 +108,4 @@ async def plan_goals(store: Store, profile: Profile, now: datetime) -> None:
 async def retime(store: Store, profile: Profile, now: datetime) -> None:
     """Recompute delivery times after a change of time zone, quiet hours or pause."""
     pending = [n for n in await store.open_nudges(profile.user_id) if n.status == "pending"]
-    await store.reschedule_user(
-        profile.user_id, [(n.id, deliver_time(profile, n.due_at, now)) for n in pending]
-    )
+    await store.reschedule_user(profile.user_id, [(n.id, deliver_time(profile, n.due_at, now)) for n in pending])

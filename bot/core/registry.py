@@ -112,9 +112,7 @@ class CommandSet:
         help: str | None = None,
     ) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
-            self.commands.append(
-                Command(name, description, fn, tuple(options), group, private, help)
-            )
+            self.commands.append(Command(name, description, fn, tuple(options), group, private, help))
             return fn
 
         return deco
@@ -225,10 +223,10 @@ class Registry:
             keep = len(free) - 1
             positional = [*positional[:keep], " ".join(positional[keep:])]
         if len(positional) > len(free):
-            extra = " ".join(positional[len(free):])
+            extra = " ".join(positional[len(free) :])
             raise UsageError(
                 f"/{command.qualified}: too many values (left over: {extra}); "
-                "put quotes around text with spaces, e.g. name:\"Dr Maya Lee\""
+                'put quotes around text with spaces, e.g. name:"Dr Maya Lee"'
             )
         for opt, value in zip(free, positional, strict=False):
             raw[opt.name] = value
@@ -254,9 +252,7 @@ def match_choice(opt: Option, value: str, choices: Sequence[Choice]) -> str:
     values = [c.value for c in choices]
     close = closest(wanted, values)
     suggestion = f"; did you mean {close}?" if close else ""
-    raise UsageError(
-        f"option '{opt.name}': '{value}' is not a choice ({', '.join(values)}){suggestion}"
-    )
+    raise UsageError(f"option '{opt.name}': '{value}' is not a choice ({', '.join(values)}){suggestion}")
 
 
 def parse_month(opt_name: str, value: str) -> str:
@@ -281,9 +277,7 @@ def parse_int(opt: Option, value: Any) -> int:
 def parse_text(opt: Option, value: Any) -> str:
     text = str(value).strip()
     if len(text) > opt.max_length:
-        raise UsageError(
-            f"option '{opt.name}' is {len(text)} characters; the limit is {opt.max_length}"
-        )
+        raise UsageError(f"option '{opt.name}' is {len(text)} characters; the limit is {opt.max_length}")
     return text
 
 

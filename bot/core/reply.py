@@ -101,8 +101,7 @@ class Reply:
         self.blocks.append(Fields(tuple(Field(n, v, inline) for n, v in pairs)))
         return self
 
-    def bullets(self, items: list[str] | tuple[str, ...], heading: str | None = None,
-                ordered: bool = False) -> Reply:
+    def bullets(self, items: list[str] | tuple[str, ...], heading: str | None = None, ordered: bool = False) -> Reply:
         if items:
             self.blocks.append(ListBlock(tuple(items), heading, ordered))
         return self
@@ -111,8 +110,7 @@ class Reply:
         self.blocks.append(ScriptBlock(text, heading, subject))
         return self
 
-    def action(self, id: str, label: str, command: str,
-               style: ActionStyle = ActionStyle.SECONDARY) -> Reply:
+    def action(self, id: str, label: str, command: str, style: ActionStyle = ActionStyle.SECONDARY) -> Reply:
         self.actions.append(Action(id, label, command, style))
         return self
 

@@ -23,8 +23,15 @@ HOW_MET_PHRASES = {
 
 # profile placeholders -> the /profile set option that fills them
 PROFILE_OPTION = {
-    "name": "name", "first_name": "name", "country": "country", "school": "school",
-    "specialty": "specialty", "role": "role", "interests": "interests", "visa": "visa", "eras": "eras",
+    "name": "name",
+    "first_name": "name",
+    "country": "country",
+    "school": "school",
+    "specialty": "specialty",
+    "role": "role",
+    "interests": "interests",
+    "visa": "visa",
+    "eras": "eras",
 }
 
 

@@ -82,7 +82,10 @@ def next_step(contact: Contact, history: list[tuple[str, date]], view: TrackView
             return NextStep(on, Situation.NO_REPLY, cadence.script if cadence else None)
         stop = view.cadence(Situation.SECOND_NO_REPLY)
         return NextStep(
-            None, None, None, ContactState.MOVED_ON,
+            None,
+            None,
+            None,
+            ContactState.MOVED_ON,
             advice=(stop.note if stop else "Two attempts went unanswered.")
             + " No more reminders for this contact; put the time into someone new.",
         )
@@ -105,9 +108,14 @@ async def recompute(ctx: Context, contact: Contact, *, keep_overdue: bool = Fals
     if contact.state == ContactState.STOPPED:
         step = NextStep(None, None, None, ContactState.STOPPED)
     elif view is None:
-        step = NextStep(None, None, None, contact.state,
-                        advice="No follow-up reminders yet: they come from a specialty playbook. Set yours with "
-                               "/profile set specialty:<name> (or the contact's with /contact edit).")
+        step = NextStep(
+            None,
+            None,
+            None,
+            contact.state,
+            advice="No follow-up reminders yet: they come from a specialty playbook. Set yours with "
+            "/profile set specialty:<name> (or the contact's with /contact edit).",
+        )
     else:
         step = next_step(contact, history, view)
     updated = replace(
@@ -139,9 +147,7 @@ async def resolve_contact(ctx: Context, ref: str) -> Contact:
     if not matches:
         raise NotFoundError(f"no contact matches '{text}'; see /contact list or add one with /contact add")
     if len(matches) > 1:
-        options = "; ".join(
-            f"{c.ref} {c.name}" + (f" ({c.institution})" if c.institution else "") for c in matches[:8]
-        )
+        options = "; ".join(f"{c.ref} {c.name}" + (f" ({c.institution})" if c.institution else "") for c in matches[:8])
         raise UsageError(f"'{text}' matches {len(matches)} contacts, which one? {options}. Use the #id.")
     return matches[0]
 

@@ -98,8 +98,14 @@ class ConsoleCompleter(Completer):
 
 
 class ConsoleFrontend:
-    def __init__(self, app: App, user: str, out: TextIO | None = None, rich: bool | None = None,
-                 attachments_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        app: App,
+        user: str,
+        out: TextIO | None = None,
+        rich: bool | None = None,
+        attachments_dir: Path | None = None,
+    ) -> None:
         self.app = app
         self.user = UserRef(PLATFORM, user, user)
         self.out = out or sys.stdout
@@ -172,8 +178,9 @@ class ConsoleFrontend:
 
         con = self._console
         assert con is not None
-        colour = {Tone.ERROR: "red", Tone.SUCCESS: "green", Tone.WARNING: "yellow",
-                  Tone.NUDGE: "magenta"}.get(reply.tone, "cyan")
+        colour = {Tone.ERROR: "red", Tone.SUCCESS: "green", Tone.WARNING: "yellow", Tone.NUDGE: "magenta"}.get(
+            reply.tone, "cyan"
+        )
         title = ("🔔 NUDGE · " if nudge else "") + reply.title
         if reply.tone == Tone.ERROR and not reply.blocks:
             con.print(RText(title, style="bold red"))
@@ -198,8 +205,9 @@ class ConsoleFrontend:
                     for i, it in enumerate(items, 1):
                         con.print(RText(f"{i}. " if ordered else "• ", style=colour) + RText(it))
                 case ScriptBlock(text=text, heading=heading, subject=subject):
-                    con.print(Rule(RText(heading or "copy from here", style="dim"), characters="┄",
-                                   style="dim", align="left"))
+                    con.print(
+                        Rule(RText(heading or "copy from here", style="dim"), characters="┄", style="dim", align="left")
+                    )
                     if subject:
                         con.print(RText(f"Subject: {subject}"), soft_wrap=True)
                         con.print()
@@ -243,8 +251,11 @@ async def run_interactive(front: ConsoleFrontend, engine: NudgeEngine, heartbeat
     session: PromptSession[str] = PromptSession(
         history=history, completer=ConsoleCompleter(front.app), complete_while_typing=False
     )
-    front.show(Reply(title="IMG Peer Bot console", footer="Type /help. Ctrl-D quits.").text(
-        "Start with /profile set specialty:<em|im|psych|peds> track:<us-img|non-us-img> eras:YYYY-MM"))
+    front.show(
+        Reply(title="IMG Peer Bot console", footer="Type /help. Ctrl-D quits.").text(
+            "Start with /profile set specialty:<em|im|psych|peds> track:<us-img|non-us-img> eras:YYYY-MM"
+        )
+    )
     with patch_stdout(raw=True):
         await sched.start()
         try:
@@ -263,8 +274,9 @@ async def run_interactive(front: ConsoleFrontend, engine: NudgeEngine, heartbeat
     return 0
 
 
-async def run_console(app: App, user: str, heartbeat: int, rate: float,
-                      stream: TextIO | None = None, out: TextIO | None = None) -> int:
+async def run_console(
+    app: App, user: str, heartbeat: int, rate: float, stream: TextIO | None = None, out: TextIO | None = None
+) -> int:
     stream = stream or sys.stdin
     front = ConsoleFrontend(app, user, out=out)
     engine = NudgeEngine(app, {PLATFORM: front.port}, rate=max(rate, 50.0))

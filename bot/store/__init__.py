@@ -15,7 +15,7 @@ def sqlite_path(url: str) -> str:
     """``sqlite:///relative.db``, ``sqlite:////abs/path.db`` or ``sqlite:///:memory:``."""
     if not url.startswith("sqlite:///"):
         raise ConfigError(f"IMGBOT_DATABASE_URL: unsupported URL {url!r}")
-    rest = url[len("sqlite:///"):]
+    rest = url[len("sqlite:///") :]
     return rest if rest == ":memory:" else str(Path(rest).expanduser())
 
 

@@ -72,18 +72,38 @@ _DUE_ROWS_PER_USER = 100
 
 def _contact(row: Sequence) -> Contact:
     return Contact(
-        id=row[0], user_id=row[1], number=row[2], name=row[3], role=row[4], specialty=row[5],
-        institution=row[6], email=row[7], how_met=row[8], met_on=_d(row[9]), notes=row[10],
-        tags=tuple(t for t in row[11].split(",") if t), state=row[12],
-        last_contact_on=_d(row[13]), next_followup_on=_d(row[14]), followup_situation=row[15],
-        followup_script=row[16], created_at=from_ts(row[17]),
+        id=row[0],
+        user_id=row[1],
+        number=row[2],
+        name=row[3],
+        role=row[4],
+        specialty=row[5],
+        institution=row[6],
+        email=row[7],
+        how_met=row[8],
+        met_on=_d(row[9]),
+        notes=row[10],
+        tags=tuple(t for t in row[11].split(",") if t),
+        state=row[12],
+        last_contact_on=_d(row[13]),
+        next_followup_on=_d(row[14]),
+        followup_situation=row[15],
+        followup_script=row[16],
+        created_at=from_ts(row[17]),
     )
 
 
 def _nudge(row: Sequence) -> Nudge:
     return Nudge(
-        id=row[0], user_id=row[1], kind=row[2], ref=row[3], due_at=from_ts(row[4]),  # type: ignore[arg-type]
-        deliver_at=from_ts(row[5]), status=row[6], attempts=row[7], last_error=row[8],  # type: ignore[arg-type]
+        id=row[0],
+        user_id=row[1],
+        kind=row[2],
+        ref=row[3],
+        due_at=from_ts(row[4]),  # type: ignore[arg-type]
+        deliver_at=from_ts(row[5]),
+        status=row[6],
+        attempts=row[7],
+        last_error=row[8],  # type: ignore[arg-type]
         digest=row[9],
     )
 
@@ -131,9 +151,7 @@ class SQLiteStore:
         applied: list[int] = []
         await self._db.execute("BEGIN IMMEDIATE")
         try:
-            await self._db.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
-            )
+            await self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             async with self._db.execute("SELECT MAX(version) FROM schema_version") as cur:
                 row = await cur.fetchone()
             current = row[0] if row and row[0] is not None else 0
@@ -184,14 +202,11 @@ class SQLiteStore:
         key = (ref.platform, ref.account)
         if key in self._users:
             return self._users[key]
-        row = await self._one(
-            "SELECT id FROM users WHERE platform = ? AND account = ?", key
-        )
+        row = await self._one("SELECT id FROM users WHERE platform = ? AND account = ?", key)
         if row is None:
             async with self.transaction():
                 await self._db.execute(
-                    "INSERT OR IGNORE INTO users (platform, account, display_name, created_at)"
-                    " VALUES (?, ?, ?, ?)",
+                    "INSERT OR IGNORE INTO users (platform, account, display_name, created_at) VALUES (?, ?, ?, ?)",
                     (ref.platform, ref.account, ref.display_name, ts(now)),
                 )
             row = await self._one("SELECT id FROM users WHERE platform = ? AND account = ?", key)
@@ -218,9 +233,19 @@ class SQLiteStore:
         if row is None:
             return Profile(user_id=user_id)
         return Profile(
-            user_id=user_id, name=row[0], country=row[1], school=row[2], specialty=row[3],
-            track=row[4], visa=row[5], eras=row[6], timezone=row[7], interests=row[8], role=row[9],
-            quiet_start=_time(row[10]), quiet_end=_time(row[11]),
+            user_id=user_id,
+            name=row[0],
+            country=row[1],
+            school=row[2],
+            specialty=row[3],
+            track=row[4],
+            visa=row[5],
+            eras=row[6],
+            timezone=row[7],
+            interests=row[8],
+            role=row[9],
+            quiet_start=_time(row[10]),
+            quiet_end=_time(row[11]),
             nudges_paused_until=from_ts(row[12]),
         )
 
@@ -236,9 +261,21 @@ class SQLiteStore:
             " quiet_end=excluded.quiet_end, nudges_paused_until=excluded.nudges_paused_until,"
             " updated_at=excluded.updated_at",
             (
-                p.user_id, p.name, p.country, p.school, p.specialty, p.track, p.visa, p.eras,
-                p.timezone, p.interests, p.role, _hhmm(p.quiet_start), _hhmm(p.quiet_end),
-                ts(p.nudges_paused_until) if p.nudges_paused_until else None, ts(now),
+                p.user_id,
+                p.name,
+                p.country,
+                p.school,
+                p.specialty,
+                p.track,
+                p.visa,
+                p.eras,
+                p.timezone,
+                p.interests,
+                p.role,
+                _hhmm(p.quiet_start),
+                _hhmm(p.quiet_end),
+                ts(p.nudges_paused_until) if p.nudges_paused_until else None,
+                ts(now),
             ),
         )
 
@@ -248,9 +285,7 @@ class SQLiteStore:
         return int(row[0]) if row else 0
 
     async def add_contact(self, c: Contact, now: datetime) -> Contact:
-        row = await self._one(
-            "SELECT COALESCE(MAX(number), 0) + 1 FROM contacts WHERE user_id = ?", (c.user_id,)
-        )
+        row = await self._one("SELECT COALESCE(MAX(number), 0) + 1 FROM contacts WHERE user_id = ?", (c.user_id,))
         number = int(row[0]) if row else 1
         cur = await self._db.execute(
             "INSERT INTO contacts (user_id, number, name, name_key, role, specialty, institution, email,"
@@ -258,10 +293,24 @@ class SQLiteStore:
             " followup_situation, followup_script, created_at)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
-                c.user_id, number, c.name, name_key(c.name), c.role, c.specialty, c.institution,
-                c.email, c.how_met, _iso(c.met_on), c.notes, ",".join(c.tags), c.state,
-                _iso(c.last_contact_on), _iso(c.next_followup_on), c.followup_situation,
-                c.followup_script, ts(now),
+                c.user_id,
+                number,
+                c.name,
+                name_key(c.name),
+                c.role,
+                c.specialty,
+                c.institution,
+                c.email,
+                c.how_met,
+                _iso(c.met_on),
+                c.notes,
+                ",".join(c.tags),
+                c.state,
+                _iso(c.last_contact_on),
+                _iso(c.next_followup_on),
+                c.followup_situation,
+                c.followup_script,
+                ts(now),
             ),
         )
         return await self.get_contact(c.user_id, int(cur.lastrowid or 0))  # type: ignore[return-value]
@@ -272,9 +321,23 @@ class SQLiteStore:
             " how_met=?, met_on=?, notes=?, tags=?, state=?, last_contact_on=?, next_followup_on=?,"
             " followup_situation=?, followup_script=? WHERE id = ? AND user_id = ?",
             (
-                c.name, name_key(c.name), c.role, c.specialty, c.institution, c.email, c.how_met,
-                _iso(c.met_on), c.notes, ",".join(c.tags), c.state, _iso(c.last_contact_on),
-                _iso(c.next_followup_on), c.followup_situation, c.followup_script, c.id, c.user_id,
+                c.name,
+                name_key(c.name),
+                c.role,
+                c.specialty,
+                c.institution,
+                c.email,
+                c.how_met,
+                _iso(c.met_on),
+                c.notes,
+                ",".join(c.tags),
+                c.state,
+                _iso(c.last_contact_on),
+                _iso(c.next_followup_on),
+                c.followup_situation,
+                c.followup_script,
+                c.id,
+                c.user_id,
             ),
         )
 
@@ -308,8 +371,7 @@ class SQLiteStore:
         where = " AND ".join("(' ' || name_key) LIKE ?" for _ in words)
         args = [user_id, *[f"% {_like(w)}%" for w in words], limit]
         rows = await self._all(
-            f"SELECT {_CONTACT_COLS} FROM contacts WHERE user_id = ? AND {where} ESCAPE '\\'"
-            " ORDER BY number LIMIT ?",
+            f"SELECT {_CONTACT_COLS} FROM contacts WHERE user_id = ? AND {where} ESCAPE '\\' ORDER BY number LIMIT ?",
             args,
         )
         return [_contact(r) for r in rows]
@@ -342,9 +404,7 @@ class SQLiteStore:
         return [_contact(r) for r in rows], int(total_row[0]) if total_row else 0
 
     async def all_contacts(self, user_id: int) -> list[Contact]:
-        rows = await self._all(
-            f"SELECT {_CONTACT_COLS} FROM contacts WHERE user_id = ? ORDER BY number", (user_id,)
-        )
+        rows = await self._all(f"SELECT {_CONTACT_COLS} FROM contacts WHERE user_id = ? ORDER BY number", (user_id,))
         return [_contact(r) for r in rows]
 
     async def contact_names(self, user_id: int, prefix: str, limit: int = 25) -> list[Contact]:
@@ -358,8 +418,15 @@ class SQLiteStore:
 
     # ------------------------------------------------------------ interactions
     async def add_interaction(
-        self, user_id: int, contact_id: int, kind: str, on: date, note: str | None, now: datetime,
-        *, imported: bool = False,
+        self,
+        user_id: int,
+        contact_id: int,
+        kind: str,
+        on: date,
+        note: str | None,
+        now: datetime,
+        *,
+        imported: bool = False,
     ) -> None:
         await self._db.execute(
             "INSERT INTO interactions (user_id, contact_id, kind, occurred_on, note, created_at, imported)"
@@ -377,15 +444,12 @@ class SQLiteStore:
 
     async def interactions(self, contact_id: int) -> list[tuple[str, date, str | None]]:
         rows = await self._all(
-            "SELECT kind, occurred_on, note FROM interactions WHERE contact_id = ?"
-            " ORDER BY occurred_on, id",
+            "SELECT kind, occurred_on, note FROM interactions WHERE contact_id = ? ORDER BY occurred_on, id",
             (contact_id,),
         )
         return [(r[0], date.fromisoformat(r[1]), r[2]) for r in rows]
 
-    async def count_interactions(
-        self, user_id: int, kinds: Sequence[str], start: date, end: date
-    ) -> int:
+    async def count_interactions(self, user_id: int, kinds: Sequence[str], start: date, end: date) -> int:
         marks = ",".join("?" for _ in kinds)
         row = await self._one(
             f"SELECT COUNT(*) FROM interactions WHERE user_id = ? AND kind IN ({marks})"
@@ -426,9 +490,7 @@ class SQLiteStore:
         return [GoalTarget(r[0], r[1], r[2]) for r in rows]
 
     # ------------------------------------------------------------ nudges
-    async def put_nudge(
-        self, user_id: int, kind: str, ref: str, due_at: datetime, deliver_at: datetime
-    ) -> None:
+    async def put_nudge(self, user_id: int, kind: str, ref: str, due_at: datetime, deliver_at: datetime) -> None:
         """Create or move the one open nudge for (user, kind, ref)."""
         await self._db.execute(
             "INSERT INTO nudges (user_id, kind, ref, due_at, deliver_at) VALUES (?,?,?,?,?)"
@@ -489,9 +551,7 @@ class SQLiteStore:
 
     async def in_flight(self) -> dict[str, list[Nudge]]:
         """Digests marked as sending when the process stopped, by digest id."""
-        rows = await self._all(
-            f"SELECT {_NUDGE_COLS} FROM nudges WHERE status = 'sending' ORDER BY digest, due_at"
-        )
+        rows = await self._all(f"SELECT {_NUDGE_COLS} FROM nudges WHERE status = 'sending' ORDER BY digest, due_at")
         out: dict[str, list[Nudge]] = {}
         for r in rows:
             n = _nudge(r)
@@ -521,9 +581,7 @@ class SQLiteStore:
                 [(ts(now), i) for i in ids],
             )
 
-    async def mark_retry(
-        self, ids: Sequence[int], digest: str, error: str, retry_at: datetime | None
-    ) -> None:
+    async def mark_retry(self, ids: Sequence[int], digest: str, error: str, retry_at: datetime | None) -> None:
         """A failed digest: retry at ``retry_at``, or give up (``None``). Rows re-planned
         while in flight are left alone."""
         guard = " WHERE id = ? AND status = 'sending' AND digest = ?"
@@ -624,4 +682,3 @@ class SQLiteStore:
 
 def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-

@@ -24,16 +24,32 @@ from tests.helpers import START
 AMAL = user(500_000_000_000_000_001, "amal")
 BEN = user(500_000_000_000_000_002, "ben")
 AMAL_ID = int(AMAL["id"])
-PROFILE = {"name": "Dr Amal Hassan", "country": "Egypt", "school": "Cairo University", "specialty": "psych",
-           "track": "non-us-img", "visa": "j1", "eras": "2027-09", "timezone": "Africa/Cairo",
-           "interests": "consult-liaison psychiatry", "role": "research fellow at Kasr Al Ainy"}
+PROFILE = {
+    "name": "Dr Amal Hassan",
+    "country": "Egypt",
+    "school": "Cairo University",
+    "specialty": "psych",
+    "track": "non-us-img",
+    "visa": "j1",
+    "eras": "2027-09",
+    "timezone": "Africa/Cairo",
+    "interests": "consult-liaison psychiatry",
+    "role": "research fellow at Kasr Al Ainy",
+}
 
 
 class LiveBot:
     """The bot as ``imgbot run`` builds it, pointed at the double; restartable on the same database."""
 
-    def __init__(self, double: DiscordDouble, db: Path, clock: ManualClock, defer_after: float = 2.0,
-                 prepare: Callable[[App], None] | None = None, **env: Any) -> None:
+    def __init__(
+        self,
+        double: DiscordDouble,
+        db: Path,
+        clock: ManualClock,
+        defer_after: float = 2.0,
+        prepare: Callable[[App], None] | None = None,
+        **env: Any,
+    ) -> None:
         self.double = double
         self.db = db
         self.clock = clock
@@ -45,9 +61,13 @@ class LiveBot:
 
     def settings(self) -> Settings:
         return Settings(  # type: ignore[call-arg]
-            database_url=f"sqlite:///{self.db}", DISCORD_TOKEN=TOKEN, DISCORD_API_BASE=self.double.api_base,
-            DISCORD_GATEWAY_URL=self.double.gateway_url, DISCORD_DEV_GUILD_ID=GUILD_ID,
-            heartbeat_seconds=3600, **self.env,
+            database_url=f"sqlite:///{self.db}",
+            DISCORD_TOKEN=TOKEN,
+            DISCORD_API_BASE=self.double.api_base,
+            DISCORD_GATEWAY_URL=self.double.gateway_url,
+            DISCORD_DEV_GUILD_ID=GUILD_ID,
+            heartbeat_seconds=3600,
+            **self.env,
         )
 
     async def start(self) -> LiveBot:
@@ -59,8 +79,10 @@ class LiveBot:
         before = self.double.identified
         self._task = asyncio.create_task(self.bot.run())
         shards = settings.discord_shard_count or 1
-        await self.double.wait_for(lambda: self.double.identified >= before + shards or self._task.done(),  # type: ignore[union-attr]
-                                   what="the bot to connect")
+        await self.double.wait_for(
+            lambda: self.double.identified >= before + shards or self._task.done(),  # type: ignore[union-attr]
+            what="the bot to connect",
+        )
         if self._task.done():
             self._task.result()  # raises what stopped it
         return self
@@ -85,8 +107,9 @@ class LiveBot:
         return self.bot
 
     # ------------------------------------------------------------ a user's side
-    async def say(self, who: dict[str, Any], command: str, /, *, dm: bool = False, expect: int = 1,
-                  **values: Any) -> Interaction:
+    async def say(
+        self, who: dict[str, Any], command: str, /, *, dm: bool = False, expect: int = 1, **values: Any
+    ) -> Interaction:
         """``who`` runs ``/command`` with these options; waits for at least ``expect`` messages back."""
         payload = self.double.slash(who, command, guild_id=None if dm else GUILD_ID, **values)
         return await self.double.interact(payload, expect=expect)

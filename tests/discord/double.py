@@ -50,8 +50,15 @@ def snowflake_time(ms: int, inc: int) -> int:
 
 
 def user(uid: int, name: str) -> dict[str, Any]:
-    return {"id": str(uid), "username": name, "discriminator": "0", "global_name": name.title(),
-            "avatar": None, "public_flags": 0, "bot": False}
+    return {
+        "id": str(uid),
+        "username": name,
+        "discriminator": "0",
+        "global_name": name.title(),
+        "avatar": None,
+        "public_flags": 0,
+        "bot": False,
+    }
 
 
 BOT_USER = {**user(BOT_ID, "imgbot"), "bot": True, "verified": True, "mfa_enabled": False, "flags": 0}
@@ -59,8 +66,9 @@ BOT_USER = {**user(BOT_ID, "imgbot"), "bot": True, "verified": True, "mfa_enable
 
 def json_response(data: Json, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     # discord.py parses JSON only when the Content-Type is exactly application/json.
-    return web.Response(status=status, body=json.dumps(data).encode(),
-                        headers={"Content-Type": "application/json", **(headers or {})})
+    return web.Response(
+        status=status, body=json.dumps(data).encode(), headers={"Content-Type": "application/json", **(headers or {})}
+    )
 
 
 def error(status: int, code: int, message: str) -> web.Response:
@@ -242,10 +250,16 @@ class DiscordDouble:
             ("PUT", re.compile(r"/applications/(?P<app>\d+)(/guilds/(?P<guild>\d+))?/commands"), self._put_commands),
             ("GET", re.compile(r"/applications/(?P<app>\d+)(/guilds/(?P<guild>\d+))?/commands"), self._get_commands),
             ("POST", re.compile(r"/interactions/(?P<id>\d+)/(?P<token>[^/]+)/callback"), self._callback),
-            ("PATCH", re.compile(r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/(?P<mid>@original|\d+)"),
-             self._edit_webhook_message),
-            ("DELETE", re.compile(r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/(?P<mid>@original|\d+)"),
-             self._delete_webhook_message),
+            (
+                "PATCH",
+                re.compile(r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/(?P<mid>@original|\d+)"),
+                self._edit_webhook_message,
+            ),
+            (
+                "DELETE",
+                re.compile(r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/(?P<mid>@original|\d+)"),
+                self._delete_webhook_message,
+            ),
             ("POST", re.compile(r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)"), self._followup),
             ("POST", re.compile(r"/users/@me/channels"), self._open_dm),
             ("POST", re.compile(r"/channels/(?P<channel>\d+)/messages"), self._create_message),
@@ -309,8 +323,17 @@ class DiscordDouble:
                 await asyncio.wait_for(self._activity.wait(), 0.02)
 
     # ================================================================ faults
-    def fail_next(self, method: str, pattern: str, status: int, *, times: int = 1, retry_after: float = 0.05,
-                  body: Json | None = None, after_effect: bool = False) -> None:
+    def fail_next(
+        self,
+        method: str,
+        pattern: str,
+        status: int,
+        *,
+        times: int = 1,
+        retry_after: float = 0.05,
+        body: Json | None = None,
+        after_effect: bool = False,
+    ) -> None:
         """Answer the next ``times`` matching requests with ``status`` (a 429 carries ``retry_after``)."""
         self.faults.append(Fault(method, re.compile(pattern), status, times, retry_after, body, after_effect))
 
@@ -327,10 +350,15 @@ class DiscordDouble:
             return json_response(
                 f.body or {"message": "You are being rate limited.", "retry_after": f.retry_after, "global": False},
                 429,
-                {"Via": "1.1 google", "Retry-After": str(max(1, round(f.retry_after))),
-                 "X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0",
-                 "X-RateLimit-Reset-After": f"{f.retry_after:.3f}", "X-RateLimit-Bucket": "double-bucket",
-                 "X-RateLimit-Scope": "user"},
+                {
+                    "Via": "1.1 google",
+                    "Retry-After": str(max(1, round(f.retry_after))),
+                    "X-RateLimit-Limit": "5",
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Reset-After": f"{f.retry_after:.3f}",
+                    "X-RateLimit-Bucket": "double-bucket",
+                    "X-RateLimit-Scope": "user",
+                },
             )
         if f.body is not None:
             return json_response(f.body, f.status)
@@ -361,15 +389,22 @@ class DiscordDouble:
 
     async def _answer(self, request: web.Request, call: Call, path: str) -> web.StreamResponse:
         if request.headers.get("Authorization") != f"Bot {self.token}" and not path.startswith(
-                ("/interactions/", "/webhooks/")):
+            ("/interactions/", "/webhooks/")
+        ):
             return error(401, 0, "401: Unauthorized")
         wait = self._over_global_limit(path)
         if wait is not None:
             self.rate_limited += 1
             return json_response(
-                {"message": "You are being rate limited.", "retry_after": round(wait, 3), "global": True}, 429,
-                {"Via": "1.1 google", "Retry-After": str(max(1, round(wait))), "X-RateLimit-Global": "true",
-                 "X-RateLimit-Scope": "global"})
+                {"message": "You are being rate limited.", "retry_after": round(wait, 3), "global": True},
+                429,
+                {
+                    "Via": "1.1 google",
+                    "Retry-After": str(max(1, round(wait))),
+                    "X-RateLimit-Global": "true",
+                    "X-RateLimit-Scope": "global",
+                },
+            )
         fault = self._fault_for(request.method, path)
         if fault is not None and not fault.after_effect:
             return self._fault_response(fault)
@@ -397,23 +432,49 @@ class DiscordDouble:
         return json_response(BOT_USER)
 
     async def _app_info(self, request: web.Request, call: Call, m: re.Match[str]) -> web.Response:
-        return json_response({
-            "id": str(APP_ID), "name": "IMG Peer Bot", "icon": None, "description": "", "rpc_origins": [],
-            "bot_public": True, "bot_require_code_grant": False, "owner": user(1, "owner"), "summary": "",
-            "verify_key": "00", "flags": 0, "bot": BOT_USER, "team": None, "interactions_endpoint_url": None,
-        })
+        return json_response(
+            {
+                "id": str(APP_ID),
+                "name": "IMG Peer Bot",
+                "icon": None,
+                "description": "",
+                "rpc_origins": [],
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "owner": user(1, "owner"),
+                "summary": "",
+                "verify_key": "00",
+                "flags": 0,
+                "bot": BOT_USER,
+                "team": None,
+                "interactions_endpoint_url": None,
+            }
+        )
 
     async def _gateway_url(self, request: web.Request, call: Call, m: re.Match[str]) -> web.Response:
         return json_response({"url": self.gateway_url})
 
     async def _gateway_bot(self, request: web.Request, call: Call, m: re.Match[str]) -> web.Response:
-        return json_response({"url": self.gateway_url, "shards": 1, "session_start_limit": {
-            "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}})
+        return json_response(
+            {
+                "url": self.gateway_url,
+                "shards": 1,
+                "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
+            }
+        )
 
     async def _put_commands(self, request: web.Request, call: Call, m: re.Match[str]) -> web.Response:
         guild = int(m["guild"]) if m["guild"] else None
-        stored = [{**c, "id": str(self.snowflake()), "application_id": str(APP_ID), "version": "1",
-                   **({"guild_id": str(guild)} if guild else {})} for c in call.json]
+        stored = [
+            {
+                **c,
+                "id": str(self.snowflake()),
+                "application_id": str(APP_ID),
+                "version": "1",
+                **({"guild_id": str(guild)} if guild else {}),
+            }
+            for c in call.json
+        ]
         self.commands[guild] = stored
         return json_response(stored)
 
@@ -431,21 +492,39 @@ class DiscordDouble:
     def _interaction(self, token: str) -> Interaction | None:
         return next((i for i in self.interactions.values() if i.token == token), None)
 
-    def _message(self, channel_id: int | str, data: dict[str, Any], files: list[tuple[str, bytes]], *,
-                 flags: int = 0, webhook: bool = False) -> dict[str, Any]:
+    def _message(
+        self,
+        channel_id: int | str,
+        data: dict[str, Any],
+        files: list[tuple[str, bytes]],
+        *,
+        flags: int = 0,
+        webhook: bool = False,
+    ) -> dict[str, Any]:
         mid = self.snowflake()
         attachments = []
         for i, (name, content) in enumerate(files):
             url = f"{self.base}/cdn/attachments/{channel_id}/{mid}/{i}/{name}"
             self.files[url] = content
-            attachments.append({"id": str(self.snowflake()), "filename": name, "size": len(content),
-                                "url": url, "proxy_url": url})
+            attachments.append(
+                {"id": str(self.snowflake()), "filename": name, "size": len(content), "url": url, "proxy_url": url}
+            )
         msg: dict[str, Any] = {
-            "id": str(mid), "channel_id": str(channel_id), "type": 0, "author": BOT_USER,
-            "content": data.get("content") or "", "embeds": data.get("embeds") or [],
-            "components": data.get("components") or [], "attachments": attachments,
-            "mentions": [], "mention_roles": [], "mention_everyone": False, "pinned": False, "tts": False,
-            "timestamp": datetime.now(UTC).isoformat(), "edited_timestamp": None,
+            "id": str(mid),
+            "channel_id": str(channel_id),
+            "type": 0,
+            "author": BOT_USER,
+            "content": data.get("content") or "",
+            "embeds": data.get("embeds") or [],
+            "components": data.get("components") or [],
+            "attachments": attachments,
+            "mentions": [],
+            "mention_roles": [],
+            "mention_everyone": False,
+            "pinned": False,
+            "tts": False,
+            "timestamp": datetime.now(UTC).isoformat(),
+            "edited_timestamp": None,
             "flags": flags | int(data.get("flags") or 0),
             "allowed_mentions": data.get("allowed_mentions"),
         }
@@ -487,19 +566,28 @@ class DiscordDouble:
         elif kind == 7 and inter.payload.get("message"):
             self._update(inter.payload["message"], data, self._message(channel, data, call.files))
         inter.touch()
-        return json_response({"interaction": {
-            "id": inter.id, "type": inter.payload["type"],
-            "response_message_id": inter.original["id"] if inter.original else None,
-            "response_message_loading": kind == 5,
-            "response_message_ephemeral": bool(inter.original and int(inter.original["flags"]) & EPHEMERAL),
-        }, "resource": resource})
+        return json_response(
+            {
+                "interaction": {
+                    "id": inter.id,
+                    "type": inter.payload["type"],
+                    "response_message_id": inter.original["id"] if inter.original else None,
+                    "response_message_loading": kind == 5,
+                    "response_message_ephemeral": bool(inter.original and int(inter.original["flags"]) & EPHEMERAL),
+                },
+                "resource": resource,
+            }
+        )
 
     async def _edit_webhook_message(self, request: web.Request, call: Call, m: re.Match[str]) -> web.Response:
         inter = self._interaction(m["token"])
         if inter is None:
             return error(404, 10015, "Unknown Webhook")
-        target = inter.original if m["mid"] == "@original" else next(
-            (f for f in inter.followups if f["id"] == m["mid"]), None)
+        target = (
+            inter.original
+            if m["mid"] == "@original"
+            else next((f for f in inter.followups if f["id"] == m["mid"]), None)
+        )
         if target is None:
             return error(404, 10008, "Unknown Message")
         data = call.json or {}
@@ -552,8 +640,15 @@ class DiscordDouble:
     async def _open_dm(self, request: web.Request, call: Call, m: re.Match[str]) -> web.Response:
         uid = int(call.json["recipient_id"])
         cid = self.dm_channel_for(uid)
-        return json_response({"id": str(cid), "type": 1, "last_message_id": None, "flags": 0,
-                              "recipients": [user(uid, f"user{uid % 10_000}")]})
+        return json_response(
+            {
+                "id": str(cid),
+                "type": 1,
+                "last_message_id": None,
+                "flags": 0,
+                "recipients": [user(uid, f"user{uid % 10_000}")],
+            }
+        )
 
     async def _create_message(self, request: web.Request, call: Call, m: re.Match[str]) -> web.Response:
         cid = int(m["channel"])
@@ -603,12 +698,22 @@ class DiscordDouble:
                     session.shard = tuple(d.get("shard") or (0, 1))  # type: ignore[assignment]
                     session.identified = True
                     self.identified += 1
-                    await session.dispatch("READY", {
-                        "v": 10, "user": BOT_USER, "guilds": [], "session_id": f"session-{next(self._ids)}",
-                        "resume_gateway_url": self.gateway_url, "shard": list(session.shard),
-                        "application": {"id": str(APP_ID), "flags": 0}, "private_channels": [],
-                        "relationships": [], "presences": [], "geo_ordered_rtc_regions": [],
-                    })
+                    await session.dispatch(
+                        "READY",
+                        {
+                            "v": 10,
+                            "user": BOT_USER,
+                            "guilds": [],
+                            "session_id": f"session-{next(self._ids)}",
+                            "resume_gateway_url": self.gateway_url,
+                            "shard": list(session.shard),
+                            "application": {"id": str(APP_ID), "flags": 0},
+                            "private_channels": [],
+                            "relationships": [],
+                            "presences": [],
+                            "geo_ordered_rtc_regions": [],
+                        },
+                    )
                     self._activity.set()
                 elif op == 6:  # resume
                     session.identified = True
@@ -636,8 +741,9 @@ class DiscordDouble:
         assert found is not None, f"/{name} is not registered with Discord (registered: {[c['name'] for c in pool]})"
         return found
 
-    def _options(self, defs: list[dict[str, Any]], values: dict[str, Any], resolved: dict[str, Any],
-                 focused: str | None = None) -> list[dict[str, Any]]:
+    def _options(
+        self, defs: list[dict[str, Any]], values: dict[str, Any], resolved: dict[str, Any], focused: str | None = None
+    ) -> list[dict[str, Any]]:
         by_name = {o["name"]: o for o in defs}
         out = []
         for name, value in values.items():
@@ -667,39 +773,97 @@ class DiscordDouble:
         assert focused or not missing, f"the Discord client would not send this: required {missing} missing"
         return out
 
-    def _base(self, kind: int, who: dict[str, Any], data: dict[str, Any], guild_id: int | None,
-              message: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _base(
+        self,
+        kind: int,
+        who: dict[str, Any],
+        data: dict[str, Any],
+        guild_id: int | None,
+        message: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         iid = self.snowflake()
         p: dict[str, Any] = {
-            "id": str(iid), "application_id": str(APP_ID), "type": kind, "data": data,
-            "token": f"interaction-token-{iid}", "version": 1, "locale": "en-US", "entitlements": [],
-            "attachment_size_limit": 10 * 1024 * 1024, "app_permissions": "0",
+            "id": str(iid),
+            "application_id": str(APP_ID),
+            "type": kind,
+            "data": data,
+            "token": f"interaction-token-{iid}",
+            "version": 1,
+            "locale": "en-US",
+            "entitlements": [],
+            "attachment_size_limit": 10 * 1024 * 1024,
+            "app_permissions": "0",
         }
         if guild_id:
-            p.update({
-                "guild_id": str(guild_id), "guild_locale": "en-US", "channel_id": str(CHANNEL_ID), "context": 0,
-                "guild": {"id": str(guild_id), "locale": "en-US", "features": []},
-                "channel": {"id": str(CHANNEL_ID), "type": 0, "guild_id": str(guild_id), "name": "general",
-                            "position": 0, "permission_overwrites": [], "nsfw": False, "parent_id": None,
-                            "topic": None, "last_message_id": None, "rate_limit_per_user": 0, "flags": 0},
-                "member": {"user": who, "roles": [], "joined_at": "2026-01-01T00:00:00+00:00", "deaf": False,
-                           "mute": False, "flags": 0, "pending": False, "permissions": "0", "nick": None,
-                           "avatar": None, "premium_since": None, "communication_disabled_until": None},
-                "authorizing_integration_owners": {"0": str(guild_id)},
-            })
+            p.update(
+                {
+                    "guild_id": str(guild_id),
+                    "guild_locale": "en-US",
+                    "channel_id": str(CHANNEL_ID),
+                    "context": 0,
+                    "guild": {"id": str(guild_id), "locale": "en-US", "features": []},
+                    "channel": {
+                        "id": str(CHANNEL_ID),
+                        "type": 0,
+                        "guild_id": str(guild_id),
+                        "name": "general",
+                        "position": 0,
+                        "permission_overwrites": [],
+                        "nsfw": False,
+                        "parent_id": None,
+                        "topic": None,
+                        "last_message_id": None,
+                        "rate_limit_per_user": 0,
+                        "flags": 0,
+                    },
+                    "member": {
+                        "user": who,
+                        "roles": [],
+                        "joined_at": "2026-01-01T00:00:00+00:00",
+                        "deaf": False,
+                        "mute": False,
+                        "flags": 0,
+                        "pending": False,
+                        "permissions": "0",
+                        "nick": None,
+                        "avatar": None,
+                        "premium_since": None,
+                        "communication_disabled_until": None,
+                    },
+                    "authorizing_integration_owners": {"0": str(guild_id)},
+                }
+            )
         else:
             channel = int(message["channel_id"]) if message else self.dm_channel_for(int(who["id"]))
-            p.update({
-                "channel_id": str(channel), "context": 1, "user": who,
-                "channel": {"id": str(channel), "type": 1, "last_message_id": None, "flags": 0, "recipients": [who]},
-                "authorizing_integration_owners": {"0": str(GUILD_ID)},
-            })
+            p.update(
+                {
+                    "channel_id": str(channel),
+                    "context": 1,
+                    "user": who,
+                    "channel": {
+                        "id": str(channel),
+                        "type": 1,
+                        "last_message_id": None,
+                        "flags": 0,
+                        "recipients": [who],
+                    },
+                    "authorizing_integration_owners": {"0": str(GUILD_ID)},
+                }
+            )
         if message is not None:
             p["message"] = message
         return p
 
-    def slash(self, who: dict[str, Any], command: str, /, *, guild_id: int | None = GUILD_ID,
-              focused: str | None = None, **values: Any) -> dict[str, Any]:
+    def slash(
+        self,
+        who: dict[str, Any],
+        command: str,
+        /,
+        *,
+        guild_id: int | None = GUILD_ID,
+        focused: str | None = None,
+        **values: Any,
+    ) -> dict[str, Any]:
         """The payload Discord sends for ``/command`` (``"contact add"``) with these option values."""
         words = command.split()
         top = self._command(words[0], guild_id)
@@ -707,8 +871,13 @@ class DiscordDouble:
         if len(words) == 2:
             sub = next((o for o in top.get("options", []) if o["type"] == 1 and o["name"] == words[1]), None)
             assert sub is not None, f"/{command} is not registered"
-            options = [{"name": words[1], "type": 1,
-                        "options": self._options(sub.get("options", []), values, resolved, focused)}]
+            options = [
+                {
+                    "name": words[1],
+                    "type": 1,
+                    "options": self._options(sub.get("options", []), values, resolved, focused),
+                }
+            ]
         else:
             options = self._options(top.get("options", []), values, resolved, focused)
         data: dict[str, Any] = {"id": top["id"], "name": words[0], "type": 1, "options": options}
@@ -731,18 +900,29 @@ class DiscordDouble:
         aid = str(self.snowflake())
         url = f"{self.base}/cdn/ephemeral-attachments/{aid}/{filename}"
         self.files[url] = content
-        return {"id": aid, "filename": filename, "size": len(content), "url": url, "proxy_url": url,
-                "content_type": content_type, "ephemeral": True}
+        return {
+            "id": aid,
+            "filename": filename,
+            "size": len(content),
+            "url": url,
+            "proxy_url": url,
+            "content_type": content_type,
+            "ephemeral": True,
+        }
 
-    async def interact(self, payload: dict[str, Any], *, expect: int = 1, settle: float = 0.05,
-                       within: float = 10.0) -> Interaction:
+    async def interact(
+        self, payload: dict[str, Any], *, expect: int = 1, settle: float = 0.05, within: float = 10.0
+    ) -> Interaction:
         """Push an interaction and wait until the bot has answered it with at least ``expect`` messages
         (then ``settle`` seconds more for any further follow-ups)."""
         inter = Interaction(payload, time.monotonic())
         self.interactions[inter.id] = inter
         await self.push("INTERACTION_CREATE", payload, int(payload["guild_id"]) if payload.get("guild_id") else None)
-        await self.wait_for(lambda: inter.answered and (inter.kind == 8 or len(inter.messages) >= expect), within,
-                            f"an answer to interaction {inter.id}")
+        await self.wait_for(
+            lambda: inter.answered and (inter.kind == 8 or len(inter.messages) >= expect),
+            within,
+            f"an answer to interaction {inter.id}",
+        )
         # follow-ups (a reply split over several messages) come right after the first answer
         await self.wait_for(lambda: time.monotonic() - inter.last_change >= settle, what="follow-ups")
         return inter

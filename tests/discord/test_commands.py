@@ -62,12 +62,14 @@ async def test_every_registry_command_is_a_typed_slash_command(bot: LiveBot, dou
     assert None not in double.commands
 
 
-async def test_a_new_registry_command_appears_with_no_discord_code(double: DiscordDouble, tmp_path: Path,
-                                                                   clock: ManualClock) -> None:
+async def test_a_new_registry_command_appears_with_no_discord_code(
+    double: DiscordDouble, tmp_path: Path, clock: ManualClock
+) -> None:
     extra = CommandSet()
 
-    @extra.command("ping", "Check the bot answers", Option("times", "how many pongs", OptionType.INTEGER,
-                                                             min_value=1, max_value=3))
+    @extra.command(
+        "ping", "Check the bot answers", Option("times", "how many pongs", OptionType.INTEGER, min_value=1, max_value=3)
+    )
     async def ping(ctx, times: int | None) -> Reply:
         return Reply(title="pong" * (times or 1))
 
@@ -140,8 +142,16 @@ async def test_timeline_show_and_export_as_a_calendar_file(bot: LiveBot, double:
 
 
 async def test_contact_group_add_list_show_edit_log_and_remove_with_its_button(bot: LiveBot) -> None:
-    added = await bot.say(AMAL, "contact add", name="Dr Maya Lee", role="attending", specialty="psych",
-                          how_met="conference", met_on="yesterday", institution="Mass General")
+    added = await bot.say(
+        AMAL,
+        "contact add",
+        name="Dr Maya Lee",
+        role="attending",
+        specialty="psych",
+        how_met="conference",
+        met_on="yesterday",
+        institution="Mass General",
+    )
     assert added.ephemeral and added.messages[0]["embeds"][0]["title"] == "Added #1 Dr Maya Lee"
     listed = await bot.say(AMAL, "contact list")
     assert "#1 Dr Maya Lee" in listed.text
@@ -181,8 +191,7 @@ async def test_goal_and_followups(bot: LiveBot) -> None:
     answer = await bot.say(AMAL, "goal set", metric="emails", count=3, period="week")
     assert answer.text.startswith("Goal set: 3 emails per week")
     assert "emails this week" in (await bot.say(AMAL, "goal progress")).text
-    await bot.say(AMAL, "contact add", name="Dr Maya Lee", specialty="psych", how_met="conference",
-                  met_on="5 days ago")
+    await bot.say(AMAL, "contact add", name="Dr Maya Lee", specialty="psych", how_met="conference", met_on="5 days ago")
     due = await bot.say(AMAL, "followups", days=7)
     assert "Dr Maya Lee" in due.text and due.ephemeral
 
@@ -195,8 +204,9 @@ async def test_nudges_list_pause_resume(bot: LiveBot) -> None:
     assert (await bot.say(AMAL, "nudges resume")).text == "Nudges are back on"
 
 
-async def test_after_a_global_sync_commands_work_in_a_dm_with_the_bot(bot: LiveBot, double: DiscordDouble,
-                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+async def test_after_a_global_sync_commands_work_in_a_dm_with_the_bot(
+    bot: LiveBot, double: DiscordDouble, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert await sync(bot.settings(), None) == 0  # imgbot discord sync
     assert capsys.readouterr().out.strip() == f"synced {len(double.commands[None])} commands globally"
     answer = await bot.say(AMAL, "contact add", dm=True, name="Dr Maya Lee")

@@ -21,12 +21,12 @@ def _nudge_id(dm: dict) -> int:
 
 async def _met_maya(bot: LiveBot) -> None:
     await bot.say(AMAL, "profile set", **PROFILE)
-    await bot.say(AMAL, "contact add", name="Dr Maya Lee", specialty="psych", how_met="conference",
-                  met_on="2026-11-22")
+    await bot.say(AMAL, "contact add", name="Dr Maya Lee", specialty="psych", how_met="conference", met_on="2026-11-22")
 
 
 async def test_a_due_followup_arrives_as_a_dm_with_done_snooze_stop_buttons(
-        bot: LiveBot, double: DiscordDouble, clock: ManualClock) -> None:
+    bot: LiveBot, double: DiscordDouble, clock: ManualClock
+) -> None:
     await _met_maya(bot)
     assert (await bot.deliver_due()).delivered == 0  # not due yet
     assert double.dms(AMAL_ID) == []
@@ -56,7 +56,8 @@ async def test_a_due_followup_arrives_as_a_dm_with_done_snooze_stop_buttons(
 
 
 async def test_buttons_still_work_after_a_restart_and_refuse_a_stranger(
-        bot: LiveBot, double: DiscordDouble, clock: ManualClock) -> None:
+    bot: LiveBot, double: DiscordDouble, clock: ManualClock
+) -> None:
     await _met_maya(bot)
     clock.set(DUE)
     await bot.deliver_due()
@@ -90,7 +91,8 @@ async def test_snooze_and_stop_buttons(bot: LiveBot, double: DiscordDouble, cloc
 
 
 async def test_the_scheduler_delivers_a_late_nudge_when_the_bot_starts(
-        double: DiscordDouble, tmp_path: Path, clock: ManualClock) -> None:
+    double: DiscordDouble, tmp_path: Path, clock: ManualClock
+) -> None:
     live = await LiveBot(double, tmp_path / "late.db", clock).start()
     try:
         await _met_maya(live)
@@ -106,7 +108,8 @@ async def test_the_scheduler_delivers_a_late_nudge_when_the_bot_starts(
 
 
 async def test_closed_dms_are_recorded_and_explained_privately_at_the_next_command(
-        bot: LiveBot, double: DiscordDouble, clock: ManualClock) -> None:
+    bot: LiveBot, double: DiscordDouble, clock: ManualClock
+) -> None:
     await _met_maya(bot)
     double.closed_dms.add(AMAL_ID)
     clock.set(DUE)
@@ -130,8 +133,9 @@ async def test_closed_dms_are_recorded_and_explained_privately_at_the_next_comma
     assert "Privacy Settings" not in (await bot.say(AMAL, "conferences")).text
 
 
-async def test_closed_dms_notice_inside_a_private_reply(bot: LiveBot, double: DiscordDouble,
-                                                      clock: ManualClock) -> None:
+async def test_closed_dms_notice_inside_a_private_reply(
+    bot: LiveBot, double: DiscordDouble, clock: ManualClock
+) -> None:
     await _met_maya(bot)
     double.closed_dms.add(AMAL_ID)
     clock.set(DUE)
@@ -141,8 +145,9 @@ async def test_closed_dms_notice_inside_a_private_reply(bot: LiveBot, double: Di
     assert "Heads-up" in answer.text and "Privacy Settings" in answer.text
 
 
-async def test_the_dm_channel_is_remembered_across_restarts(bot: LiveBot, double: DiscordDouble,
-                                                           clock: ManualClock) -> None:
+async def test_the_dm_channel_is_remembered_across_restarts(
+    bot: LiveBot, double: DiscordDouble, clock: ManualClock
+) -> None:
     await _met_maya(bot)
     clock.set(DUE)
     await bot.deliver_due()
@@ -156,7 +161,8 @@ async def test_the_dm_channel_is_remembered_across_restarts(bot: LiveBot, double
 
 
 async def test_a_lost_response_is_retried_with_the_same_nonce_and_shown_once(
-        bot: LiveBot, double: DiscordDouble, clock: ManualClock) -> None:
+    bot: LiveBot, double: DiscordDouble, clock: ManualClock
+) -> None:
     await _met_maya(bot)
     clock.set(DUE)
     # Discord stores the message, then the response is lost in a 502: discord.py retries.

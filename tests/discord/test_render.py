@@ -14,14 +14,21 @@ from tests.discord.double import limit_problems
 
 
 def _payload(message) -> dict:
-    return {"content": message.content, "embeds": [e.to_dict() for e in message.embeds],
-            "components": [{"components": [{"custom_id": b.custom_id, "label": b.label} for b in row]}
-                           for row in message.rows]}
+    return {
+        "content": message.content,
+        "embeds": [e.to_dict() for e in message.embeds],
+        "components": [
+            {"components": [{"custom_id": b.custom_id, "label": b.label} for b in row]} for row in message.rows
+        ],
+    }
 
 
 def _all_text(messages) -> str:
-    return "\n".join((e.title or "") + (e.description or "") + "".join(f.value or "" for f in e.fields)
-                     for m in messages for e in m.embeds)
+    return "\n".join(
+        (e.title or "") + (e.description or "") + "".join(f.value or "" for f in e.fields)
+        for m in messages
+        for e in m.embeds
+    )
 
 
 def test_a_small_reply_is_one_embed_coloured_by_tone() -> None:
@@ -91,7 +98,9 @@ def test_buttons_group_by_subject_and_encode_the_command_line() -> None:
         r.action(f"nudge:stop:{n}", "Stop", f"/nudges stop {n}", ActionStyle.DANGER)
     (m,) = render(r)
     assert [[b.custom_id for b in row] for row in m.rows] == [
-        ["imgbot:nudges done 7", "imgbot:nudges stop 7"], ["imgbot:nudges done 8", "imgbot:nudges stop 8"]]
+        ["imgbot:nudges done 7", "imgbot:nudges stop 7"],
+        ["imgbot:nudges done 8", "imgbot:nudges stop 8"],
+    ]
     assert m.rows[0][0].style == discord.ButtonStyle.primary and m.rows[0][1].style == discord.ButtonStyle.danger
 
 
@@ -138,8 +147,8 @@ def test_option_shapes(app: App) -> None:
 
 
 def test_option_names_that_are_not_python_identifiers_are_kept(app: App) -> None:
-    cmd = make_command(app, _command(Option("class", "a keyword", required=True), Option("for-you", "dash")),
-                       _Handler())
+    cmd = make_command(
+        app, _command(Option("class", "a keyword", required=True), Option("for-you", "dash")), _Handler()
+    )
     assert [p.display_name for p in cmd.parameters] == ["class", "for-you"]
     assert [p.required for p in cmd.parameters] == [True, False]
-

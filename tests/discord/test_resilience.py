@@ -30,7 +30,8 @@ def _slow(app: App) -> None:
 
 
 async def test_slow_work_is_deferred_in_time_then_the_placeholder_is_replaced(
-        double: DiscordDouble, tmp_path: Path, clock: ManualClock) -> None:
+    double: DiscordDouble, tmp_path: Path, clock: ManualClock
+) -> None:
     live = await LiveBot(double, tmp_path / "s.db", clock, defer_after=0.1, prepare=_slow).start()
     try:
         answer = await live.say(AMAL, "slow")
@@ -47,7 +48,8 @@ async def test_slow_work_is_deferred_in_time_then_the_placeholder_is_replaced(
 
 
 async def test_an_error_after_a_public_deferral_is_still_private(
-        double: DiscordDouble, tmp_path: Path, clock: ManualClock) -> None:
+    double: DiscordDouble, tmp_path: Path, clock: ManualClock
+) -> None:
     live = await LiveBot(double, tmp_path / "e.db", clock, defer_after=0.0).start()
     try:
         answer = await live.say(AMAL, "conferences", specialty="pysch")
@@ -60,8 +62,7 @@ async def test_an_error_after_a_public_deferral_is_still_private(
     assert ok.kind == 5 and ok.ephemeral and "Added #1 Dr Maya Lee" in ok.text
 
 
-async def test_a_429_on_an_interaction_answer_is_retried_after_retry_after(bot: LiveBot,
-                                                                         double: DiscordDouble) -> None:
+async def test_a_429_on_an_interaction_answer_is_retried_after_retry_after(bot: LiveBot, double: DiscordDouble) -> None:
     double.fail_next("POST", CALLBACK, 429, retry_after=0.2)
     answer = await bot.say(AMAL, "help")
     assert "IMG Peer Bot commands" in answer.text
@@ -77,11 +78,11 @@ async def test_a_5xx_on_an_interaction_answer_is_retried(bot: LiveBot, double: D
     assert [c.status for c in double.calls_to("POST", CALLBACK)] == [503, 200]
 
 
-async def test_a_429_and_a_5xx_on_a_nudge_dm_are_retried(bot: LiveBot, double: DiscordDouble,
-                                                       clock: ManualClock) -> None:
+async def test_a_429_and_a_5xx_on_a_nudge_dm_are_retried(
+    bot: LiveBot, double: DiscordDouble, clock: ManualClock
+) -> None:
     await bot.say(AMAL, "profile set", **PROFILE)
-    await bot.say(AMAL, "contact add", name="Dr Maya Lee", specialty="psych", how_met="conference",
-                  met_on="2026-11-22")
+    await bot.say(AMAL, "contact add", name="Dr Maya Lee", specialty="psych", how_met="conference", met_on="2026-11-22")
     clock.set(datetime(2026, 11, 25, 7, 0, tzinfo=UTC))
     double.fail_next("POST", DM_SEND, 500)
     double.fail_next("POST", DM_SEND, 429, retry_after=0.1)
@@ -90,11 +91,11 @@ async def test_a_429_and_a_5xx_on_a_nudge_dm_are_retried(bot: LiveBot, double: D
     assert len(double.dms(AMAL_ID)) == 1
 
 
-async def test_a_long_rate_limit_on_a_dm_is_retried_later_by_the_engine(bot: LiveBot, double: DiscordDouble,
-                                                                      clock: ManualClock) -> None:
+async def test_a_long_rate_limit_on_a_dm_is_retried_later_by_the_engine(
+    bot: LiveBot, double: DiscordDouble, clock: ManualClock
+) -> None:
     await bot.say(AMAL, "profile set", **PROFILE)
-    await bot.say(AMAL, "contact add", name="Dr Maya Lee", specialty="psych", how_met="conference",
-                  met_on="2026-11-22")
+    await bot.say(AMAL, "contact add", name="Dr Maya Lee", specialty="psych", how_met="conference", met_on="2026-11-22")
     clock.set(datetime(2026, 11, 25, 7, 0, tzinfo=UTC))
     double.fail_next("POST", DM_SEND, 429, retry_after=90.0)  # longer than the bot will wait in place
     outcome = await bot.deliver_due()

@@ -17,15 +17,30 @@ from tests.discord.double import GUILD_ID, DiscordDouble
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def _imgbot(double: DiscordDouble, tmp_path: Path, *args: str, token: str = "test-token",
-                  **env: str) -> asyncio.subprocess.Process:
+async def _imgbot(
+    double: DiscordDouble, tmp_path: Path, *args: str, token: str = "test-token", **env: str
+) -> asyncio.subprocess.Process:
     full = {k: v for k, v in os.environ.items() if not k.startswith(("IMGBOT_", "DISCORD_", "SLACK_"))}
-    full.update({"PYTHONPATH": str(ROOT), "DISCORD_TOKEN": token, "DISCORD_API_BASE": double.base,
-                 "DISCORD_GATEWAY_URL": double.gateway_url,
-                 "IMGBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}", **env})
+    full.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "DISCORD_TOKEN": token,
+            "DISCORD_API_BASE": double.base,
+            "DISCORD_GATEWAY_URL": double.gateway_url,
+            "IMGBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+            **env,
+        }
+    )
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", *args, env=full, cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "bot.cli",
+        *args,
+        env=full,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 async def test_imgbot_run_answers_slash_commands_and_stops_cleanly(double: DiscordDouble, tmp_path: Path) -> None:
@@ -48,8 +63,10 @@ async def test_a_rejected_token_is_one_clear_line(double: DiscordDouble, tmp_pat
     _out, err = await asyncio.wait_for(proc.communicate(), 60)
     lines = [line for line in err.decode().splitlines() if line.startswith("imgbot:")]
     assert proc.returncode == 2
-    assert lines == ["imgbot: Discord rejected DISCORD_TOKEN (401 Unauthorized); copy the bot token again "
-                     "from the Developer Portal (Bot > Reset Token)"]
+    assert lines == [
+        "imgbot: Discord rejected DISCORD_TOKEN (401 Unauthorized); copy the bot token again "
+        "from the Developer Portal (Bot > Reset Token)"
+    ]
     assert "Traceback" not in err.decode()
 
 
@@ -83,9 +100,14 @@ def test_api_base_accepts_a_proxy_root_or_a_full_base() -> None:
 def test_importing_the_discord_front_end_has_no_side_effects(tmp_path: Path) -> None:
     import subprocess
 
-    code = ("import bot.frontends.discord.runner, bot.frontends.discord.render, bot.frontends.discord.port; "
-            "print('ok')")
-    res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    code = "import bot.frontends.discord.runner, bot.frontends.discord.render, bot.frontends.discord.port; print('ok')"
+    res = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert res.stdout.strip() == "ok" and res.stderr == ""
     assert list(tmp_path.iterdir()) == []

@@ -17,8 +17,12 @@ from bot.frontends.discord.render import render
 from tests.discord.conftest import AMAL, AMAL_ID, PROFILE, LiveBot
 from tests.discord.double import GUILD_ID, DiscordDouble, buttons, limit_problems, message_text
 
-MESSAGE_ROUTES = (r"/interactions/\d+/[^/]+/callback", r"/webhooks/\d+/[^/]+", r"/webhooks/\d+/[^/]+/messages/.+",
-                  r"/channels/\d+/messages")
+MESSAGE_ROUTES = (
+    r"/interactions/\d+/[^/]+/callback",
+    r"/webhooks/\d+/[^/]+",
+    r"/webhooks/\d+/[^/]+/messages/.+",
+    r"/channels/\d+/messages",
+)
 
 
 def _sent_messages(double: DiscordDouble) -> list[dict]:
@@ -37,11 +41,17 @@ def _outside_code(text: str) -> str:
     return re.sub(r"```.*?```", "", text, flags=re.S)
 
 
-async def test_a_contact_named_everyone_can_never_ping(bot: LiveBot, double: DiscordDouble,
-                                                      clock: ManualClock) -> None:
+async def test_a_contact_named_everyone_can_never_ping(bot: LiveBot, double: DiscordDouble, clock: ManualClock) -> None:
     await bot.say(AMAL, "profile set", **PROFILE)
-    added = await bot.say(AMAL, "contact add", name="@everyone", specialty="psych", how_met="conference",
-                          met_on="2026-11-22", notes="met @here with <@&1234567890123456789>")
+    added = await bot.say(
+        AMAL,
+        "contact add",
+        name="@everyone",
+        specialty="psych",
+        how_met="conference",
+        met_on="2026-11-22",
+        notes="met @here with <@&1234567890123456789>",
+    )
     listed = await bot.say(AMAL, "contact list")
     shown = await bot.say(AMAL, "contact show", contact="#1")
     clock.set(datetime(2026, 11, 25, 7, 0, tzinfo=UTC))
@@ -68,8 +78,9 @@ def _huge_reply() -> Reply:
     return r
 
 
-async def test_an_over_long_reply_is_split_and_never_fails(double: DiscordDouble, tmp_path: Path,
-                                                          clock: ManualClock) -> None:
+async def test_an_over_long_reply_is_split_and_never_fails(
+    double: DiscordDouble, tmp_path: Path, clock: ManualClock
+) -> None:
     huge = CommandSet()
 
     @huge.command("huge", "A reply far over every Discord limit", private=False)
@@ -96,12 +107,14 @@ def _add(app: App, commands: CommandSet) -> None:
         app.registry.add(c)
 
 
-async def test_a_digest_for_many_contacts_fits_discord_with_its_buttons(bot: LiveBot, double: DiscordDouble,
-                                                                          clock: ManualClock) -> None:
+async def test_a_digest_for_many_contacts_fits_discord_with_its_buttons(
+    bot: LiveBot, double: DiscordDouble, clock: ManualClock
+) -> None:
     await bot.say(AMAL, "profile set", **PROFILE)
     for i in range(12):
-        await bot.say(AMAL, "contact add", name=f"Dr Number {i}", specialty="psych", how_met="conference",
-                      met_on="2026-11-22")
+        await bot.say(
+            AMAL, "contact add", name=f"Dr Number {i}", specialty="psych", how_met="conference", met_on="2026-11-22"
+        )
     clock.set(datetime(2026, 11, 25, 7, 0, tzinfo=UTC))
     assert (await bot.deliver_due()).delivered == 12
     messages = double.dms(AMAL_ID)
@@ -114,7 +127,8 @@ async def test_a_digest_for_many_contacts_fits_discord_with_its_buttons(bot: Liv
 
 
 async def test_an_unreadable_payload_is_logged_answered_and_the_bot_keeps_running(
-        bot: LiveBot, double: DiscordDouble, caplog: pytest.LogCaptureFixture) -> None:
+    bot: LiveBot, double: DiscordDouble, caplog: pytest.LogCaptureFixture
+) -> None:
     broken = double.slash(AMAL, "help")
     broken["type"] = 3  # says "component" but carries no custom_id
     with caplog.at_level(logging.ERROR):
@@ -130,7 +144,8 @@ async def test_an_unreadable_payload_is_logged_answered_and_the_bot_keeps_runnin
 
 
 async def test_a_command_discord_knows_but_the_bot_does_not_gets_a_clear_answer(
-        bot: LiveBot, double: DiscordDouble) -> None:
+    bot: LiveBot, double: DiscordDouble
+) -> None:
     stale = double.slash(AMAL, "help")
     stale["data"]["name"] = "retired-command"
     answer = await double.interact(stale)
@@ -138,7 +153,8 @@ async def test_a_command_discord_knows_but_the_bot_does_not_gets_a_clear_answer(
 
 
 async def test_an_attachment_over_the_size_limit_is_refused_before_download(
-        bot: LiveBot, double: DiscordDouble) -> None:
+    bot: LiveBot, double: DiscordDouble
+) -> None:
     upload = double.upload("big.csv", b"name\n" + b"x" * (6 * 1024 * 1024))
     answer = await bot.say(AMAL, "contact import", file=upload)
     assert answer.text == "big.csv is 6.0 MB; the limit is 5 MB"
@@ -147,14 +163,19 @@ async def test_an_attachment_over_the_size_limit_is_refused_before_download(
 
 async def test_a_button_from_an_older_version_is_answered(bot: LiveBot, double: DiscordDouble) -> None:
     asked = await bot.say(AMAL, "contact add", name="Dr Maya Lee")
-    old = {**asked.messages[0], "components": [{"type": 1, "components": [
-        {"type": 2, "style": 2, "label": "Old", "custom_id": "legacy-button:42"}]}]}
+    old = {
+        **asked.messages[0],
+        "components": [
+            {"type": 1, "components": [{"type": 2, "style": 2, "label": "Old", "custom_id": "legacy-button:42"}]}
+        ],
+    }
     answer = await bot.click(AMAL, old, "Old")
     assert answer.ephemeral and answer.text.startswith("that button is from an older version of the bot")
 
 
 async def test_autocomplete_for_a_command_the_bot_does_not_have_gets_no_suggestions(
-        bot: LiveBot, double: DiscordDouble) -> None:
+    bot: LiveBot, double: DiscordDouble
+) -> None:
     stale = double.slash(AMAL, "script", focused="kind", kind="co")
     stale["data"]["name"] = "retired-command"
     answer = await double.interact(stale)

@@ -8,5 +8,6 @@ from bot.core.registry import Registry
 def build_registry() -> Registry:
     from bot.core.commands import content, goals, help, nudges, profile, tracker
 
-    return Registry([help.commands, profile.commands, content.commands, tracker.commands,
-                     goals.commands, nudges.commands])
+    return Registry(
+        [help.commands, profile.commands, content.commands, tracker.commands, goals.commands, nudges.commands]
+    )

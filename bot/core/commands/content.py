@@ -16,13 +16,14 @@ from bot.core.tracker import resolve_contact
 
 commands = CommandSet()
 
-SPECIALTY = Option("specialty", "specialty playbook (default: your profile's)", OptionType.SPECIALTY,
-                   autocomplete="specialty")
-TRACK = Option("track", "us-img or non-us-img (default: your profile's)", OptionType.CHOICE,
-               choices=TRACK_CHOICES)
+SPECIALTY = Option(
+    "specialty", "specialty playbook (default: your profile's)", OptionType.SPECIALTY, autocomplete="specialty"
+)
+TRACK = Option("track", "us-img or non-us-img (default: your profile's)", OptionType.CHOICE, choices=TRACK_CHOICES)
 KIND_CHOICES = tuple(Choice(k.value, k.value.replace("-", " ")) for k in ScriptKind)
 SECTION_CHOICES = tuple(
-    Choice(v, label) for v, label in (
+    Choice(v, label)
+    for v, label in (
         ("overview", "Why networking matters here"),
         ("stakeholders", "Who to network with"),
         ("arenas", "Where to meet them"),
@@ -73,8 +74,7 @@ async def playbook(ctx: Context, specialty: str | None, section: str | None, tra
             r.text(s.body, heading=s.title).bullets(s.bullets)
             shown.append(s)
     elif section == "goals":
-        r.bullets([f"{g.count} {g.metric} per {g.period}" + (f": {g.note}" if g.note else "")
-                   for g in view.goals])
+        r.bullets([f"{g.count} {g.metric} per {g.period}" + (f": {g.note}" if g.note else "") for g in view.goals])
         r.text("Set your own with /goal set <metric> <count> <week|month>.")
         shown += view.goals
     elif section == "cadences":
@@ -92,17 +92,22 @@ async def playbook(ctx: Context, specialty: str | None, section: str | None, tra
 @commands.command(
     "script",
     "Get a ready-to-send script (cold email, pitch, follow-up...) filled from your profile",
-    Option("kind", "which script; leave empty to list them", OptionType.CHOICE, choices=KIND_CHOICES,
-           autocomplete="script-kind"),
+    Option(
+        "kind",
+        "which script; leave empty to list them",
+        OptionType.CHOICE,
+        choices=KIND_CHOICES,
+        autocomplete="script-kind",
+    ),
     SPECIALTY,
-    Option("contact", "a tracked contact (name or #id) to address it to", autocomplete="contact",
-           max_length=80),
+    Option("contact", "a tracked contact (name or #id) to address it to", autocomplete="contact", max_length=80),
     TRACK,
     private=True,
     help='/script conference-followup contact:"Dr Maya Lee"',
 )
-async def script(ctx: Context, kind: str | None, specialty: str | None, contact: str | None,
-                 track: str | None) -> Reply:
+async def script(
+    ctx: Context, kind: str | None, specialty: str | None, contact: str | None, track: str | None
+) -> Reply:
     view = ctx.view(specialty, track)
     if kind is None:
         r = Reply(title=heading(view, "Scripts"))
@@ -124,8 +129,7 @@ async def script(ctx: Context, kind: str | None, specialty: str | None, contact:
     r.bullets(found.avoid, heading="Avoid")
     notes = []
     if rendered.missing_profile:
-        notes.append("Fill the [brackets] once: /profile set " +
-                     " ".join(f"{o}:..." for o in rendered.missing_profile))
+        notes.append("Fill the [brackets] once: /profile set " + " ".join(f"{o}:..." for o in rendered.missing_profile))
     if rendered.missing_contact and target is None:
         notes.append('Address it to someone you track: add contact:"<name>"')
     notes.append(sources([found]))
@@ -133,15 +137,15 @@ async def script(ctx: Context, kind: str | None, specialty: str | None, contact:
     return r
 
 
-commands.group("timeline", "Your dated networking timeline, counted back from your ERAS month",
-               default="show")
+commands.group("timeline", "Your dated networking timeline, counted back from your ERAS month", default="show")
 
 
 ERAS = Option("eras", "ERAS submission month (default: your profile's)", OptionType.MONTH)
 
 
-def _dated(ctx: Context, specialty: str | None, eras: str | None,
-           track: str | None) -> tuple[TrackView, str, list[DatedPhase]]:
+def _dated(
+    ctx: Context, specialty: str | None, eras: str | None, track: str | None
+) -> tuple[TrackView, str, list[DatedPhase]]:
     view = ctx.view(specialty, track)
     month = eras or ctx.profile.eras
     if not month:
@@ -150,7 +154,11 @@ def _dated(ctx: Context, specialty: str | None, eras: str | None,
 
 
 @commands.command(
-    "show", "Show each phase with real dates, marking where you are now", SPECIALTY, ERAS, TRACK,
+    "show",
+    "Show each phase with real dates, marking where you are now",
+    SPECIALTY,
+    ERAS,
+    TRACK,
     group="timeline",
 )
 async def timeline_show(ctx: Context, specialty: str | None, eras: str | None, track: str | None) -> Reply:
@@ -170,7 +178,11 @@ async def timeline_show(ctx: Context, specialty: str | None, eras: str | None, t
 
 
 @commands.command(
-    "export", "Download the timeline as a calendar file (.ics)", SPECIALTY, ERAS, TRACK,
+    "export",
+    "Download the timeline as a calendar file (.ics)",
+    SPECIALTY,
+    ERAS,
+    TRACK,
     group="timeline",
 )
 async def timeline_export(ctx: Context, specialty: str | None, eras: str | None, track: str | None) -> Reply:
@@ -182,8 +194,13 @@ async def timeline_export(ctx: Context, specialty: str | None, eras: str | None,
     return r
 
 
-@commands.command("conferences", "Conferences worth attending for a specialty, and what each is good for",
-                  SPECIALTY, TRACK, private=False)
+@commands.command(
+    "conferences",
+    "Conferences worth attending for a specialty, and what each is good for",
+    SPECIALTY,
+    TRACK,
+    private=False,
+)
 async def conferences(ctx: Context, specialty: str | None, track: str | None) -> Reply:
     view = ctx.view(specialty, track)
     r = Reply(title=heading(view, "Conferences"))
@@ -207,8 +224,7 @@ async def faq(ctx: Context, specialty: str | None, track: str | None) -> Reply:
     return r
 
 
-@commands.command("mistakes", "Networking mistakes IMGs make, and the fix for each", SPECIALTY,
-                  TRACK, private=False)
+@commands.command("mistakes", "Networking mistakes IMGs make, and the fix for each", SPECIALTY, TRACK, private=False)
 async def mistakes(ctx: Context, specialty: str | None, track: str | None) -> Reply:
     view = ctx.view(specialty, track)
     r = Reply(title=heading(view, "Common mistakes"))

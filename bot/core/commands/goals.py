@@ -18,7 +18,8 @@ PERIODS = tuple(Choice(p.value, p.value, (p.value + "ly", p.value + "s")) for p 
 
 
 @commands.command(
-    "set", "Set a target, e.g. 3 emails per week; with no values, shows the playbook's suggestions",
+    "set",
+    "Set a target, e.g. 3 emails per week; with no values, shows the playbook's suggestions",
     Option("metric", "what to count", OptionType.CHOICE, choices=METRICS),
     Option("count", "how many", OptionType.INTEGER, min_value=0, max_value=500),
     Option("period", "week or month", OptionType.CHOICE, choices=PERIODS),
@@ -30,8 +31,10 @@ async def goal_set(ctx: Context, metric: str | None, count: int | None, period: 
         r = Reply(title="Suggested outreach targets")
         if ctx.profile.specialty and ctx.profile.track:
             view = ctx.view(None)
-            r.bullets([f"/goal set {g.metric} {g.count} {g.period}" + (f" ({g.note})" if g.note else "")
-                       for g in view.goals], heading=f"From the {view.playbook.name} playbook")
+            r.bullets(
+                [f"/goal set {g.metric} {g.count} {g.period}" + (f" ({g.note})" if g.note else "") for g in view.goals],
+                heading=f"From the {view.playbook.name} playbook",
+            )
         else:
             r.text("Set your specialty and track (/profile set) to see your playbook's suggested targets.")
         r.footer = "Set one with /goal set <metric> <count> <week|month>; count 0 removes it"
@@ -40,8 +43,10 @@ async def goal_set(ctx: Context, metric: str | None, count: int | None, period: 
         await ctx.store.set_goal(ctx.user_id, GoalTarget(metric, period, count))
         await planner.plan_goals(ctx.store, ctx.profile, ctx.now)
     r = Reply(title=f"Goal set: {count} {metric} per {period}", tone=Tone.SUCCESS)
-    r.text("Check it any time with /goal progress. Monthly goals get a kickoff on the 1st, "
-           "a nudge mid-month if you are behind, and a summary at month end.")
+    r.text(
+        "Check it any time with /goal progress. Monthly goals get a kickoff on the 1st, "
+        "a nudge mid-month if you are behind, and a summary at month end."
+    )
     return r
 
 
@@ -52,10 +57,12 @@ async def goal_progress(ctx: Context) -> Reply:
     if not rows:
         r.text("No goals yet. See suggestions with /goal set, or set one: /goal set emails 3 week")
         return r
-    r.bullets([
-        f"{p.goal.metric} this {p.goal.period}: {p.bar()} {p.done}/{p.goal.count}"
-        + ("  ✓" if p.done >= p.goal.count else "")
-        for p in rows
-    ])
+    r.bullets(
+        [
+            f"{p.goal.metric} this {p.goal.period}: {p.bar()} {p.done}/{p.goal.count}"
+            + ("  ✓" if p.done >= p.goal.count else "")
+            for p in rows
+        ]
+    )
     r.footer = "Counts come from what you log with /contact log and /contact add"
     return r

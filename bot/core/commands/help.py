@@ -34,8 +34,7 @@ def describe(cmd: Command) -> Reply:
 def overview(registry: Registry) -> Reply:
     r = Reply(title="IMG Peer Bot commands")
     r.text(
-        "Options go as key:value (quote text with spaces) or in order. "
-        "Anything you leave out comes from your profile."
+        "Options go as key:value (quote text with spaces) or in order. Anything you leave out comes from your profile."
     )
     lines = []
     for name in registry.top_level_names():
@@ -44,8 +43,10 @@ def overview(registry: Registry) -> Reply:
             lines.append(f"{usage(cmd)}: {cmd.description}")
         else:
             subs = registry.in_group(name)
-            lines.append(f"/{name} {'|'.join(c.name for c in subs)}: "
-                         f"{next(g.description for g in registry.groups if g.name == name)}")
+            lines.append(
+                f"/{name} {'|'.join(c.name for c in subs)}: "
+                f"{next(g.description for g in registry.groups if g.name == name)}"
+            )
     r.bullets(lines)
     r.footer = "Type /help <command> for its options, e.g. /help contact add"
     return r

@@ -16,10 +16,14 @@ from bot.core.reply import Reply, Tone
 commands = CommandSet()
 commands.group("nudges", "Your reminders: list, pause for an exam block, resume", default="list")
 
-NUDGE_ID = Option("nudge", "the nudge number printed with it", OptionType.INTEGER, required=True, min_value=1,
-                  max_value=2**53)
-SNOOZE = (Choice("1d", "1 day", ("1", "day", "1 day")), Choice("3d", "3 days", ("3", "3 days")),
-          Choice("1w", "1 week", ("7", "7d", "week", "1 week")))
+NUDGE_ID = Option(
+    "nudge", "the nudge number printed with it", OptionType.INTEGER, required=True, min_value=1, max_value=2**53
+)
+SNOOZE = (
+    Choice("1d", "1 day", ("1", "day", "1 day")),
+    Choice("3d", "3 days", ("3", "3 days")),
+    Choice("1w", "1 week", ("7", "7d", "week", "1 week")),
+)
 SNOOZE_DAYS = {"1d": 1, "3d": 3, "1w": 7}
 LABELS = {
     NudgeKind.FOLLOWUP: "follow-up",
@@ -56,15 +60,16 @@ async def nudges_list(ctx: Context) -> Reply:
     r.bullets(lines)
     if not pending:
         r.text("Nothing scheduled. Contacts you add, goals you set and your timeline create nudges.")
-    r.footer = f"Times are {ctx.profile.timezone}; quiet hours " \
-        f"{ctx.profile.quiet_start:%H:%M}-{ctx.profile.quiet_end:%H:%M}"
+    r.footer = (
+        f"Times are {ctx.profile.timezone}; quiet hours {ctx.profile.quiet_start:%H:%M}-{ctx.profile.quiet_end:%H:%M}"
+    )
     return r
 
 
 @commands.command(
-    "pause", "Stop nudges until a date (e.g. an exam block), or until you resume",
-    Option("until", "the date to resume (YYYY-MM-DD or 'in 2 weeks'); empty = until /nudges resume",
-           OptionType.DATE),
+    "pause",
+    "Stop nudges until a date (e.g. an exam block), or until you resume",
+    Option("until", "the date to resume (YYYY-MM-DD or 'in 2 weeks'); empty = until /nudges resume", OptionType.DATE),
     group="nudges",
 )
 async def nudges_pause(ctx: Context, until: date | None) -> Reply:
@@ -72,7 +77,8 @@ async def nudges_pause(ctx: Context, until: date | None) -> Reply:
         raise UsageError(f"option 'until': {until.isoformat()} is not in the future")
     resume_at = (
         local_datetime(until, planner.NUDGE_HOUR, zone(ctx.profile.timezone))
-        if until is not None else planner.FAR_FUTURE
+        if until is not None
+        else planner.FAR_FUTURE
     )
     profile = ctx.profile.with_(nudges_paused_until=resume_at)
     async with ctx.store.transaction():
@@ -116,7 +122,9 @@ async def nudges_done(ctx: Context, nudge: int) -> Reply:
 
 
 @commands.command(
-    "snooze", "Remind me again later about this follow-up", NUDGE_ID,
+    "snooze",
+    "Remind me again later about this follow-up",
+    NUDGE_ID,
     Option("duration", "1d, 3d or 1w", OptionType.CHOICE, choices=SNOOZE, default="1d"),
     group="nudges",
 )

@@ -15,8 +15,11 @@ commands.group("profile", "Your details, used to fill every script and timeline"
 
 TRACK_CHOICES = (
     Choice(Track.US_IMG, "US-citizen IMG", ("us", "usimg", "us img", "citizen", "us-citizen", "green card")),
-    Choice(Track.NON_US_IMG, "Non-US-citizen IMG",
-           ("non-us", "nonus", "non us img", "intl", "international", "non-citizen", "visa")),
+    Choice(
+        Track.NON_US_IMG,
+        "Non-US-citizen IMG",
+        ("non-us", "nonus", "non us img", "intl", "international", "non-citizen", "visa"),
+    ),
 )
 VISA_CHOICES = (
     Choice(Visa.J1, "J-1", ("j-1", "j 1")),
@@ -31,15 +34,20 @@ SET_OPTIONS = (
     Option("country", "country where you trained", max_length=60),
     Option("school", "your medical school", max_length=120),
     Option("specialty", "target specialty", OptionType.SPECIALTY, autocomplete="specialty"),
-    Option("track", "us-img (US citizen/green card) or non-us-img (needs a visa)",
-           OptionType.CHOICE, choices=TRACK_CHOICES),
+    Option(
+        "track", "us-img (US citizen/green card) or non-us-img (needs a visa)", OptionType.CHOICE, choices=TRACK_CHOICES
+    ),
     Option("visa", "visa you would train on", OptionType.CHOICE, choices=VISA_CHOICES),
     Option("eras", "month you plan to submit ERAS (YYYY-MM)", OptionType.MONTH),
-    Option("timezone", "your IANA time zone, e.g. Africa/Cairo", OptionType.TIMEZONE,
-           autocomplete="timezone", max_length=60),
+    Option(
+        "timezone",
+        "your IANA time zone, e.g. Africa/Cairo",
+        OptionType.TIMEZONE,
+        autocomplete="timezone",
+        max_length=60,
+    ),
     Option("interests", "interests to mention, e.g. consult-liaison psychiatry, QI", max_length=160),
-    Option("role", "what you do now, with its article, e.g. a research fellow at Cairo University",
-           max_length=120),
+    Option("role", "what you do now, with its article, e.g. a research fellow at Cairo University", max_length=120),
     Option("quiet_hours", "no nudges between these local times, e.g. 21:00-08:00 (or off)", max_length=20),
 )
 
@@ -47,7 +55,8 @@ SET_OPTIONS = (
 def show(profile: Profile, ctx: Context) -> Reply:
     pb_name = (
         ctx.app.playbooks.get(profile.specialty).name
-        if profile.specialty in ctx.app.playbooks.ids else profile.specialty
+        if profile.specialty in ctx.app.playbooks.ids
+        else profile.specialty
     )
     dash = "—"
     r = Reply(title="Your profile")
@@ -62,15 +71,32 @@ def show(profile: Profile, ctx: Context) -> Reply:
         ("Time zone", profile.timezone),
         ("Interests", profile.interests or dash),
         ("Current role", profile.role or dash),
-        ("Quiet hours", f"{profile.quiet_start:%H:%M}-{profile.quiet_end:%H:%M}"
-         if profile.quiet_start != profile.quiet_end else "off"),
+        (
+            "Quiet hours",
+            f"{profile.quiet_start:%H:%M}-{profile.quiet_end:%H:%M}"
+            if profile.quiet_start != profile.quiet_end
+            else "off",
+        ),
     )
-    missing = [o for o, v in (("name", profile.name), ("country", profile.country),
-                              ("school", profile.school), ("specialty", profile.specialty),
-                              ("track", profile.track), ("eras", profile.eras)) if not v]
+    missing = [
+        o
+        for o, v in (
+            ("name", profile.name),
+            ("country", profile.country),
+            ("school", profile.school),
+            ("specialty", profile.specialty),
+            ("track", profile.track),
+            ("eras", profile.eras),
+        )
+        if not v
+    ]
     if missing:
-        r.footer = "Still empty: " + ", ".join(missing) + ". Set them with /profile set " + \
-            " ".join(f"{m}:..." for m in missing[:3])
+        r.footer = (
+            "Still empty: "
+            + ", ".join(missing)
+            + ". Set them with /profile set "
+            + " ".join(f"{m}:..." for m in missing[:3])
+        )
     return r
 
 
@@ -89,9 +115,7 @@ async def profile_show(ctx: Context) -> Reply:
 async def profile_set(ctx: Context, **values: object) -> Reply:
     changes = {k: v for k, v in values.items() if v is not None}
     if not changes:
-        raise UsageError(
-            "/profile set needs at least one field, e.g. /profile set specialty:im eras:2027-09"
-        )
+        raise UsageError("/profile set needs at least one field, e.g. /profile set specialty:im eras:2027-09")
     if "quiet_hours" in changes:
         start, end = parse_quiet_hours(str(changes.pop("quiet_hours")))
         changes["quiet_start"], changes["quiet_end"] = start, end

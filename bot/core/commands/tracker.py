@@ -19,14 +19,17 @@ commands.group("contact", "Your personal contact tracker", default="list")
 
 ROLE_CHOICES = tuple(Choice(r.value, r.value.replace("-", " "), (r.value.replace("-", " "),)) for r in ContactRole)
 HOW_CHOICES = tuple(Choice(h.value, h.value) for h in HowMet)
-TYPE_CHOICES = tuple(Choice(t.value, t.value.replace("-", " "), (t.value.replace("-", " "),))
-                     for t in InteractionType)
+TYPE_CHOICES = tuple(Choice(t.value, t.value.replace("-", " "), (t.value.replace("-", " "),)) for t in InteractionType)
 CONTACT = Option("contact", "the contact's name or #id", required=True, autocomplete="contact", max_length=80)
 
 FIELDS = (
     Option("role", "their role", OptionType.CHOICE, choices=ROLE_CHOICES),
-    Option("specialty", "their specialty (a playbook name sets the follow-up windows)", max_length=60,
-           autocomplete="specialty"),
+    Option(
+        "specialty",
+        "their specialty (a playbook name sets the follow-up windows)",
+        max_length=60,
+        autocomplete="specialty",
+    ),
     Option("institution", "hospital, program or university", max_length=120),
     Option("email", "their email address", max_length=254),
     Option("how_met", "how you met", OptionType.CHOICE, choices=HOW_CHOICES),
@@ -71,13 +74,17 @@ def card(c: Contact, title: str, advice: str | None = None) -> Reply:
     dash = "—"
     r = Reply(title=title)
     r.fields(
-        ("Name", c.name), ("Role", c.role.replace("-", " ")),
-        ("Specialty", c.specialty or dash), ("Institution", c.institution or dash),
-        ("Email", c.email or dash), ("How met", c.how_met),
+        ("Name", c.name),
+        ("Role", c.role.replace("-", " ")),
+        ("Specialty", c.specialty or dash),
+        ("Institution", c.institution or dash),
+        ("Email", c.email or dash),
+        ("How met", c.how_met),
         ("Met on", fmt_date(c.met_on) if c.met_on else dash),
         ("Last contact", fmt_date(c.last_contact_on) if c.last_contact_on else dash),
         ("Next follow-up", fmt_date(c.next_followup_on) if c.next_followup_on else dash),
-        ("Tags", ", ".join(c.tags) or dash), ("State", c.state),
+        ("Tags", ", ".join(c.tags) or dash),
+        ("State", c.state),
     )
     if c.notes:
         r.text(c.notes, heading="Notes")
@@ -89,29 +96,48 @@ def card(c: Contact, title: str, advice: str | None = None) -> Reply:
 
 
 @commands.command(
-    "add", "Track someone you met or want to reach",
+    "add",
+    "Track someone you met or want to reach",
     Option("name", "their name, e.g. Dr Maya Lee", required=True, max_length=80),
     *FIELDS,
     group="contact",
     help='/contact add "Dr Maya Lee" role:attending specialty:psych how_met:conference met_on:yesterday',
 )
-async def contact_add(ctx: Context, name: str, role: str | None, specialty: str | None,
-                      institution: str | None, email: str | None, how_met: str | None,
-                      met_on: date | None, notes: str | None, tags: str | None) -> Reply:
+async def contact_add(
+    ctx: Context,
+    name: str,
+    role: str | None,
+    specialty: str | None,
+    institution: str | None,
+    email: str | None,
+    how_met: str | None,
+    met_on: date | None,
+    notes: str | None,
+    tags: str | None,
+) -> Reply:
     cap = ctx.app.limits.max_contacts
     if await ctx.store.count_contacts(ctx.user_id) >= cap:
         raise LimitError(f"you have reached the limit of {cap} contacts; remove some with /contact remove")
     contact = Contact(
-        id=0, user_id=ctx.user_id, number=0, name=name, role=role or ContactRole.OTHER,
-        specialty=specialty_id(ctx, specialty), institution=institution, email=check_email(email),
-        how_met=how_met or HowMet.OTHER, met_on=not_future(ctx, met_on or ctx.today, "met_on"), notes=notes,
+        id=0,
+        user_id=ctx.user_id,
+        number=0,
+        name=name,
+        role=role or ContactRole.OTHER,
+        specialty=specialty_id(ctx, specialty),
+        institution=institution,
+        email=check_email(email),
+        how_met=how_met or HowMet.OTHER,
+        met_on=not_future(ctx, met_on or ctx.today, "met_on"),
+        notes=notes,
         tags=parse_tags(tags),
     )
     async with ctx.store.transaction():
         stored = await ctx.store.add_contact(contact, ctx.now)
         if stored.how_met in (HowMet.CONFERENCE, HowMet.ROTATION, HowMet.WEBINAR):
-            await ctx.store.add_interaction(ctx.user_id, stored.id, InteractionType.MET,
-                                            stored.met_on or ctx.today, None, ctx.now)
+            await ctx.store.add_interaction(
+                ctx.user_id, stored.id, InteractionType.MET, stored.met_on or ctx.today, None, ctx.now
+            )
         stored, step = await recompute(ctx, stored)
     r = card(stored, f"Added {stored.ref} {stored.name}", step.advice)
     r.tone = Tone.SUCCESS
@@ -119,7 +145,8 @@ async def contact_add(ctx: Context, name: str, role: str | None, specialty: str 
 
 
 @commands.command(
-    "list", "List contacts: all, due for follow-up, mentors, or by tag",
+    "list",
+    "List contacts: all, due for follow-up, mentors, or by tag",
     Option("filter", "all, due, mentor or tag:NAME", max_length=40),
     Option("page", "page number", OptionType.INTEGER, min_value=1, max_value=1000, default=1),
     group="contact",
@@ -137,11 +164,12 @@ async def contact_list(ctx: Context, filter: str | None, page: int) -> Reply:
     elif f != "all":
         raise UsageError(f"option 'filter': '{filter}' is not a filter; use all, due, mentor or tag:NAME")
     size = ctx.app.limits.page_size
-    contacts, total = await ctx.store.list_contacts(ctx.user_id, tag=tag, due_by=due_by, limit=size,
-                                                    offset=(page - 1) * size)
+    contacts, total = await ctx.store.list_contacts(
+        ctx.user_id, tag=tag, due_by=due_by, limit=size, offset=(page - 1) * size
+    )
     r = Reply(title=f"Contacts ({f}): {total}")
     if not total:
-        r.text("Nothing here yet. Add someone with /contact add \"Dr Maya Lee\" how_met:conference")
+        r.text('Nothing here yet. Add someone with /contact add "Dr Maya Lee" how_met:conference')
         return r
     r.bullets([line(c, ctx.today) for c in contacts])
     pages = (total + size - 1) // size
@@ -155,20 +183,23 @@ async def contact_show(ctx: Context, contact: str) -> Reply:
     c = await resolve_contact(ctx, contact)
     r = card(c, f"{c.ref} {c.name}")
     history = await ctx.store.interactions(c.id)
-    r.bullets([f"{fmt_date(d)}: {k}" + (f" ({n})" if n else "") for k, d, n in history[-10:]],
-              heading="History")
+    r.bullets([f"{fmt_date(d)}: {k}" + (f" ({n})" if n else "") for k, d, n in history[-10:]], heading="History")
     return r
 
 
 @commands.command(
-    "edit", "Change a contact's details", CONTACT,
-    Option("name", "new name", max_length=80), *FIELDS, group="contact",
+    "edit",
+    "Change a contact's details",
+    CONTACT,
+    Option("name", "new name", max_length=80),
+    *FIELDS,
+    group="contact",
 )
 async def contact_edit(ctx: Context, contact: str, **changes: object) -> Reply:
     c = await resolve_contact(ctx, contact)
     given = {k: v for k, v in changes.items() if v is not None}
     if not given:
-        raise UsageError("/contact edit needs at least one field to change, e.g. institution:\"Mass General\"")
+        raise UsageError('/contact edit needs at least one field to change, e.g. institution:"Mass General"')
     if "email" in given:
         given["email"] = check_email(str(given["email"]))
     if "tags" in given:
@@ -192,7 +223,9 @@ async def contact_edit(ctx: Context, contact: str, **changes: object) -> Reply:
 
 
 @commands.command(
-    "remove", "Delete a contact and its history (asks first)", CONTACT,
+    "remove",
+    "Delete a contact and its history (asks first)",
+    CONTACT,
     Option("confirm", "type yes to delete", OptionType.CHOICE, choices=(Choice("yes", "yes"),)),
     group="contact",
 )
@@ -210,7 +243,8 @@ async def contact_remove(ctx: Context, contact: str, confirm: str | None) -> Rep
 
 
 @commands.command(
-    "log", "Record an interaction; the next follow-up is recomputed from it",
+    "log",
+    "Record an interaction; the next follow-up is recomputed from it",
     CONTACT,
     Option("type", "what happened", OptionType.CHOICE, required=True, choices=TYPE_CHOICES),
     Option("date", "when (default today)", OptionType.DATE),
@@ -239,9 +273,11 @@ async def log_interaction(ctx: Context, c: Contact, kind: str, on: date, note: s
     return r
 
 
-@commands.command("followups", "Follow-ups that are due or overdue, soonest first, with the script to use",
-                  Option("days", "also include the next N days", OptionType.INTEGER, min_value=0,
-                         max_value=60, default=0))
+@commands.command(
+    "followups",
+    "Follow-ups that are due or overdue, soonest first, with the script to use",
+    Option("days", "also include the next N days", OptionType.INTEGER, min_value=0, max_value=60, default=0),
+)
 async def followups(ctx: Context, days: int) -> Reply:
     horizon = ctx.today + timedelta(days=days)
     contacts, total = await ctx.store.list_contacts(ctx.user_id, due_by=horizon, limit=25)
@@ -269,7 +305,8 @@ async def contact_export(ctx: Context) -> Reply:
 
 
 @commands.command(
-    "import", "Import contacts from a CSV file (same columns as /contact export)",
+    "import",
+    "Import contacts from a CSV file (same columns as /contact export)",
     Option("file", "the CSV file", OptionType.FILE, required=True),
     group="contact",
 )
@@ -292,8 +329,15 @@ async def contact_import(ctx: Context, file: Attachment) -> Reply:
             contact = replace(row, user_id=ctx.user_id, specialty=specialty_id(ctx, row.specialty))
             stored = await ctx.store.add_contact(contact, ctx.now)
             if stored.last_contact_on:
-                await ctx.store.add_interaction(ctx.user_id, stored.id, csvio.import_kind(stored),
-                                                stored.last_contact_on, "imported", ctx.now, imported=True)
+                await ctx.store.add_interaction(
+                    ctx.user_id,
+                    stored.id,
+                    csvio.import_kind(stored),
+                    stored.last_contact_on,
+                    "imported",
+                    ctx.now,
+                    imported=True,
+                )
             await recompute(ctx, stored, keep_overdue=True)
             existing.add(key)
             room -= 1
@@ -301,8 +345,10 @@ async def contact_import(ctx: Context, file: Attachment) -> Reply:
     r = Reply(title=f"Imported {added} contact(s)", tone=Tone.SUCCESS if not rejected else Tone.WARNING)
     if skipped:
         r.text(f"{skipped} row(s) were already in your tracker and were skipped.")
-    r.bullets([f"row {n}: {why}" for n, why in sorted(rejected)[:50]],
-              heading=f"Rejected {len(rejected)} row(s)" if rejected else None)
+    r.bullets(
+        [f"row {n}: {why}" for n, why in sorted(rejected)[:50]],
+        heading=f"Rejected {len(rejected)} row(s)" if rejected else None,
+    )
     return r
 
 

@@ -94,10 +94,7 @@ class Playbook:
     items: dict[str, list[Any]] = field(repr=False)
 
     def view(self, track: str) -> TrackView:
-        lists = {
-            name: [item for item in self.items[name] if item.applies_to(track)]
-            for name in ITEM_LISTS
-        }
+        lists = {name: [item for item in self.items[name] if item.applies_to(track)] for name in ITEM_LISTS}
         order = list(ScriptKind)
         lists["scripts"].sort(key=lambda s: order.index(s.kind))
         return TrackView(playbook=self, track=track, **lists)
@@ -282,8 +279,12 @@ def load_playbooks(directory: Path | str) -> PlaybookLibrary:
     for p in parsed:
         if p.model.id in by_id:
             errors.append(
-                PlaybookError(p.name, "id", _line_of(p.node, ("id",)),
-                              f"id '{p.model.id}' is already used by {by_id[p.model.id].name}")
+                PlaybookError(
+                    p.name,
+                    "id",
+                    _line_of(p.node, ("id",)),
+                    f"id '{p.model.id}' is already used by {by_id[p.model.id].name}",
+                )
             )
             continue
         by_id[p.model.id] = p
@@ -297,8 +298,12 @@ def load_playbooks(directory: Path | str) -> PlaybookLibrary:
             parent = by_id.get(p.model.extends)
             if parent is None or not parent.model.abstract:
                 errors.append(
-                    PlaybookError(p.name, "extends", _line_of(p.node, ("extends",)),
-                                  f"no base playbook with id '{p.model.extends}'")
+                    PlaybookError(
+                        p.name,
+                        "extends",
+                        _line_of(p.node, ("extends",)),
+                        f"no base playbook with id '{p.model.extends}'",
+                    )
                 )
                 continue
             base = parent.model

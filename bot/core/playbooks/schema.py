@@ -136,9 +136,7 @@ class Phase(Item):
     @model_validator(mode="after")
     def _ordered(self) -> Phase:
         if self.start <= self.end:
-            raise ValueError(
-                f"start ({self.start}) must be more months before ERAS than end ({self.end})"
-            )
+            raise ValueError(f"start ({self.start}) must be more months before ERAS than end ({self.end})")
         return self
 
 

@@ -37,8 +37,9 @@ class Handler(Protocol):
 
     async def invoke(self, interaction: discord.Interaction, command: Command, raw: dict[str, Any]) -> None: ...
 
-    async def suggest(self, interaction: discord.Interaction, source: str, current: str
-                      ) -> list[app_commands.Choice[str]]: ...
+    async def suggest(
+        self, interaction: discord.Interaction, source: str, current: str
+    ) -> list[app_commands.Choice[str]]: ...
 
 
 def short(text: str, limit: int = DESCRIPTION) -> str:
@@ -49,8 +50,14 @@ def short(text: str, limit: int = DESCRIPTION) -> str:
 class OptionTransformer(app_commands.Transformer):
     """A registry option as a typed Discord option; the value passes through unchanged."""
 
-    def __init__(self, kind: AppCommandOptionType, *, min_value: int | None = None,
-                 max_value: int | None = None, choices: Sequence[Choice] = ()) -> None:
+    def __init__(
+        self,
+        kind: AppCommandOptionType,
+        *,
+        min_value: int | None = None,
+        max_value: int | None = None,
+        choices: Sequence[Choice] = (),
+    ) -> None:
         self._kind = kind
         self._min = min_value
         self._max = max_value
@@ -83,16 +90,23 @@ class AutocompleteTransformer(OptionTransformer):
         super().__init__(kind, **kw)
         self._suggest = suggest
 
-    async def autocomplete(self, interaction: discord.Interaction, value: str | int | float, /  # type: ignore[override]
-                           ) -> list[app_commands.Choice[str]]:
+    async def autocomplete(
+        self,
+        interaction: discord.Interaction,
+        value: str | int | float,
+        /,  # type: ignore[override]
+    ) -> list[app_commands.Choice[str]]:
         return await self._suggest(interaction, str(value))
 
 
 def _static(choices: Sequence[Choice]) -> Suggest:
     async def suggest(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         p = current.strip().lower()
-        hits = [c for c in choices
-                if not p or p in c.value.lower() or p in c.label.lower() or any(p in a.lower() for a in c.aliases)]
+        hits = [
+            c
+            for c in choices
+            if not p or p in c.value.lower() or p in c.label.lower() or any(p in a.lower() for a in c.aliases)
+        ]
         return [app_commands.Choice(name=short(c.label) or c.value, value=c.value) for c in hits[:CHOICES]]
 
     return suggest
@@ -138,8 +152,11 @@ def make_command(app: App, command: Command, handler: Handler) -> app_commands.C
         py = _param_name(opt.name, i)
         names[py] = opt.name
         default = inspect.Parameter.empty if opt.required else None
-        params.append(inspect.Parameter(py, inspect.Parameter.KEYWORD_ONLY, default=default,
-                                        annotation=transformer(app, opt, handler)))
+        params.append(
+            inspect.Parameter(
+                py, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=transformer(app, opt, handler)
+            )
+        )
 
     async def callback(interaction: discord.Interaction, **values: Any) -> None:
         raw = {names[k]: v for k, v in values.items() if v is not None}
@@ -147,8 +164,12 @@ def make_command(app: App, command: Command, handler: Handler) -> app_commands.C
 
     callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     callback.__name__ = callback.__qualname__ = "imgbot_" + command.qualified.replace(" ", "_").replace("-", "_")
-    app_commands.describe(**{py: short(command.option(name).description or name)  # type: ignore[union-attr]
-                             for py, name in names.items()})(callback)
+    app_commands.describe(
+        **{
+            py: short(command.option(name).description or name)  # type: ignore[union-attr]
+            for py, name in names.items()
+        }
+    )(callback)
     renames = {py: name for py, name in names.items() if py != name}
     if renames:
         app_commands.rename(**renames)(callback)

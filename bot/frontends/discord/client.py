@@ -94,8 +94,9 @@ class Frontend:
 
         await self.respond(interaction, True, work)
 
-    async def suggest(self, interaction: discord.Interaction, source: str, current: str
-                      ) -> list[app_commands.Choice[str]]:
+    async def suggest(
+        self, interaction: discord.Interaction, source: str, current: str
+    ) -> list[app_commands.Choice[str]]:
         choices = await suggest(self.app, user_ref(interaction.user), source, current[:100])
         return [app_commands.Choice(name=short(c.label) or c.value, value=c.value[:100]) for c in choices[:25]]
 
@@ -133,13 +134,17 @@ class Frontend:
             exc = exc.original
         if isinstance(exc, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
             log.warning("interaction for a command this bot does not have: %s", exc)
-            exc = BotError("that command has changed since your Discord app loaded it; "
-                           "wait a minute (or restart Discord) and try again")
+            exc = BotError(
+                "that command has changed since your Discord app loaded it; "
+                "wait a minute (or restart Discord) and try again"
+            )
         elif isinstance(exc, app_commands.TransformerError):
             exc = UsageError(f"could not read the value {str(exc.value)[:50]!r}")
         elif isinstance(exc, TimeoutError):
-            exc = BotError("that is taking longer than Discord lets me answer; "
-                           "check the result in a minute (e.g. /nudges list or /contact list)")
+            exc = BotError(
+                "that is taking longer than Discord lets me answer; "
+                "check the result in a minute (e.g. /nudges list or /contact list)"
+            )
         elif isinstance(exc, discord.HTTPException) and exc.status in (403, 404):
             # the only Discord request inside a command's work is downloading its attachment
             exc = BotError("Discord would not give me the attached file; attach it again")
@@ -176,8 +181,10 @@ class Frontend:
     # ------------------------------------------------------------ helpers
     async def _download(self, upload: discord.Attachment) -> Attachment:
         if upload.size > self.max_upload:
-            raise UsageError(f"{upload.filename} is {upload.size / 1_048_576:.1f} MB; "
-                             f"the limit is {self.max_upload / 1_048_576:.0f} MB")
+            raise UsageError(
+                f"{upload.filename} is {upload.size / 1_048_576:.1f} MB; "
+                f"the limit is {self.max_upload / 1_048_576:.0f} MB"
+            )
         data = await upload.read()
         return Attachment(upload.filename, data, upload.content_type or "application/octet-stream")
 
@@ -198,8 +205,10 @@ def _log_failure(what: str) -> Callable[[asyncio.Future[Any]], None]:
 
 
 OLD_BUTTON = "that button is from an older version of the bot; run the command instead (see /help)"
-UNREADABLE = ("Discord sent me something I could not read, so I did nothing. "
-              "Please try again; if it keeps happening, update your Discord app.")
+UNREADABLE = (
+    "Discord sent me something I could not read, so I did nothing. "
+    "Please try again; if it keeps happening, update your Discord app."
+)
 
 
 def guard_gateway(client: discord.Client) -> None:
@@ -234,8 +243,12 @@ async def _refuse(client: discord.Client, data: dict[str, Any]) -> None:
     iid, token = data.get("id"), data.get("token")
     if not isinstance(iid, str | int) or not isinstance(token, str) or not str(iid).isdigit():
         return
-    route = discord.http.Route("POST", "/interactions/{interaction_id}/{interaction_token}/callback",
-                               interaction_id=iid, interaction_token=token)
+    route = discord.http.Route(
+        "POST",
+        "/interactions/{interaction_id}/{interaction_token}/callback",
+        interaction_id=iid,
+        interaction_token=token,
+    )
     message = {"content": UNREADABLE, "flags": 64, "allowed_mentions": {"parse": []}}
     body = {"type": 8, "data": {"choices": []}} if data.get("type") == 4 else {"type": 4, "data": message}
     await client.http.request(route, json=body)
@@ -278,8 +291,9 @@ class ShardedImgBotClient(_ImgBot, discord.AutoShardedClient):
     pass
 
 
-def create_client(frontend: Frontend, *, shard_count: int | None = None,
-                  on_setup: Setup | None = None) -> ImgBotClient | ShardedImgBotClient:
+def create_client(
+    frontend: Frontend, *, shard_count: int | None = None, on_setup: Setup | None = None
+) -> ImgBotClient | ShardedImgBotClient:
     """A client with every registry command in its tree and the persistent buttons registered."""
     options: dict[str, Any] = {
         # Interactions need no privileged intent; guilds keeps discord.py's state complete.

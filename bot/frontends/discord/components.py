@@ -23,8 +23,13 @@ class ClickHandler(Protocol):
 
 
 class CommandButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTTON_TEMPLATE):
-    def __init__(self, custom_id: str, label: str | None = None,
-                 style: discord.ButtonStyle = discord.ButtonStyle.secondary, row: int | None = None) -> None:
+    def __init__(
+        self,
+        custom_id: str,
+        label: str | None = None,
+        style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+        row: int | None = None,
+    ) -> None:
         super().__init__(discord.ui.Button(label=label, style=style, custom_id=custom_id), row=row)
 
     @property
@@ -32,11 +37,13 @@ class CommandButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUT
         return "/" + self.custom_id.removeprefix(BUTTON_PREFIX)
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
-                             match: re.Match[str], /) -> CommandButton:
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> CommandButton:
         button = item if isinstance(item, discord.ui.Button) else None
-        return cls(match.group(0), button.label if button else None,
-                   button.style if button else discord.ButtonStyle.secondary)
+        return cls(
+            match.group(0), button.label if button else None, button.style if button else discord.ButtonStyle.secondary
+        )
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         handler: ClickHandler = interaction.client.frontend  # type: ignore[attr-defined]

@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 
 DMS_CLOSED = 50007  # "Cannot send messages to this user"
 NO_MUTUAL_GUILD = 50278
-OPEN_DMS_HINT = ("To get nudges, open your DMs: Server menu > Privacy Settings > "
-                 "allow direct messages from server members.")
+OPEN_DMS_HINT = (
+    "To get nudges, open your DMs: Server menu > Privacy Settings > allow direct messages from server members."
+)
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
@@ -52,9 +53,12 @@ class DiscordDMPort:
         channel_id = await self._channel(user)
         channel = self.client.get_partial_messageable(channel_id, type=discord.ChannelType.private)
         for i, message in enumerate(render(reply, buttons=True)):
-            kw: dict[str, Any] = {"embeds": message.embeds, "allowed_mentions": NO_MENTIONS,
-                                  # Discord nonces are at most 25 characters; digest ids are 20.
-                                  "nonce": nonce if i == 0 else f"{nonce}-{i}"}
+            kw: dict[str, Any] = {
+                "embeds": message.embeds,
+                "allowed_mentions": NO_MENTIONS,
+                # Discord nonces are at most 25 characters; digest ids are 20.
+                "nonce": nonce if i == 0 else f"{nonce}-{i}",
+            }
             if message.content:
                 kw["content"] = message.content
             view = make_view(message.rows)

@@ -199,14 +199,21 @@ class _Draft:
     footer: str | None = None
 
     def size(self) -> int:
-        return (len(self.title or "") + len(self.description) + len(self.footer or "")
-                + sum(len(f.name) + len(f.value) for f in self.fields))
+        return (
+            len(self.title or "")
+            + len(self.description)
+            + len(self.footer or "")
+            + sum(len(f.name) + len(f.value) for f in self.fields)
+        )
 
     def takes(self, piece: _Piece) -> bool:
         if isinstance(piece, _Desc):
             # A description renders above fields: text after fields starts a new embed.
-            return (not self.fields and len(self.description) + 2 + len(piece.text) <= DESCRIPTION
-                    and self.size() + 2 + len(piece.text) <= CHARS_PER_MESSAGE)
+            return (
+                not self.fields
+                and len(self.description) + 2 + len(piece.text) <= DESCRIPTION
+                and self.size() + 2 + len(piece.text) <= CHARS_PER_MESSAGE
+            )
         return len(self.fields) < FIELDS and self.size() + len(piece.name) + len(piece.value) <= CHARS_PER_MESSAGE
 
     def add(self, piece: _Piece) -> None:
@@ -288,13 +295,13 @@ def render(reply: Reply, *, buttons: bool = True) -> list[OutMessage]:
         size += draft.size()
     for i in range(0, len(rows), ROWS_PER_MESSAGE):
         target = messages[-1] if i == 0 else OutMessage(content="More actions:")
-        target.rows = rows[i:i + ROWS_PER_MESSAGE]
+        target.rows = rows[i : i + ROWS_PER_MESSAGE]
         if i:
             messages.append(target)
     files = list(reply.attachments)
     for i in range(0, len(files), FILES_PER_MESSAGE):
         target = messages[-1] if i == 0 and not messages[-1].content else OutMessage(content="More files:")
-        target.files = files[i:i + FILES_PER_MESSAGE]
+        target.files = files[i : i + FILES_PER_MESSAGE]
         if target is not messages[-1]:
             messages.append(target)
     return messages

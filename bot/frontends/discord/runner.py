@@ -112,8 +112,11 @@ async def serve(settings: Settings, app: App | None = None) -> int:
     try:
         await bot.run()
     except discord.LoginFailure:
-        return _fail("Discord rejected DISCORD_TOKEN (401 Unauthorized); copy the bot token again from "
-                     "the Developer Portal (Bot > Reset Token)", 2)
+        return _fail(
+            "Discord rejected DISCORD_TOKEN (401 Unauthorized); copy the bot token again from "
+            "the Developer Portal (Bot > Reset Token)",
+            2,
+        )
     except discord.PrivilegedIntentsRequired:
         return _fail("Discord refused a privileged gateway intent; this bot needs none, so check the proxy", 2)
     except (aiohttp.ClientError, OSError, discord.GatewayNotFound) as exc:
@@ -142,8 +145,11 @@ async def sync(settings: Settings, guild_id: int | None) -> int:
         await client.login(_token(settings))
         count = await sync_tree(client.tree, guild_id)
     except discord.LoginFailure:
-        return _fail("Discord rejected DISCORD_TOKEN (401 Unauthorized); copy the bot token again from "
-                     "the Developer Portal (Bot > Reset Token)", 2)
+        return _fail(
+            "Discord rejected DISCORD_TOKEN (401 Unauthorized); copy the bot token again from "
+            "the Developer Portal (Bot > Reset Token)",
+            2,
+        )
     except discord.HTTPException as exc:
         return _fail(f"Discord refused the commands: HTTP {exc.status} {exc.text}", 1)
     except (aiohttp.ClientError, OSError) as exc:
