@@ -1,9 +1,11 @@
 """The clock that wakes nudge delivery: APScheduler holding at most two jobs.
 
 The database is the source of truth for what is owed. At start, and after any
-change, this asks the store for the earliest delivery time and sets a single
-``wake`` job for it; a heartbeat job re-reads the database now and then in case
-another process added work. No job store is persistent and nothing is pickled.
+change, this asks the store for the earliest delivery time (or the earliest lease
+expiry, when a peer may die holding work) and sets a single ``wake`` job for it.
+Changes come from this process's commands and, on PostgreSQL, from peers through
+LISTEN/NOTIFY; a heartbeat job re-reads the database now and then in case a notice
+was missed. No job store is persistent and nothing is pickled.
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.core.nudges import NudgeEngine
+from bot.core.nudges import NudgeEngine, Outcome
 from bot.core.planner import FAR_FUTURE
 
 log = logging.getLogger(__name__)
+
+# When due rows exist but none could be claimed (a peer holds them at this instant), look
+# again after this long instead of at once.
+RETRY_CLAIM = timedelta(seconds=1)
 
 
 class NudgeScheduler:
@@ -38,8 +44,15 @@ class NudgeScheduler:
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self.next_wake: datetime | None = None
+        self._progress = False
 
     async def start(self) -> None:
+        store = self.engine.app.store
+        store.on_work_changed(self.poke)
+        try:
+            await store.listen()
+        except Exception:  # delivery still works, on the heartbeat
+            log.warning("could not listen for peers' notices; relying on the heartbeat", exc_info=True)
         await self.engine.recover()
         self.scheduler.start()
         self.scheduler.add_job(
@@ -57,8 +70,12 @@ class NudgeScheduler:
         arming: a ``wake`` due while one is still running is skipped by APScheduler
         (max_instances=1) and, its date trigger spent, dropped, leaving the nudge to the heartbeat.
         """
-        nxt = await self.engine.app.store.next_delivery()
-        if nxt is None or nxt >= FAR_FUTURE:
+        store = self.engine.app.store
+        due = await store.next_delivery(self.engine.platforms)
+        expiry = await store.next_lease_expiry(self.engine.platforms)
+        candidates = [t for t in (due, expiry) if t is not None and t < FAR_FUTURE]
+        nxt = min(candidates) if candidates else None
+        if nxt is None:
             self.next_wake = None
             if self.scheduler.get_job("wake"):
                 self.scheduler.remove_job("wake")
@@ -67,7 +84,9 @@ class NudgeScheduler:
         delay = max(timedelta(0), nxt - self.engine.app.clock.now())
         self.next_wake = nxt
         if waking and delay == timedelta(0):
-            return True
+            if self._progress:
+                return True
+            delay = RETRY_CLAIM  # nothing could be claimed: a peer has it, or its lease is being renewed
         run_at = datetime.now(UTC) + delay
         self.scheduler.add_job(self._wake, DateTrigger(run_date=run_at), id="wake", replace_existing=True)
         return False
@@ -81,7 +100,8 @@ class NudgeScheduler:
     async def _wake(self) -> None:
         while True:
             try:
-                await self.engine.run_due()
+                outcome = await self.engine.run_due()
+                self._progress = outcome != Outcome()
             except Exception:
                 log.exception("nudge delivery run failed; will retry at the next wake-up")
                 await self.refresh()
@@ -94,7 +114,11 @@ class NudgeScheduler:
         return len(self.scheduler.get_jobs())
 
     async def shutdown(self) -> None:
+        """Stop waking, then drain: sends in flight finish, unsent claims are handed back."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         for t in list(self._tasks):
             t.cancel()
+        released = await self.engine.drain()
+        if released:
+            log.info("handed back %d claimed nudge(s) at shutdown", released)

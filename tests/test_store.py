@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.core.models import UserRef
 from bot.store import open_store
-from bot.store.sqlite import migrations
+from bot.store.migrate import migrations
 from tests.helpers import START, Transcript, make_app
 
 
@@ -28,7 +28,7 @@ async def test_migrations_from_empty_and_rerun_changes_nothing(tmp_path: Path) -
     assert _schema(db) == before
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == len(migrations())
+        assert conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == len(migrations("sqlite"))
 
 
 async def test_same_account_name_on_two_platforms_or_workspaces_is_two_people(tmp_path: Path) -> None:
@@ -48,15 +48,6 @@ async def test_same_account_name_on_two_platforms_or_workspaces_is_two_people(tm
     assert "no contact matches" in await b.say('/contact show "Dr Private Person"')
     assert "you have no contact #1" in await b.say("/contact show #1")
     await app.store.close()
-
-
-async def test_postgres_url_is_refused_clearly() -> None:
-    import pytest
-
-    from bot.core.errors import ConfigError
-
-    with pytest.raises(ConfigError, match="PostgreSQL is not supported in this release"):
-        await open_store("postgresql://localhost/imgbot")
 
 
 async def test_deleting_a_users_data_removes_everything_they_stored(tmp_path: Path) -> None:

@@ -14,9 +14,8 @@ LIMIT = 25  # Discord's maximum number of suggestions
 async def suggest(app: App, user: UserRef, source: str, prefix: str) -> list[Choice]:
     p = prefix.strip().lower()
     if source == "contact":
-        async with app.lock:
-            uid = await app.store.ensure_user(user, app.clock.now())
-            contacts = await app.store.contact_names(uid, p, LIMIT)
+        uid = await app.store.ensure_user(user, app.clock.now())
+        contacts = await app.store.contact_names(uid, p, LIMIT)
         return [Choice(c.ref, f"{c.ref} {c.name}"[:100]) for c in contacts]
     if source == "script-kind":
         return [Choice(k.value, k.value.replace("-", " ")) for k in ScriptKind if p in k.value][:LIMIT]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -13,11 +12,12 @@ from bot.core.dates import zone
 from bot.core.errors import UsageError
 from bot.core.models import Profile, UserRef
 from bot.core.playbooks.loader import Playbook, PlaybookLibrary, TrackView
+from bot.core.ports import Store
 from bot.core.reply import Attachment
+from bot.core.telemetry import NullTelemetry, Telemetry
 
 if TYPE_CHECKING:
     from bot.core.registry import Registry
-    from bot.store import Store
 
 
 @dataclass(frozen=True)
@@ -33,12 +33,10 @@ class App:
     clock: Clock
     registry: Registry
     limits: Limits = field(default_factory=Limits)
+    telemetry: Telemetry = field(default_factory=NullTelemetry)
     # Called after any command that may have changed what is owed, so the
     # scheduler can re-read the earliest due time. Set by the runtime.
     on_nudges_changed: Callable[[], None] | None = None
-    # Serialises database work: one command, or one step of nudge delivery,
-    # at a time on the shared connection. Never held across network I/O.
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def nudges_changed(self) -> None:
         if self.on_nudges_changed is not None:

@@ -9,8 +9,7 @@ from datetime import date
 
 from bot.core.dates import parse_date
 from bot.core.errors import UsageError
-from bot.core.models import Contact, ContactRole, ContactState, HowMet, InteractionType
-from bot.store.sqlite import name_key
+from bot.core.models import Contact, ContactRole, ContactState, HowMet, InteractionType, name_key
 
 COLUMNS = (
     "id",

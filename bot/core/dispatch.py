@@ -10,6 +10,7 @@ import difflib
 import logging
 import re
 import shlex
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -159,12 +160,20 @@ async def run_command(
 ) -> Reply:
     """Run one command for ``user``. Pending notices open the reply, unless ``notices=False``
     (a front end that shows them separately, e.g. privately after a public reply)."""
-    async with app.lock:
+    started = time.perf_counter()
+    outcome = "error"
+    try:
         ctx = await app.context(user, files)
         args = convert(ctx, command, raw)
         reply: Reply = await command.handler(ctx, **args)
         reply.private = command.private
         pending = await app.store.take_notices(ctx.user_id) if notices else []
+        outcome = "ok"
+    except BotError:
+        outcome = "user_error"
+        raise
+    finally:
+        app.telemetry.command(command.qualified, outcome, time.perf_counter() - started)
     if pending:
         reply.blocks.insert(0, Text("\n".join(pending), heading="Heads-up"))
     app.nudges_changed()

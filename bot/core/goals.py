@@ -8,7 +8,7 @@ from datetime import date, time, timedelta
 from bot.core.dates import add_months, local_datetime, zone
 from bot.core.models import GoalTarget, InteractionType, Profile
 from bot.core.playbooks.schema import GoalMetric, Period
-from bot.store import Store
+from bot.core.ports import Store
 
 EMAIL_KINDS = (InteractionType.EMAILED, InteractionType.UPDATE_SENT, InteractionType.THANKED)
 CONVERSATION_KINDS = (InteractionType.MET, InteractionType.CALL, InteractionType.MEETING)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from enum import StrEnum
+
+
+def name_key(name: str) -> str:
+    """How names are compared: lower case, punctuation as spaces, single spaces."""
+    return " ".join(re.sub(r"[^\w\s]", " ", name.lower()).split())
 
 
 @dataclass(frozen=True)

@@ -1,51 +1,42 @@
-"""Delivering what is owed: one digest per user per wake-up, through a front-end port.
+"""Delivering what is owed: one digest per user, claimed under a lease, through a front-end port.
 
-Crash safety: a digest is marked ``sending`` with a stable id before it goes
-out, and that id is passed to the platform as the message nonce. If the
-process dies between sending and recording, :meth:`NudgeEngine.recover` sends
-the same digest again with the same nonce, so a platform that deduplicates on
-nonces shows it once.
+Several instances may share one database. Each claims due rows with a status-guarded
+statement that gives them an owner, a lease expiry and a digest id; the digest id is
+passed to the platform as the message nonce. A claim is renewed while its sends are in
+flight, and a dead instance's claims are taken over by a peer once their lease expires and
+sent again with the same digest id, so a platform that deduplicates nonces shows them once.
+Quiet hours and pauses are applied again at the moment of sending, for fresh work, retries
+and taken-over work alike.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import contextlib
 import logging
+import secrets
 import time as _time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol
 
 from bot.core import goals as goals_mod
 from bot.core import planner
 from bot.core.context import App
 from bot.core.dates import add_months, fmt_date, zone
-from bot.core.models import Contact, ContactState, Nudge, NudgeKind, Profile, UserRef
+from bot.core.models import Contact, ContactState, Nudge, NudgeKind, Profile
+from bot.core.ports import DeliveryError, DeliveryPort
 from bot.core.registry import month_to_date
 from bot.core.reply import ActionStyle, Reply, Tone
 from bot.core.scripts import render_script, script_values
 from bot.core.timeline import dated_phases
 from bot.core.tracker import cadence_view
 
+__all__ = ["DeliveryError", "DeliveryPort", "NudgeEngine", "Outcome", "Pacer"]
+
 log = logging.getLogger(__name__)
 
-
-class DeliveryError(Exception):
-    """A DM could not be delivered. ``permanent`` skips the retries (e.g. DMs closed)."""
-
-    def __init__(self, reason: str, *, permanent: bool = False, user_hint: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.permanent = permanent
-        self.user_hint = user_hint
-
-
-class DeliveryPort(Protocol):
-    async def deliver(self, user: UserRef, reply: Reply, nonce: str) -> None:
-        """Send ``reply`` to ``user`` privately; raise DeliveryError on failure."""
-        ...
+GOAL_KINDS = (NudgeKind.GOAL_KICKOFF, NudgeKind.GOAL_SUMMARY, NudgeKind.GOAL_MIDMONTH)
 
 
 class Pacer:
@@ -65,20 +56,31 @@ class Pacer:
             self._next = max(now, self._next) + self.interval
 
 
-def digest_id(nudges: Sequence[Nudge]) -> str:
-    key = ",".join(str(n.id) for n in sorted(nudges, key=lambda n: n.id))
-    return hashlib.sha256(key.encode()).hexdigest()[:20]
-
-
 @dataclass(frozen=True)
 class Outcome:
     delivered: int = 0
     failed: int = 0
     skipped: int = 0
+    deferred: int = 0  # claimed, then handed back: quiet hours, a pause, or shutting down
+
+    def __add__(self, other: Outcome) -> Outcome:
+        return Outcome(
+            self.delivered + other.delivered,
+            self.failed + other.failed,
+            self.skipped + other.skipped,
+            self.deferred + other.deferred,
+        )
 
 
 SNOOZES = (("1d", 1), ("3d", 3), ("1w", 7))
 FULL_FOLLOWUPS = 3  # follow-ups per digest shown with their script and buttons
+
+
+def by_digest(nudges: Sequence[Nudge]) -> list[tuple[str, list[Nudge]]]:
+    groups: dict[str, list[Nudge]] = {}
+    for n in nudges:
+        groups.setdefault(n.digest or f"orphan-{n.id}", []).append(n)
+    return list(groups.items())
 
 
 class NudgeEngine:
@@ -87,6 +89,8 @@ class NudgeEngine:
         app: App,
         ports: dict[str, DeliveryPort],
         *,
+        instance: str = "local",
+        lease: timedelta = timedelta(seconds=60),
         rate: float = 20.0,
         concurrency: int = 8,
         max_attempts: int = 5,
@@ -95,78 +99,116 @@ class NudgeEngine:
     ) -> None:
         self.app = app
         self.ports = ports
+        self.owner = instance
+        self.lease = lease
         self.pacer = Pacer(rate)
         self.concurrency = concurrency
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.batch = batch
         self.started_at = app.clock.now()
+        self.last_run: datetime | None = None
         self._running = asyncio.Lock()
+        self._stopping = False
+
+    @property
+    def platforms(self) -> list[str]:
+        return sorted(self.ports)
 
     # ------------------------------------------------------------------ public
     async def recover(self) -> Outcome:
-        """Resend digests that were marked sending when the process stopped."""
-        store = self.app.store
-        total = Outcome()
-        for digest, nudges in (await store.in_flight()).items():
-            res = await self._send(nudges[0].user_id, nudges, digest or digest_id(nudges))
-            total = _add(total, res)
-        return total
+        """At start: send again what this instance had claimed before it stopped, and any
+        expired claim of a peer, each with its original digest id."""
+        async with self._running:
+            return await self._round(own=True, fresh=False)
 
     async def run_due(self) -> Outcome:
-        """Deliver everything due now, one digest per user."""
+        """Deliver everything due now (and any expired claim), one digest per user."""
         async with self._running:
             total = Outcome()
-            while True:
-                now = self.app.clock.now()
-                async with self.app.lock:
-                    users = await self.app.store.due_users(now, self.batch)
-                if not users:
+            while not self._stopping:
+                progress = await self._round(own=False, fresh=True)
+                self.last_run = self.app.clock.now()
+                if progress is None:
                     return total
-                sem = asyncio.Semaphore(self.concurrency)
-                results = await asyncio.gather(*(self._limited(sem, u, now) for u in users))
-                progress = Outcome()
-                for res in results:
-                    progress = _add(progress, res)
-                total = _add(total, progress)
-                if progress == Outcome():  # nothing moved: never spin on rows that stay due
-                    log.error("nudge rows for users %s stay due but nothing was delivered", users[:5])
-                    return total
+                total += progress
+            return total
 
-    async def _limited(self, sem: asyncio.Semaphore, user_id: int, now: datetime) -> Outcome:
-        async with sem:
-            return await self._deliver_user(user_id, now)
+    async def drain(self) -> int:
+        """Stop claiming, let sends in flight finish, hand back what was not sent. Returns
+        the number of rows handed back."""
+        self._stopping = True
+        async with self._running:
+            return await self.app.store.release_owner(self.owner)
 
     # ------------------------------------------------------------------ internals
-    async def _deliver_user(self, user_id: int, now: datetime) -> Outcome:
+    async def _round(self, *, own: bool, fresh: bool) -> Outcome | None:
         store = self.app.store
-        async with self.app.lock:
-            nudges = await store.due_for_user(user_id, now)
-            if not nudges:
-                return Outcome()
-            profile = await store.get_profile(user_id)
-            reply, keep, skip = await self._compose(profile, nudges, now)
-            if skip:
-                await store.mark_skipped([n.id for n in skip], now)
-            if not keep:
-                await planner.plan_goals(store, profile, now)
-                return Outcome(skipped=len(skip))
-            digest = digest_id(keep)
-            await store.mark_sending([n.id for n in keep], digest)
-        res = await self._send(user_id, keep, digest, reply)
-        return Outcome(res.delivered, res.failed, len(skip))
+        now = self.app.clock.now()
+        until = now + self.lease
+        taken = await store.take_over(self.owner, now, until, self.batch, self.platforms, own=own)
+        if taken:
+            self.app.telemetry.lease_takeover(len(taken))
+            log.info("took over %d claimed nudge(s) whose lease had run out", len(taken))
+        claimed: list[Nudge] = []
+        if fresh:
+            token = secrets.token_hex(6)
+            claimed = await store.claim_due(self.owner, token, now, until, self.batch, self.platforms)
+        groups = [(d, ns, True) for d, ns in by_digest(taken)] + [(d, ns, False) for d, ns in by_digest(claimed)]
+        if not groups:
+            return None
+        sem = asyncio.Semaphore(self.concurrency)
+        renewer = asyncio.get_running_loop().create_task(self._renew())
+        try:
+            results = await asyncio.gather(*(self._limited(sem, d, ns, rec) for d, ns, rec in groups))
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+        total = Outcome()
+        for res in results:
+            total += res
+        return total
 
-    async def _send(self, user_id: int, nudges: list[Nudge], digest: str, reply: Reply | None = None) -> Outcome:
+    async def _renew(self) -> None:
+        """Keep this instance's claims alive while their sends are in flight."""
+        every = max(1.0, self.lease.total_seconds() / 3)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.app.store.renew_leases(self.owner, self.app.clock.now() + self.lease)
+            except Exception:  # the next renewal may succeed; a lapse only risks a re-send with the same nonce
+                log.warning("could not renew delivery leases", exc_info=True)
+
+    async def _limited(self, sem: asyncio.Semaphore, digest: str, nudges: list[Nudge], recovering: bool) -> Outcome:
+        async with sem:
+            return await self._deliver(digest, nudges, recovering)
+
+    async def _deliver(self, digest: str, nudges: list[Nudge], recovering: bool) -> Outcome:
         store = self.app.store
-        async with self.app.lock:
-            user = await store.user_ref(user_id)
-            profile = await store.get_profile(user_id)
-            if reply is None:
-                reply, _, _ = await self._compose(profile, nudges, self.app.clock.now(), recovering=True)
-        if user is None:
+        user_id = nudges[0].user_id
+        now = self.app.clock.now()
+        if self._stopping:  # shutting down: not started, so hand it back untouched
+            await store.release(digest, now)
+            return Outcome(deferred=len(nudges))
+        user = await store.user_ref(user_id)
+        if user is None:  # the user deleted their data meanwhile; the rows went with it
             return Outcome()
+        profile = await store.get_profile(user_id)
+        # Quiet hours and pauses, as they are now: a late, retried or taken-over digest waits too.
+        when = planner.deliver_time(profile, now, now)
+        if when > now:
+            await store.release(digest, when)
+            self.app.telemetry.delivered("deferred", len(nudges))
+            return Outcome(deferred=len(nudges))
+        reply, keep, skip = await self._compose(profile, nudges, now, recovering=recovering)
+        if skip:
+            await store.mark_skipped(digest, [n.id for n in skip], now)
+            self.app.telemetry.delivered("skipped", len(skip))
+        if not keep:
+            await planner.plan_goals(store, profile, now)
+            return Outcome(skipped=len(skip))
         port = self.ports.get(user.platform)
-        ids = [n.id for n in nudges]
         try:
             if port is None:
                 raise DeliveryError(f"no front end for platform '{user.platform}' is running")
@@ -179,33 +221,38 @@ class NudgeEngine:
                 log.exception("delivery port raised unexpectedly for user %s", user_id)
                 raise DeliveryError(f"unexpected error: {type(exc).__name__}") from exc
         except DeliveryError as exc:
-            await self._failed(user_id, nudges, digest, exc, reply)
-            return Outcome(failed=len(ids))
-        async with self.app.lock:
-            now = self.app.clock.now()
-            await store.mark_sent(ids, now, digest)
-            if any(n.kind in (NudgeKind.GOAL_KICKOFF, NudgeKind.GOAL_SUMMARY, NudgeKind.GOAL_MIDMONTH) for n in nudges):
-                await planner.plan_goals(store, profile, now)
-        return Outcome(delivered=len(ids))
+            await self._failed(profile, keep, digest, exc, reply)
+            return Outcome(failed=len(keep), skipped=len(skip))
+        sent_at = self.app.clock.now()
+        await store.mark_sent(digest, sent_at)
+        self.app.telemetry.delivered("sent", len(keep))
+        self.app.telemetry.delivery_lag(max(0.0, (sent_at - min(n.deliver_at for n in keep)).total_seconds()))
+        if any(n.kind in GOAL_KINDS for n in keep):
+            await planner.plan_goals(store, profile, sent_at)
+        return Outcome(delivered=len(keep), skipped=len(skip))
 
-    async def _failed(self, user_id: int, nudges: list[Nudge], digest: str, exc: DeliveryError, reply: Reply) -> None:
+    async def _failed(
+        self, profile: Profile, nudges: list[Nudge], digest: str, exc: DeliveryError, reply: Reply
+    ) -> None:
         store = self.app.store
         attempts = max(n.attempts for n in nudges) + 1
         now = self.app.clock.now()
         give_up = exc.permanent or attempts >= self.max_attempts
-        log.warning("nudge delivery to user %s failed (attempt %s): %s", user_id, attempts, exc.reason)
-        async with self.app.lock:
-            ids = [n.id for n in nudges]
-            if give_up:
-                await store.mark_retry(ids, digest, exc.reason, None)
+        log.warning("nudge delivery to user %s failed (attempt %s): %s", profile.user_id, attempts, exc.reason)
+        if give_up:
+            async with store.transaction():
+                await store.mark_retry(digest, exc.reason, None)
                 lines = [f"I could not send you {len(nudges)} nudge(s) ({exc.reason})."]
                 if exc.user_hint:
                     lines.append(exc.user_hint)
                 lines.append("What I had for you: " + reply.title + ". Run /followups and /goal progress.")
-                await store.add_notice(user_id, " ".join(lines), now)
-            else:
-                retry_at = now + self.backoff * (2 ** (attempts - 1))
-                await store.mark_retry(ids, digest, exc.reason, retry_at)
+                await store.add_notice(profile.user_id, " ".join(lines), now)
+            self.app.telemetry.delivered("failed", len(nudges))
+        else:
+            # the retry, too, waits out quiet hours and pauses
+            retry_at = planner.deliver_time(profile, now + self.backoff * (2 ** (attempts - 1)), now)
+            await store.mark_retry(digest, exc.reason, retry_at)
+            self.app.telemetry.delivered("retry", len(nudges))
 
     async def _compose(
         self, profile: Profile, nudges: list[Nudge], now: datetime, recovering: bool = False
@@ -325,7 +372,3 @@ class NudgeEngine:
             heading=f"Month-end summary for {label}",
         )
         return r
-
-
-def _add(a: Outcome, b: Outcome) -> Outcome:
-    return Outcome(a.delivered + b.delivered, a.failed + b.failed, a.skipped + b.skipped)

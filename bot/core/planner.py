@@ -12,8 +12,8 @@ from datetime import date, datetime, time, timedelta
 from bot.core.dates import add_months, after_quiet_hours, local_datetime, zone
 from bot.core.models import Contact, ContactState, NudgeKind, Profile
 from bot.core.playbooks.loader import PlaybookLibrary
+from bot.core.ports import Store
 from bot.core.timeline import PhaseState, dated_phases
-from bot.store import Store
 
 NUDGE_HOUR = time(9, 0)  # local wall time at which a day's nudges fall due
 SUMMARY_HOUR = time(18, 0)

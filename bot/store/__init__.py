@@ -1,32 +1,84 @@
-"""The one store module: every SQL statement the bot runs is behind it."""
+"""The SQL store: feature stores (users, profiles, contacts, goals, nudges, notices, DM
+channels, communities) combined over one driver, implementing core's ``Store`` protocol."""
 
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from bot.core.errors import ConfigError
-from bot.store.sqlite import SQLiteStore
+from bot.store import migrate as _migrate
+from bot.store.channels import ChannelSQL
+from bot.store.communities import CommunitySQL
+from bot.store.contacts import ContactSQL
+from bot.store.driver import Driver, open_driver
+from bot.store.goals import GoalSQL
+from bot.store.notices import NoticeSQL
+from bot.store.nudges import NudgeSQL
+from bot.store.profiles import ProfileSQL
 
-Store = SQLiteStore
+if TYPE_CHECKING:
+    from bot.core.ports import Store
 
 
-def sqlite_path(url: str) -> str:
-    """``sqlite:///relative.db``, ``sqlite:////abs/path.db`` or ``sqlite:///:memory:``."""
-    if not url.startswith("sqlite:///"):
-        raise ConfigError(f"IMGBOT_DATABASE_URL: unsupported URL {url!r}")
-    rest = url[len("sqlite:///") :]
-    return rest if rest == ":memory:" else str(Path(rest).expanduser())
+# ChannelSQL builds on UserSQL (it makes sure a user exists before remembering its channel).
+class SQLStore(ChannelSQL, ProfileSQL, ContactSQL, GoalSQL, NudgeSQL, NoticeSQL, CommunitySQL):
+    def __init__(self, db: Driver) -> None:
+        self.db = db
+
+    @property
+    def url(self) -> str:
+        """The database URL with any password hidden."""
+        return self.db.url_for_humans
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        async with self.db.transaction():
+            yield
+
+    async def migrate(self) -> list[int]:
+        return await _migrate.migrate(self.db)
+
+    async def schema_version(self) -> int:
+        return await _migrate.schema_version(self.db)
+
+    def schema_expected(self) -> int:
+        return _migrate.latest(self.db.dialect)
+
+    async def ping(self) -> None:
+        await self.db.one("SELECT 1")
+
+    def on_work_changed(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when owed work may have moved earlier, here or (PostgreSQL) on a peer."""
+        self.db.on_work_changed(callback)
+
+    async def listen(self) -> None:
+        await self.db.listen()
+
+    async def close(self) -> None:
+        await self.db.close()
 
 
-async def open_store(url: str) -> Store:
-    if url.startswith(("postgres://", "postgresql://")):
-        raise ConfigError(
-            "IMGBOT_DATABASE_URL: PostgreSQL is not supported in this release; use sqlite:///path/to/imgbot.db"
-        )
-    path = sqlite_path(url)
-    try:
-        return await SQLiteStore.open(path)
-    except (OSError, sqlite3.Error) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigError(f"IMGBOT_DATABASE_URL: cannot open the database at {path}: {reason}") from None
+async def open_store(url: str, *, pool_size: int = 10, migrate: bool = True) -> SQLStore:
+    """Open the database at ``url`` and bring its schema up to date; ConfigError in one line."""
+    db = await open_driver(url, pool_size)
+    store = SQLStore(db)
+    if migrate:
+        try:
+            await store.migrate()
+        except ConfigError:
+            await db.close()
+            raise
+        except (OSError, sqlite3.Error) as exc:
+            await db.close()
+            raise ConfigError(f"IMGBOT_DATABASE_URL: cannot use the database at {store.url}: {exc}") from None
+        except BaseException:
+            await db.close()
+            raise
+    return store
+
+
+def _check(store: SQLStore) -> Store:  # mypy proves SQLStore implements core's protocol
+    return store

@@ -50,7 +50,7 @@ async def test_a_due_followup_arrives_as_a_dm_with_done_snooze_stop_buttons(
     assert [len(row["components"]) for row in dm["components"]] == [5]  # one row per contact
     (send,) = double.calls_to("POST", DM_SEND)
     assert send.json["allowed_mentions"] == {"parse": []}
-    assert send.json["enforce_nonce"] is True and len(send.json["nonce"]) == 20
+    assert send.json["enforce_nonce"] is True and re.fullmatch(r"[0-9a-f]{12}-\d+", send.json["nonce"])
     assert double.count("POST", OPEN_DM) == 1
     assert (await bot.deliver_due()).delivered == 0  # delivered once
 

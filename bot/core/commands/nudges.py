@@ -114,11 +114,19 @@ async def _owned(ctx: Context, nudge_id: int) -> Nudge:
     return n
 
 
+async def _act(ctx: Context, n: Nudge, action: str, days: int = 0) -> Reply:
+    """Use the nudge's buttons up and run the action in one transaction: a failed action leaves
+    the nudge usable, and of two presses at once only one acts."""
+    async with ctx.store.transaction():
+        if not await ctx.store.act_once(ctx.user_id, n.id):
+            raise UsageError(f"nudge {n.id} was already handled; see /followups for what is due now")
+        return await followup_action(ctx, int(n.ref), action, days)
+
+
 @commands.command("done", "Mark a follow-up nudge as done (logs the interaction)", NUDGE_ID, group="nudges")
 async def nudges_done(ctx: Context, nudge: int) -> Reply:
     n = await _owned(ctx, nudge)
-    await ctx.store.mark_acted(n.id)
-    return await followup_action(ctx, int(n.ref), "done")
+    return await _act(ctx, n, "done")
 
 
 @commands.command(
@@ -130,12 +138,10 @@ async def nudges_done(ctx: Context, nudge: int) -> Reply:
 )
 async def nudges_snooze(ctx: Context, nudge: int, duration: str) -> Reply:
     n = await _owned(ctx, nudge)
-    await ctx.store.mark_acted(n.id)
-    return await followup_action(ctx, int(n.ref), "snooze", SNOOZE_DAYS[duration])
+    return await _act(ctx, n, "snooze", SNOOZE_DAYS[duration])
 
 
 @commands.command("stop", "No more nudges about this contact", NUDGE_ID, group="nudges")
 async def nudges_stop(ctx: Context, nudge: int) -> Reply:
     n = await _owned(ctx, nudge)
-    await ctx.store.mark_acted(n.id)
-    return await followup_action(ctx, int(n.ref), "stop")
+    return await _act(ctx, n, "stop")

@@ -189,9 +189,8 @@ class Frontend:
         return Attachment(upload.filename, data, upload.content_type or "application/octet-stream")
 
     async def _take_notices(self, user: UserRef) -> list[str]:
-        async with self.app.lock:
-            uid = await self.app.store.ensure_user(user, self.app.clock.now())
-            return await self.app.store.take_notices(uid)
+        uid = await self.app.store.ensure_user(user, self.app.clock.now())
+        return await self.app.store.take_notices(uid)
 
 
 def _log_failure(what: str) -> Callable[[asyncio.Future[Any]], None]:

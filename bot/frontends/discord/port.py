@@ -80,8 +80,7 @@ class DiscordDMPort:
         if known is not None:
             self._channels.move_to_end(user.account)
             return known
-        async with self.app.lock:
-            stored = await self.app.store.dm_channel(user)
+        stored = await self.app.store.dm_channel(user)
         if stored is None:
             await self.pacer.wait()
             try:
@@ -89,8 +88,7 @@ class DiscordDMPort:
             except (TimeoutError, discord.DiscordException, aiohttp.ClientError, OSError) as exc:
                 raise delivery_error(exc) from None
             stored = str(dm.id)
-            async with self.app.lock:
-                await self.app.store.set_dm_channel(user, stored, self.app.clock.now())
+            await self.app.store.set_dm_channel(user, stored, self.app.clock.now())
         self._channels[user.account] = int(stored)
         if len(self._channels) > self.CACHE:
             self._channels.popitem(last=False)
@@ -98,8 +96,7 @@ class DiscordDMPort:
 
     async def _forget(self, user: UserRef) -> None:
         self._channels.pop(user.account, None)
-        async with self.app.lock:
-            await self.app.store.forget_dm_channel(user)
+        await self.app.store.forget_dm_channel(user)
 
 
 def delivery_error(exc: BaseException) -> DeliveryError:

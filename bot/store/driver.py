@@ -1,0 +1,437 @@
+"""The thin SQL driver under every feature store: SQLite (aiosqlite) or PostgreSQL (asyncpg).
+
+Feature stores write SQL once, with ``?`` placeholders, and pass Python values
+(``datetime``, ``date``, ``int``, ``str``). The driver converts placeholders and
+values for its dialect and hands rows back as tuples. Values come back as the
+database gives them, so read them through :func:`as_dt` and :func:`as_date`.
+
+A transaction holds one connection for its whole length; statements outside a
+transaction borrow a connection for one statement. The connection a
+transaction holds is found through a context variable, so the store methods a
+command handler calls inside ``async with store.transaction():`` all run on it,
+while other tasks (other commands, nudge delivery) use other connections.
+
+Nothing here is a process-wide lock: SQLite serialises writers itself (``BEGIN
+IMMEDIATE`` with a busy timeout), PostgreSQL with row locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosqlite
+
+from bot.core.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+Dialect = Literal["sqlite", "postgres"]
+Row = Sequence[Any]
+
+_TS = "%Y-%m-%d %H:%M:%S"
+NOTIFY_CHANNEL = "imgbot_nudges"
+
+
+def as_dt(value: object) -> datetime | None:
+    """A stored timestamp as an aware UTC datetime (SQLite keeps text, PostgreSQL timestamptz)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.strptime(str(value), _TS).replace(tzinfo=UTC)
+
+
+def as_date(value: object) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def _sqlite_value(value: object) -> object:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime reached the store")
+        return value.astimezone(UTC).strftime(_TS)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _pg_value(value: object) -> object:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise ValueError("naive datetime reached the store")
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+_PLACEHOLDER = re.compile(r"\?")
+
+
+def pg_sql(sql: str) -> str:
+    """``?`` placeholders to ``$1 .. $n``. Our SQL never has a literal ``?`` in a string."""
+    counter = iter(range(1, 10_000))
+    return _PLACEHOLDER.sub(lambda _m: f"${next(counter)}", sql)
+
+
+class Connection:
+    """One connection, as the feature stores use it."""
+
+    async def one(self, sql: str, args: Iterable[object] = ()) -> Row | None:
+        raise NotImplementedError
+
+    async def all(self, sql: str, args: Iterable[object] = ()) -> list[Row]:
+        raise NotImplementedError
+
+    async def execute(self, sql: str, args: Iterable[object] = ()) -> int:
+        """Run one statement; return the number of rows it changed."""
+        raise NotImplementedError
+
+    async def many(self, sql: str, rows: Iterable[Iterable[object]]) -> None:
+        raise NotImplementedError
+
+    async def script(self, sql: str) -> None:
+        """Several statements separated by ``;`` (migrations)."""
+        raise NotImplementedError
+
+
+class Driver:
+    """A pool of connections of one dialect, plus transaction scoping."""
+
+    dialect: Dialect
+    url_for_humans: str
+
+    def __init__(self) -> None:
+        self._current: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
+            f"imgbot_tx_{id(self)}", default=None
+        )
+        self._notify_pending: contextvars.ContextVar[bool] = contextvars.ContextVar(
+            f"imgbot_notify_{id(self)}", default=False
+        )
+        self._listeners: list[Callable[[], None]] = []
+
+    # -- pooling, per dialect
+    def _acquire(self) -> Any:  # an async context manager yielding a Connection
+        raise NotImplementedError
+
+    async def _begin(self, conn: Connection) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def _send_notify(self, conn: Connection) -> None:
+        """Tell other instances that work changed (PostgreSQL NOTIFY); local listeners always hear it."""
+
+    async def listen(self) -> None:
+        """Start hearing other instances' notifications (PostgreSQL LISTEN); a no-op on SQLite."""
+
+    # -- what feature stores use
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """One transaction; nested calls join the outer one."""
+        current = self._current.get()
+        if current is not None:
+            yield current
+            return
+        async with self._acquire() as conn:
+            token = self._current.set(conn)
+            notify_token = self._notify_pending.set(False)
+            try:
+                await self._begin(conn)
+                try:
+                    yield conn
+                    if self._notify_pending.get():
+                        await self._send_notify(conn)
+                except BaseException:
+                    await conn.execute("ROLLBACK")
+                    raise
+                await conn.execute("COMMIT")
+                notify = self._notify_pending.get()
+            finally:
+                self._current.reset(token)
+                self._notify_pending.reset(notify_token)
+        if notify and self._local_echo():
+            self._tell_listeners()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """The current transaction's connection, else one borrowed for a statement or two."""
+        current = self._current.get()
+        if current is not None:
+            yield current
+            return
+        async with self._acquire() as conn:
+            yield conn
+
+    async def one(self, sql: str, args: Iterable[object] = ()) -> Row | None:
+        async with self.connection() as c:
+            return await c.one(sql, args)
+
+    async def all(self, sql: str, args: Iterable[object] = ()) -> list[Row]:
+        async with self.connection() as c:
+            return await c.all(sql, args)
+
+    async def execute(self, sql: str, args: Iterable[object] = ()) -> int:
+        async with self.connection() as c:
+            return await c.execute(sql, args)
+
+    async def many(self, sql: str, rows: Iterable[Iterable[object]]) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        async with self.transaction() as c:
+            await c.many(sql, rows)
+
+    def work_changed(self) -> None:
+        """Say that owed work moved earlier: peers and local listeners re-read the next due time.
+
+        Inside a transaction the notice goes out when it commits (and not at all on rollback)."""
+        if self._current.get() is not None:
+            self._notify_pending.set(True)
+            return
+        task = asyncio.get_running_loop().create_task(self._notify_now())
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
+
+    async def _notify_now(self) -> None:
+        try:
+            async with self._acquire() as conn:
+                await self._send_notify(conn)
+        except Exception:  # a lost notice only delays delivery until the heartbeat
+            log.warning("could not notify peers of new work", exc_info=True)
+            self._tell_listeners()
+            return
+        if self._local_echo():
+            self._tell_listeners()
+
+    def _local_echo(self) -> bool:
+        """Whether local listeners must be told directly (no LISTEN connection brings our own notice back)."""
+        return True
+
+    def on_work_changed(self, callback: Callable[[], None]) -> None:
+        self._listeners.append(callback)
+
+    def _tell_listeners(self) -> None:
+        for cb in list(self._listeners):
+            cb()
+
+
+_BACKGROUND: set[asyncio.Task[None]] = set()
+
+
+# ---------------------------------------------------------------------------- SQLite
+
+
+class _SQLiteConnection(Connection):
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.raw = conn
+
+    async def one(self, sql: str, args: Iterable[object] = ()) -> Row | None:
+        # (SQLite makes every change of an INSERT/UPDATE ... RETURNING at its first step)
+        async with self.raw.execute(sql, tuple(map(_sqlite_value, args))) as cur:
+            return await cur.fetchone()
+
+    async def all(self, sql: str, args: Iterable[object] = ()) -> list[Row]:
+        async with self.raw.execute(sql, tuple(map(_sqlite_value, args))) as cur:
+            return list(await cur.fetchall())
+
+    async def execute(self, sql: str, args: Iterable[object] = ()) -> int:
+        async with self.raw.execute(sql, tuple(map(_sqlite_value, args))) as cur:
+            return cur.rowcount
+
+    async def many(self, sql: str, rows: Iterable[Iterable[object]]) -> None:
+        await self.raw.executemany(sql, [tuple(map(_sqlite_value, r)) for r in rows])
+
+    async def script(self, sql: str) -> None:
+        for stmt in split_statements(sql):
+            await self.raw.execute(stmt)
+
+
+def split_statements(sql: str) -> list[str]:
+    body = "\n".join(line for line in sql.splitlines() if not line.strip().startswith("--"))
+    return [s.strip() for s in body.split(";") if s.strip()]
+
+
+class SQLiteDriver(Driver):
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, path: str, conns: list[aiosqlite.Connection]) -> None:
+        super().__init__()
+        self.path = path
+        self.url_for_humans = f"sqlite:///{path}"
+        self._all_conns = [_SQLiteConnection(c) for c in conns]
+        self._free: asyncio.Queue[_SQLiteConnection] = asyncio.Queue()
+        for c in self._all_conns:
+            self._free.put_nowait(c)
+
+    @classmethod
+    async def open(cls, path: str, size: int = 4) -> SQLiteDriver:
+        if path == ":memory:":
+            size = 1  # every connection to :memory: is a database of its own
+        else:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conns: list[aiosqlite.Connection] = []
+        try:
+            for i in range(size):
+                conn = await aiosqlite.connect(path, isolation_level=None)
+                conns.append(conn)
+                if i == 0:
+                    await conn.execute("PRAGMA journal_mode=WAL")
+                await conn.execute("PRAGMA foreign_keys=ON")
+                await conn.execute("PRAGMA synchronous=NORMAL")
+                await conn.execute("PRAGMA busy_timeout=10000")
+        except BaseException:
+            for c in conns:
+                await c.close()  # its worker thread would keep the process alive
+            raise
+        return cls(path, conns)
+
+    @asynccontextmanager
+    async def _acquire(self) -> AsyncIterator[_SQLiteConnection]:
+        conn = await self._free.get()
+        try:
+            yield conn
+        finally:
+            self._free.put_nowait(conn)
+
+    async def _begin(self, conn: Connection) -> None:
+        await conn.execute("BEGIN IMMEDIATE")
+
+    async def close(self) -> None:
+        for c in self._all_conns:
+            await c.raw.close()
+
+
+# ---------------------------------------------------------------------------- PostgreSQL
+
+
+class _PgConnection(Connection):
+    def __init__(self, conn: Any) -> None:
+        self.raw = conn
+
+    async def one(self, sql: str, args: Iterable[object] = ()) -> Row | None:
+        row = await self.raw.fetchrow(pg_sql(sql), *map(_pg_value, args))
+        return tuple(row) if row is not None else None
+
+    async def all(self, sql: str, args: Iterable[object] = ()) -> list[Row]:
+        return [tuple(r) for r in await self.raw.fetch(pg_sql(sql), *map(_pg_value, args))]
+
+    async def execute(self, sql: str, args: Iterable[object] = ()) -> int:
+        status: str = await self.raw.execute(pg_sql(sql), *map(_pg_value, args))
+        tail = status.rsplit(" ", 1)[-1]
+        return int(tail) if tail.isdigit() else 0
+
+    async def many(self, sql: str, rows: Iterable[Iterable[object]]) -> None:
+        await self.raw.executemany(pg_sql(sql), [tuple(map(_pg_value, r)) for r in rows])
+
+    async def script(self, sql: str) -> None:
+        await self.raw.execute(sql)
+
+
+class PostgresDriver(Driver):
+    dialect: Dialect = "postgres"
+
+    def __init__(self, pool: Any, dsn: str) -> None:
+        super().__init__()
+        self.pool = pool
+        self.dsn = dsn
+        self.url_for_humans = redact_url(dsn)
+        self._listener: Any = None
+
+    @classmethod
+    async def open(cls, dsn: str, size: int = 10) -> PostgresDriver:
+        import asyncpg
+
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=size, command_timeout=60)
+        return cls(pool, dsn)
+
+    @asynccontextmanager
+    async def _acquire(self) -> AsyncIterator[_PgConnection]:
+        async with self.pool.acquire() as conn:
+            yield _PgConnection(conn)
+
+    async def _begin(self, conn: Connection) -> None:
+        await conn.execute("BEGIN")
+
+    async def _send_notify(self, conn: Connection) -> None:
+        await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+
+    async def listen(self) -> None:
+        import asyncpg
+
+        if self._listener is not None:
+            return
+        self._listener = await asyncpg.connect(self.dsn)
+        await self._listener.add_listener(NOTIFY_CHANNEL, self._heard)
+
+    def _heard(self, *_args: object) -> None:
+        self._tell_listeners()
+
+    def _local_echo(self) -> bool:
+        return self._listener is None  # when listening, our own NOTIFY comes back to us
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
+        await self.pool.close()
+
+
+def redact_url(url: str) -> str:
+    """A database URL with any password replaced, safe for logs and messages."""
+    return re.sub(r"(//[^:/@]+):[^@/]*@", r"\1:***@", url)
+
+
+def sqlite_path(url: str) -> str:
+    """``sqlite:///relative.db``, ``sqlite:////abs/path.db`` or ``sqlite:///:memory:``."""
+    if not url.startswith("sqlite:///"):
+        raise ConfigError("IMGBOT_DATABASE_URL: unsupported URL; use sqlite:///path/to/imgbot.db")
+    rest = url[len("sqlite:///") :]
+    return rest if rest == ":memory:" else str(Path(rest).expanduser())
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgres://", "postgresql://"))
+
+
+async def open_driver(url: str, pool_size: int = 10) -> Driver:
+    """A driver for the URL, or ConfigError with one line (never the password)."""
+    if is_postgres(url):
+        try:
+            return await PostgresDriver.open(url, size=pool_size)
+        except ImportError:
+            raise ConfigError(
+                "IMGBOT_DATABASE_URL: PostgreSQL needs asyncpg; install with pip install 'img-peer-bot[postgres]'"
+            ) from None
+        except (OSError, TimeoutError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            raise ConfigError(f"IMGBOT_DATABASE_URL: cannot reach PostgreSQL at {redact_url(url)}: {reason}") from None
+        except Exception as exc:  # asyncpg's own errors: bad password, unknown database, ...
+            raise ConfigError(
+                f"IMGBOT_DATABASE_URL: PostgreSQL at {redact_url(url)} refused the connection: {_pg_reason(exc)}"
+            ) from None
+    path = sqlite_path(url)
+    try:
+        return await SQLiteDriver.open(path, size=min(pool_size, 4))
+    except (OSError, sqlite3.Error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"IMGBOT_DATABASE_URL: cannot open the database at {path}: {reason}") from None
+
+
+def _pg_reason(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return redact_url(text)

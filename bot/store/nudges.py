@@ -1,0 +1,270 @@
+"""What the bot owes each user, and the leases under which instances deliver it.
+
+A due row is claimed with a status-guarded UPDATE that sets ``status='sending'``, an owner,
+a lease expiry and a digest id (the claim's token plus the user id, which is also the
+message nonce). Every later step is guarded by the digest id, so a row re-planned while in
+flight, or taken over by a peer, is never marked by a sender that no longer holds it.
+On PostgreSQL the claim locks the users it takes ``FOR UPDATE SKIP LOCKED``: two instances
+claiming at once take different users, and one user's due rows go out as one digest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.core.models import Nudge
+from bot.store.base import Feature
+from bot.store.driver import Row, as_dt
+
+NUDGE_COLS = "id, user_id, kind, ref, due_at, deliver_at, status, attempts, last_error, digest"
+# claims read at most this many due rows per user asked for (leftovers come in the next claim)
+DUE_ROWS_PER_USER = 100
+
+
+def _nudge(row: Row) -> Nudge:
+    return Nudge(
+        id=int(row[0]),
+        user_id=int(row[1]),
+        kind=row[2],
+        ref=row[3],
+        due_at=as_dt(row[4]),  # type: ignore[arg-type]
+        deliver_at=as_dt(row[5]),  # type: ignore[arg-type]
+        status=row[6],
+        attempts=row[7],
+        last_error=row[8],
+        digest=row[9],
+    )
+
+
+def _cols(alias: str) -> str:
+    return ", ".join(f"{alias}.{c.strip()}" for c in NUDGE_COLS.split(","))
+
+
+class NudgeSQL(Feature):
+    # ------------------------------------------------------------ planning
+    async def put_nudge(self, user_id: int, kind: str, ref: str, due_at: datetime, deliver_at: datetime) -> None:
+        """Create or move the one open nudge for (user, kind, ref)."""
+        await self.db.execute(
+            "INSERT INTO nudges (user_id, kind, ref, due_at, deliver_at) VALUES (?,?,?,?,?)"
+            " ON CONFLICT(user_id, kind, ref) WHERE status IN ('pending', 'sending')"
+            " DO UPDATE SET due_at = excluded.due_at, deliver_at = excluded.deliver_at,"
+            " status = 'pending', attempts = 0, last_error = NULL, digest = NULL,"
+            " lease_owner = NULL, lease_until = NULL",
+            (user_id, kind, ref, due_at, deliver_at),
+        )
+        self.db.work_changed()
+
+    async def cancel_nudges(self, user_id: int, kind: str, ref: str | None = None) -> None:
+        if ref is None:
+            await self.db.execute(
+                "UPDATE nudges SET status = 'cancelled' WHERE user_id = ? AND kind = ?"
+                " AND status IN ('pending', 'sending')",
+                (user_id, kind),
+            )
+        else:
+            await self.db.execute(
+                "UPDATE nudges SET status = 'cancelled' WHERE user_id = ? AND kind = ? AND ref = ?"
+                " AND status IN ('pending', 'sending')",
+                (user_id, kind, ref),
+            )
+
+    async def retire_nudges(self, user_id: int, kind: str, ref: str) -> None:
+        """Cancel every nudge about ``ref``, delivered ones too, so old buttons stop working."""
+        await self.db.execute(
+            "UPDATE nudges SET status = 'cancelled' WHERE user_id = ? AND kind = ? AND ref = ?",
+            (user_id, kind, ref),
+        )
+
+    async def reschedule_user(self, user_id: int, new_times: Sequence[tuple[int, datetime]]) -> None:
+        await self.db.many(
+            "UPDATE nudges SET deliver_at = ? WHERE id = ? AND user_id = ? AND status = 'pending'",
+            [(t, i, user_id) for i, t in new_times],
+        )
+        if new_times:
+            self.db.work_changed()
+
+    # ------------------------------------------------------------ reading
+    async def open_nudges(self, user_id: int) -> list[Nudge]:
+        rows = await self.db.all(
+            f"SELECT {NUDGE_COLS} FROM nudges WHERE user_id = ? AND status IN ('pending', 'sending')"
+            " ORDER BY deliver_at",
+            (user_id,),
+        )
+        return [_nudge(r) for r in rows]
+
+    async def get_nudge(self, nudge_id: int) -> Nudge | None:
+        row = await self.db.one(f"SELECT {NUDGE_COLS} FROM nudges WHERE id = ?", (nudge_id,))
+        return _nudge(row) if row else None
+
+    async def has_newer_open(self, nudge: Nudge) -> bool:
+        row = await self.db.one(
+            "SELECT 1 FROM nudges WHERE user_id = ? AND kind = ? AND ref = ? AND id > ?"
+            " AND status IN ('pending', 'sending')",
+            (nudge.user_id, nudge.kind, nudge.ref, nudge.id),
+        )
+        return row is not None
+
+    async def next_delivery(self, platforms: Sequence[str] | None = None) -> datetime | None:
+        """The earliest time a pending nudge (of a user on one of ``platforms``) may be sent."""
+        return await self._earliest("deliver_at", "pending", platforms)
+
+    async def next_lease_expiry(self, platforms: Sequence[str] | None = None) -> datetime | None:
+        """When the earliest claim in flight runs out (a peer's, if it dies, is ours to take then)."""
+        return await self._earliest("lease_until", "sending", platforms)
+
+    async def _earliest(self, column: str, status: str, platforms: Sequence[str] | None) -> datetime | None:
+        if platforms is None:
+            row = await self.db.one(f"SELECT MIN({column}) FROM nudges WHERE status = ?", (status,))
+        else:
+            # walks the time index in order and stops at the first row of a served user
+            plat, args = self.in_list(tuple(platforms))
+            row = await self.db.one(
+                f"SELECT {column} FROM nudges WHERE status = ? AND user_id IN"
+                f" (SELECT id FROM users WHERE platform {plat}) ORDER BY {column} LIMIT 1",
+                (status, *args),
+            )
+        return as_dt(row[0]) if row and row[0] is not None else None
+
+    async def nudge_counts(self) -> dict[str, int]:
+        rows = await self.db.all("SELECT status, COUNT(*) FROM nudges GROUP BY status")
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def pending_count(self) -> int:
+        row = await self.db.one("SELECT COUNT(*) FROM nudges WHERE status = 'pending'")
+        return int(row[0]) if row else 0
+
+    # ------------------------------------------------------------ acting on a nudge
+    async def act_once(self, user_id: int, nudge_id: int) -> bool:
+        """Use up the buttons of a delivered nudge. True for exactly one caller."""
+        changed = await self.db.execute(
+            "UPDATE nudges SET status = 'acted' WHERE id = ? AND user_id = ? AND status NOT IN ('acted', 'cancelled')",
+            (nudge_id, user_id),
+        )
+        return changed == 1
+
+    # ------------------------------------------------------------ leased delivery
+    async def claim_due(
+        self, owner: str, token: str, now: datetime, lease_until: datetime, users: int, platforms: Sequence[str]
+    ) -> list[Nudge]:
+        """Claim every due row of up to ``users`` users on ``platforms``, in one statement."""
+        if not platforms:
+            return []
+        plat, plat_args = self.in_list(tuple(platforms))
+        rows_cap = users * DUE_ROWS_PER_USER
+        if self.dialect == "postgres":
+            sql = (
+                "WITH cand AS (SELECT DISTINCT d.user_id FROM (SELECT n.user_id FROM nudges n"
+                " JOIN users u ON u.id = n.user_id"
+                f" WHERE n.status = 'pending' AND n.deliver_at <= ? AND u.platform {plat}"
+                " ORDER BY n.deliver_at LIMIT ?) d LIMIT ?),"
+                " locked AS (SELECT u.id FROM users u JOIN cand ON cand.user_id = u.id FOR UPDATE OF u SKIP LOCKED)"
+                " UPDATE nudges n SET status = 'sending', lease_owner = ?, lease_until = ?,"
+                " digest = ?::text || '-' || n.user_id::text FROM locked"
+                " WHERE n.user_id = locked.id AND n.status = 'pending' AND n.deliver_at <= ?"
+                f" RETURNING {_cols('n')}"
+            )
+            args: list[object] = [now, *plat_args, rows_cap, users, owner, lease_until, token, now]
+        else:
+            sql = (
+                "UPDATE nudges SET status = 'sending', lease_owner = ?, lease_until = ?,"
+                " digest = ? || '-' || user_id WHERE status = 'pending' AND deliver_at <= ? AND user_id IN"
+                " (SELECT DISTINCT user_id FROM (SELECT n.user_id FROM nudges n JOIN users u ON u.id = n.user_id"
+                f" WHERE n.status = 'pending' AND n.deliver_at <= ? AND u.platform {plat}"
+                f" ORDER BY n.deliver_at LIMIT ?) LIMIT ?) RETURNING {NUDGE_COLS}"
+            )
+            args = [owner, lease_until, token, now, now, *plat_args, rows_cap, users]
+        async with self.db.transaction() as tx:
+            rows = await tx.all(sql, args)
+        return sorted((_nudge(r) for r in rows), key=lambda n: (n.user_id, n.due_at, n.id))
+
+    async def take_over(
+        self,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+        digests: int,
+        platforms: Sequence[str],
+        *,
+        own: bool = False,
+    ) -> list[Nudge]:
+        """Claim digests whose lease has expired (a dead peer's work), keeping their digest ids.
+
+        ``own`` also takes this instance's own unexpired claims: at start, they are left from
+        its previous life, and nobody else is sending them."""
+        if not platforms:
+            return []
+        plat, plat_args = self.in_list(tuple(platforms))
+        expired = "(lease_until < ? OR lease_owner = ?)" if own else "lease_until < ?"
+        exp_args: list[object] = [now, owner] if own else [now]
+        lock = " FOR UPDATE SKIP LOCKED" if self.dialect == "postgres" else ""
+        sql = (
+            "UPDATE nudges SET lease_owner = ?, lease_until = ? WHERE id IN (SELECT id FROM nudges"
+            f" WHERE status = 'sending' AND {expired} AND digest IN (SELECT DISTINCT digest FROM nudges"
+            f" WHERE status = 'sending' AND {expired} AND user_id IN (SELECT id FROM users WHERE platform {plat})"
+            f" LIMIT ?){lock}) AND status = 'sending' AND {expired} RETURNING {NUDGE_COLS}"
+        )
+        args = [owner, lease_until, *exp_args, *exp_args, *plat_args, digests, *exp_args]
+        async with self.db.transaction() as tx:
+            rows = await tx.all(sql, args)
+        return sorted((_nudge(r) for r in rows), key=lambda n: (n.digest or "", n.due_at, n.id))
+
+    async def renew_leases(self, owner: str, lease_until: datetime) -> int:
+        return await self.db.execute(
+            "UPDATE nudges SET lease_until = ? WHERE status = 'sending' AND lease_owner = ?", (lease_until, owner)
+        )
+
+    async def release(self, digest: str, deliver_at: datetime, ids: Sequence[int] | None = None) -> None:
+        """Hand claimed rows back, unsent, to be delivered at ``deliver_at`` (quiet hours, a pause, a drain)."""
+        sql = (
+            "UPDATE nudges SET status = 'pending', deliver_at = ?, digest = NULL, lease_owner = NULL,"
+            " lease_until = NULL WHERE digest = ? AND status = 'sending'"
+        )
+        if ids is None:
+            await self.db.execute(sql, (deliver_at, digest))
+        else:
+            await self.db.many(sql + " AND id = ?", [(deliver_at, digest, i) for i in ids])
+        self.db.work_changed()
+
+    async def release_owner(self, owner: str) -> int:
+        """At shutdown: every claim this instance still holds goes back to pending, due now."""
+        changed = await self.db.execute(
+            "UPDATE nudges SET status = 'pending', digest = NULL, lease_owner = NULL, lease_until = NULL"
+            " WHERE status = 'sending' AND lease_owner = ?",
+            (owner,),
+        )
+        if changed:
+            self.db.work_changed()
+        return changed
+
+    async def mark_sent(self, digest: str, now: datetime) -> None:
+        """Record a delivered digest. A row re-planned while in flight (back to pending, digest
+        cleared) is left alone: it is a new nudge, still owed."""
+        await self.db.execute(
+            "UPDATE nudges SET status = 'sent', sent_at = ?, lease_owner = NULL, lease_until = NULL"
+            " WHERE digest = ? AND status = 'sending'",
+            (now, digest),
+        )
+
+    async def mark_skipped(self, digest: str, ids: Sequence[int], now: datetime) -> None:
+        await self.db.many(
+            "UPDATE nudges SET status = 'skipped', sent_at = ?, lease_owner = NULL, lease_until = NULL"
+            " WHERE id = ? AND digest = ? AND status = 'sending'",
+            [(now, i, digest) for i in ids],
+        )
+
+    async def mark_retry(self, digest: str, error: str, retry_at: datetime | None) -> None:
+        """A failed digest: pending again at ``retry_at``, or failed for good (``None``)."""
+        if retry_at is None:
+            await self.db.execute(
+                "UPDATE nudges SET status = 'failed', attempts = attempts + 1, last_error = ?,"
+                " lease_owner = NULL, lease_until = NULL WHERE digest = ? AND status = 'sending'",
+                (error, digest),
+            )
+            return
+        await self.db.execute(
+            "UPDATE nudges SET status = 'pending', attempts = attempts + 1, last_error = ?, deliver_at = ?,"
+            " digest = NULL, lease_owner = NULL, lease_until = NULL WHERE digest = ? AND status = 'sending'",
+            (error, retry_at, digest),
+        )
+        self.db.work_changed()
