@@ -1,0 +1,271 @@
+"""One contract for the store, run against SQLite and PostgreSQL alike (the ``db_url`` fixture).
+
+Several ``open_store`` calls on one database stand for several bot instances: each has its
+own connections, so the race-free primitives are tested the way instances would race.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+
+from bot.core.errors import ConfigError
+from bot.core.models import Contact, GoalTarget, NudgeKind, Profile, UserRef
+from bot.store import SQLStore, open_store
+from bot.store.migrate import latest
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+LEASE = timedelta(seconds=60)
+
+
+@pytest.fixture
+async def stores(db_url: str) -> AsyncIterator[list[SQLStore]]:
+    """Three instances on one database."""
+    opened = [await open_store(db_url)]
+    opened += await asyncio.gather(open_store(db_url), open_store(db_url))
+    yield opened
+    for s in opened:
+        await s.close()
+
+
+async def _user(store: SQLStore, name: str = "amal") -> int:
+    return await store.ensure_user(UserRef("console", name, name), NOW)
+
+
+def _contact(uid: int, name: str = "Dr Maya Lee") -> Contact:
+    return Contact(id=0, user_id=uid, number=0, name=name, met_on=date(2026, 11, 22))
+
+
+# ------------------------------------------------------------------ migrations
+
+
+async def test_migrations_apply_once_and_record_the_latest_version(db_url: str) -> None:
+    store = await open_store(db_url)
+    try:
+        assert await store.schema_version() == latest(store.db.dialect) == store.schema_expected()
+        assert await store.migrate() == []  # a second run finds nothing to do
+    finally:
+        await store.close()
+
+
+async def test_instances_migrating_at_once_apply_each_migration_once(db_url: str) -> None:
+    first, second, third = await asyncio.gather(*(open_store(db_url, migrate=False) for _ in range(3)))
+    try:
+        results = await asyncio.gather(first.migrate(), second.migrate(), third.migrate())
+        applied = sorted(n for r in results for n in r)
+        assert applied == list(range(1, latest(first.db.dialect) + 1))
+        rows = await first.db.all("SELECT version FROM schema_version ORDER BY version")
+        assert [r[0] for r in rows] == applied
+    finally:
+        for s in (first, second, third):
+            await s.close()
+
+
+async def test_a_schema_newer_than_this_release_is_refused_in_one_line(db_url: str) -> None:
+    store = await open_store(db_url)
+    await store.db.execute("INSERT INTO schema_version (version) VALUES (?)", (999,))
+    await store.close()
+    with pytest.raises(ConfigError) as err:
+        await open_store(db_url)
+    assert "schema is version 999, newer than this release knows" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+# ------------------------------------------------------------------ values round-trip
+
+
+async def test_profiles_contacts_and_times_come_back_as_stored(stores: list[SQLStore]) -> None:
+    store = stores[0]
+    uid = await _user(store)
+    paused = datetime(2026, 12, 1, 6, 30, tzinfo=UTC)
+    p = Profile(uid, name="Dr Amal Hassan", specialty="psych", timezone="Africa/Cairo", quiet_start=time(22, 0))
+    await store.save_profile(p.with_(nudges_paused_until=paused), NOW)
+    got = await store.get_profile(uid)
+    assert got == p.with_(nudges_paused_until=paused)
+    assert got.nudges_paused_until is not None and got.nudges_paused_until.tzinfo is not None
+
+    c = await store.add_contact(_contact(uid), NOW)
+    assert (c.number, c.name, c.met_on, c.created_at) == (1, "Dr Maya Lee", date(2026, 11, 22), NOW)
+    await store.update_contact(c.__class__(**{**c.__dict__, "tags": ("mentor", "im"), "next_followup_on": NOW.date()}))
+    again = await stores[1].get_contact(uid, c.id)  # another instance reads the same row
+    assert again is not None and again.tags == ("mentor", "im") and again.next_followup_on == NOW.date()
+    await store.add_interaction(uid, c.id, "emailed", date(2026, 11, 23), "sent CV", NOW)
+    assert await store.interactions(c.id) == [("emailed", date(2026, 11, 23), "sent CV")]
+    assert await store.count_interactions(uid, ("emailed", "met"), date(2026, 11, 1), date(2026, 12, 1)) == 1
+    assert await store.count_new_contacts(uid, NOW - timedelta(hours=1), NOW + timedelta(hours=1)) == 1
+    await store.set_goal(uid, GoalTarget("emails", "month", 8))
+    await store.set_goal(uid, GoalTarget("emails", "month", 10))
+    assert await store.goals(uid) == [GoalTarget("emails", "month", 10)]
+    assert [x.name for x in await store.find_contacts(uid, "maya")] == ["Dr Maya Lee"]
+    assert [x.name for x in await store.find_contacts(uid, "50%_off")] == []  # LIKE wildcards are escaped
+
+
+async def test_the_same_account_name_on_two_platforms_or_workspaces_is_two_people(stores: list[SQLStore]) -> None:
+    store = stores[0]
+    refs = [UserRef("console", "u1"), UserRef("discord", "u1"), UserRef("slack", "T1:u1"), UserRef("slack", "T2:u1")]
+    ids = [await store.ensure_user(r, NOW) for r in refs]
+    assert len(set(ids)) == 4
+    await store.add_contact(_contact(ids[0], "Dr Private Person"), NOW)
+    assert await store.all_contacts(ids[1]) == []
+    assert await store.contact_by_number(ids[2], 1) is None
+
+
+async def test_deleting_a_user_removes_everything_they_stored(stores: list[SQLStore]) -> None:
+    store = stores[0]
+    uid = await _user(store, "leaving")
+    keep = await _user(store, "staying")
+    c = await store.add_contact(_contact(uid), NOW)
+    await store.add_interaction(uid, c.id, "met", date(2026, 11, 22), None, NOW)
+    await store.set_goal(uid, GoalTarget("emails", "month", 3))
+    await store.put_nudge(uid, NudgeKind.FOLLOWUP, str(c.id), NOW, NOW)
+    await store.add_notice(uid, "hello", NOW)
+    await store.set_dm_channel(UserRef("console", "leaving"), "D1", NOW)
+    await store.add_contact(_contact(keep), NOW)
+    await store.delete_user_data(uid)
+    for table in ("profiles", "contacts", "interactions", "goals", "nudges", "notices", "dm_channels"):
+        row = await store.db.one(f"SELECT COUNT(*) FROM {table} WHERE user_id = ?", (uid,))
+        assert row is not None and row[0] == 0, table
+    assert len(await store.all_contacts(keep)) == 1
+
+
+# ------------------------------------------------------------------ race-free primitives
+
+
+async def test_ensure_user_from_many_instances_at_once_makes_one_user(stores: list[SQLStore]) -> None:
+    ref = UserRef("discord", "4242", "amal")
+    ids = await asyncio.gather(*(s.ensure_user(ref, NOW) for s in stores * 5))
+    assert len(set(ids)) == 1
+    row = await stores[0].db.one("SELECT COUNT(*) FROM users WHERE account = ?", ("4242",))
+    assert row is not None and row[0] == 1
+
+
+async def test_contact_numbers_are_unique_when_instances_add_at_once(stores: list[SQLStore]) -> None:
+    uid = await _user(stores[0])
+    added = await asyncio.gather(*(s.add_contact(_contact(uid, f"Dr {i}"), NOW) for i, s in enumerate(stores * 6)))
+    assert sorted(c.number for c in added) == list(range(1, 19))
+    # a deleted number is never handed out again (old buttons and links cannot hit a new contact)
+    top = max(added, key=lambda c: c.number)
+    await stores[0].delete_contact(uid, top.id)
+    assert (await stores[1].add_contact(_contact(uid, "Dr New"), NOW)).number == 19
+
+
+async def test_each_notice_is_taken_by_exactly_one_caller(stores: list[SQLStore]) -> None:
+    uid = await _user(stores[0])
+    for i in range(5):
+        await stores[0].add_notice(uid, f"notice {i}", NOW)
+    taken = await asyncio.gather(*(s.take_notices(uid) for s in stores * 3))
+    flat = [m for batch in taken for m in batch]
+    assert sorted(flat) == [f"notice {i}" for i in range(5)]
+    assert [b for b in taken if b] == [[f"notice {i}" for i in range(5)]]  # in order, all in one batch
+
+
+async def test_a_nudge_is_acted_on_once_even_when_pressed_on_every_instance(stores: list[SQLStore]) -> None:
+    uid = await _user(stores[0])
+    await stores[0].put_nudge(uid, NudgeKind.FOLLOWUP, "7", NOW, NOW)
+    (n,) = await stores[0].open_nudges(uid)
+    other = await _user(stores[0], "stranger")
+    assert not await stores[0].act_once(other, n.id)  # not theirs
+    results = await asyncio.gather(*(s.act_once(uid, n.id) for s in stores * 3))
+    assert results.count(True) == 1
+
+
+# ------------------------------------------------------------------ leased delivery
+
+
+async def _due_rows(store: SQLStore, users: int, per_user: int) -> list[int]:
+    uids = []
+    for u in range(users):
+        uid = await store.ensure_user(UserRef("test", f"u{u}"), NOW)
+        uids.append(uid)
+        for k in range(per_user):
+            await store.put_nudge(uid, NudgeKind.FOLLOWUP, str(k), NOW - timedelta(minutes=k), NOW)
+    return uids
+
+
+async def test_instances_claiming_at_once_take_disjoint_work_and_whole_users(stores: list[SQLStore]) -> None:
+    await _due_rows(stores[0], users=30, per_user=3)
+    claims = await asyncio.gather(
+        *(s.claim_due(f"i{i}", f"tok{i}", NOW, NOW + LEASE, 50, ["test"]) for i, s in enumerate(stores))
+    )
+    ids = [n.id for c in claims for n in c]
+    assert len(ids) == len(set(ids)) == 90  # everything claimed once
+    owner_of_user: dict[int, int] = {}
+    for i, c in enumerate(claims):
+        for n in c:
+            assert owner_of_user.setdefault(n.user_id, i) == i  # one user's rows go to one instance
+            assert n.status == "sending" and n.digest == f"tok{i}-{n.user_id}"
+    assert await stores[0].claim_due("late", "tok9", NOW, NOW + LEASE, 50, ["test"]) == []
+
+
+async def test_claims_skip_work_that_is_not_due_or_on_a_platform_this_instance_lacks(stores: list[SQLStore]) -> None:
+    store = stores[0]
+    uid = await _user(store)
+    await store.put_nudge(uid, NudgeKind.FOLLOWUP, "1", NOW, NOW + timedelta(minutes=5))
+    await store.put_nudge(uid, NudgeKind.FOLLOWUP, "2", NOW, NOW)
+    assert await store.claim_due("a", "t", NOW, NOW + LEASE, 10, ["discord"]) == []
+    assert await store.next_delivery(["discord"]) is None
+    assert await store.next_delivery(["console"]) == NOW
+    (claimed,) = await store.claim_due("a", "t", NOW, NOW + LEASE, 10, ["console"])
+    assert claimed.ref == "2"
+    assert await store.next_delivery() == NOW + timedelta(minutes=5)
+    assert await store.next_lease_expiry(["console"]) == NOW + LEASE
+
+
+async def test_a_live_lease_is_never_taken_over_and_an_expired_one_keeps_its_digest(stores: list[SQLStore]) -> None:
+    a, b, _ = stores
+    await _due_rows(a, users=2, per_user=2)
+    claimed = await a.claim_due("a", "tokA", NOW, NOW + LEASE, 10, ["test"])
+    assert len(claimed) == 4
+    assert await b.take_over("b", NOW + LEASE - timedelta(seconds=1), NOW + 2 * LEASE, 10, ["test"]) == []
+    await a.renew_leases("a", NOW + 2 * LEASE)  # a is alive: its lease moves on
+    assert await b.take_over("b", NOW + LEASE + timedelta(seconds=1), NOW + 3 * LEASE, 10, ["test"]) == []
+    later = NOW + 2 * LEASE + timedelta(seconds=1)  # a stopped renewing: now it is b's
+    taken = await b.take_over("b", later, later + LEASE, 10, ["test"])
+    assert sorted(n.id for n in taken) == sorted(n.id for n in claimed)
+    assert {n.digest for n in taken} == {n.digest for n in claimed}  # same nonce when sent again
+    # an instance restarting under its own name takes its own claims back at once
+    assert await a.take_over("b", later, later + LEASE, 10, ["test"], own=True) != []
+
+
+async def test_each_step_after_a_claim_is_guarded_by_its_digest(stores: list[SQLStore]) -> None:
+    store = stores[0]
+    uid = await _user(store)
+    await store.put_nudge(uid, NudgeKind.FOLLOWUP, "1", NOW, NOW)
+    await store.put_nudge(uid, NudgeKind.FOLLOWUP, "2", NOW, NOW)
+    claimed = await store.claim_due("a", "tok", NOW, NOW + LEASE, 10, ["console"])
+    digest = claimed[0].digest
+    assert digest is not None
+    # follow-up 2 is re-planned while the digest is in flight: it is a new nudge, still owed
+    await store.put_nudge(uid, NudgeKind.FOLLOWUP, "2", NOW + timedelta(days=1), NOW + timedelta(days=1))
+    await store.mark_sent("some-other-digest", NOW)
+    await store.mark_sent(digest, NOW)
+    statuses = {n.ref: n.status for n in await store.open_nudges(uid)}
+    assert statuses == {"2": "pending"}
+    counts = await store.nudge_counts()
+    assert counts == {"sent": 1, "pending": 1}
+
+    await store.put_nudge(uid, NudgeKind.FOLLOWUP, "3", NOW, NOW)
+    (c3,) = await store.claim_due("a", "tok2", NOW, NOW + LEASE, 10, ["console"])
+    await store.mark_retry(c3.digest or "", "HTTP 503", NOW + timedelta(minutes=2))
+    (retried,) = [n for n in await store.open_nudges(uid) if n.ref == "3"]
+    assert (retried.status, retried.attempts, retried.last_error) == ("pending", 1, "HTTP 503")
+    assert retried.deliver_at == NOW + timedelta(minutes=2) and retried.digest is None
+
+    (c3b,) = await store.claim_due("a", "tok3", NOW + timedelta(minutes=2), NOW + LEASE, 10, ["console"])
+    await store.release(c3b.digest or "", NOW + timedelta(hours=8))  # quiet hours: hand it back
+    (released,) = [n for n in await store.open_nudges(uid) if n.ref == "3"]
+    assert (released.status, released.deliver_at) == ("pending", NOW + timedelta(hours=8))
+
+
+async def test_shutting_down_hands_back_only_this_instances_claims(stores: list[SQLStore]) -> None:
+    a, b, _ = stores
+    await _due_rows(a, users=4, per_user=1)
+    ca = await a.claim_due("a", "ta", NOW, NOW + LEASE, 2, ["test"])
+    cb = await b.claim_due("b", "tb", NOW, NOW + LEASE, 2, ["test"])
+    assert len(ca) == len(cb) == 2
+    assert await a.release_owner("a") == 2
+    counts = await a.nudge_counts()
+    assert counts == {"pending": 2, "sending": 2}
