@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     @classmethod
     def _db_url(cls, value: str) -> str:
         if not value.startswith(("sqlite:///", "postgres://", "postgresql://")):
-            raise ValueError("use sqlite:///path/to/imgbot.db")
+            raise ValueError("use sqlite:///path/to/imgbot.db or postgresql://user:pass@host/db")
         return value
 
     @field_validator("log_level", mode="before")
@@ -77,14 +77,16 @@ _ENV_NAMES = {
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read settings; on a bad value raise ConfigError with one clear line."""
+    """Read settings; on a bad value raise ConfigError with one clear line.
+
+    The line names the variable and what is wrong, never the value: a database URL or a
+    token holds a password, and this line goes to stderr and logs.
+    """
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        err = exc.errors()[0]
+        err = exc.errors(include_input=False, include_url=False, include_context=False)[0]
         field = str(err["loc"][0]) if err["loc"] else "settings"
         env = _ENV_NAMES.get(field, f"IMGBOT_{field.upper()}")
-        value = err.get("input")
-        shown = "" if isinstance(value, dict) or value is None else f" {str(value)!r}"
         msg = err["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"invalid setting {env}{shown}: {msg}") from None
+        raise ConfigError(f"invalid setting {env}: {msg}") from None

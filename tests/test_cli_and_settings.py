@@ -35,8 +35,8 @@ def test_bad_setting_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IMGBOT_LOG_LEVEL", "LOUD")
     with pytest.raises(ConfigError) as err:
         load_settings()
-    assert str(err.value).startswith("invalid setting IMGBOT_LOG_LEVEL 'LOUD':")
-    assert "\n" not in str(err.value)
+    assert str(err.value) == "invalid setting IMGBOT_LOG_LEVEL: Input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR'"
+    assert "LOUD" not in str(err.value)
 
 
 def test_cli_reports_bad_settings_without_traceback(tmp_path: Path) -> None:
@@ -45,7 +45,9 @@ def test_cli_reports_bad_settings_without_traceback(tmp_path: Path) -> None:
     assert res.returncode == 0 and "IMG Peer Bot commands" in res.stdout
     res = imgbot(["console"], "/help\n", env={"IMGBOT_HEARTBEAT_SECONDS": "0"})
     assert res.returncode == 2
-    assert res.stderr.strip().startswith("imgbot: invalid setting IMGBOT_HEARTBEAT_SECONDS '0'")
+    assert res.stderr.strip() == (
+        "imgbot: invalid setting IMGBOT_HEARTBEAT_SECONDS: Input should be greater than or equal to 5"
+    )
     assert "Traceback" not in res.stderr and res.stderr.count("\n") == 1
 
 
@@ -122,3 +124,27 @@ def test_unusable_database_path_is_one_line(tmp_path: Path) -> None:
     garbage.write_bytes(b"this is not sqlite" * 100)
     res = imgbot(["console", "--db", str(garbage)], "/help\n")
     assert res.returncode == 2 and "file is not a database" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_bad_setting_never_echoes_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMGBOT_DATABASE_URL", "mysql://user:hunter2@host/db")
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    line = str(err.value)
+    assert "hunter2" not in line and "mysql" not in line
+    assert line.startswith("invalid setting IMGBOT_DATABASE_URL:")
+    assert "use sqlite:///path/to/imgbot.db or postgresql://user:pass@host/db" in line
+    assert "\n" not in line
+    monkeypatch.delenv("IMGBOT_DATABASE_URL")
+    monkeypatch.setenv("IMGBOT_HEARTBEAT_SECONDS", "hunter2")
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    line = str(err.value)
+    assert "hunter2" not in line
+    assert line.startswith("invalid setting IMGBOT_HEARTBEAT_SECONDS:")
+
+
+@pytest.mark.parametrize("url", ["sqlite:///tmp/x.db", "postgresql://u:p@h/db", "postgres://u:p@h:5432/db"])
+def test_database_url_accepts_sqlite_and_postgres(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("IMGBOT_DATABASE_URL", url)
+    assert load_settings().database_url == url
