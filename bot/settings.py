@@ -87,6 +87,7 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         err = exc.errors(include_input=False, include_url=False, include_context=False)[0]
         field = str(err["loc"][0]) if err["loc"] else "settings"
-        env = _ENV_NAMES.get(field, f"IMGBOT_{field.upper()}")
+        # A field read through an alias reports the alias (DISCORD_TOKEN), others the field name.
+        env = field if field in _ENV_NAMES.values() else _ENV_NAMES.get(field, f"IMGBOT_{field.upper()}")
         msg = err["msg"].removeprefix("Value error, ")
         raise ConfigError(f"invalid setting {env}: {msg}") from None

@@ -148,3 +148,10 @@ def test_bad_setting_never_echoes_the_value(monkeypatch: pytest.MonkeyPatch) -> 
 def test_database_url_accepts_sqlite_and_postgres(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
     monkeypatch.setenv("IMGBOT_DATABASE_URL", url)
     assert load_settings().database_url == url
+
+
+def test_bad_aliased_setting_names_the_documented_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_SHARD_COUNT", "0")
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert str(err.value) == "invalid setting DISCORD_SHARD_COUNT: Input should be greater than or equal to 1"
