@@ -1,0 +1,36 @@
+"""Regressions for delivery and planning bugs found in review, one test per bug."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from bot.core.clock import ManualClock
+from bot.core.context import App
+from tests.helpers import Transcript
+
+
+async def _uid(t: Transcript, clock: ManualClock) -> int:
+    return await t.app.store.ensure_user(t.front.user, clock.now())
+
+
+async def test_specialty_set_after_contacts_plans_their_follow_ups(
+    console: Transcript, app: App, clock: ManualClock, tmp_path: Path
+) -> None:
+    out = await console.say('/contact add "Dr Maya Lee" how_met:conference met_on:today')
+    assert "No follow-up reminders yet" in out
+    await console.say('/contact add "Dr Earlier" how_met:conference met_on:2026-11-13')
+    uid = await _uid(console, clock)
+    assert await app.store.open_nudges(uid) == []
+    await console.say("/profile set specialty:psych timezone:UTC")
+    c = await app.store.contact_by_number(uid, 1)
+    assert c is not None and c.next_followup_on == date(2026, 11, 26)  # met 23 Nov + 3 days (psychiatry)
+    assert c.followup_situation == "after-meeting"
+    nudges = {n.ref: n for n in await app.store.open_nudges(uid)}
+    assert nudges[str(c.id)].kind == "followup" and nudges[str(c.id)].status == "pending"
+    assert nudges[str(c.id)].due_at == datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    # a follow-up that is already overdue was never nudged either: it is owed now
+    earlier = await app.store.contact_by_number(uid, 2)
+    assert earlier is not None and earlier.next_followup_on == date(2026, 11, 16)
+    assert nudges[str(earlier.id)].deliver_at == clock.now()
+    assert "Next follow-up: Thu 26 Nov 2026" in await console.say("/contact show #1")
