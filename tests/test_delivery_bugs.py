@@ -7,7 +7,8 @@ from pathlib import Path
 
 from bot.core.clock import ManualClock
 from bot.core.context import App
-from tests.helpers import Transcript
+from bot.core.nudges import NudgeEngine
+from tests.helpers import RecordingPort, Transcript
 
 
 async def _uid(t: Transcript, clock: ManualClock) -> int:
@@ -34,3 +35,31 @@ async def test_specialty_set_after_contacts_plans_their_follow_ups(
     assert earlier is not None and earlier.next_followup_on == date(2026, 11, 16)
     assert nudges[str(earlier.id)].deliver_at == clock.now()
     assert "Next follow-up: Thu 26 Nov 2026" in await console.say("/contact show #1")
+
+
+async def test_time_zone_change_does_not_resend_a_delivered_follow_up(
+    console: Transcript, app: App, clock: ManualClock
+) -> None:
+    await console.say("/profile set specialty:psych timezone:UTC")
+    await console.say('/contact add "Dr Maya Lee" how_met:conference met_on:today')  # due Thu 26 Nov 09:00
+    port = RecordingPort()
+    engine = NudgeEngine(app, {"console": port}, rate=1000)
+    clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+    await engine.run_due()
+    assert len(port.sent) == 1 and "Dr Maya Lee" in port.sent[0][1].plain_text()
+    clock.set(datetime(2026, 11, 26, 10, 0, tzinfo=UTC))
+    await console.say('/contact add "Dr Second" how_met:conference met_on:today')  # due Sun 29 Nov 09:00
+    uid = await _uid(console, clock)
+    second = await app.store.contact_by_number(uid, 2)
+    assert second is not None
+
+    await console.say("/profile set timezone:Europe/London")
+    await engine.run_due()
+    assert len(port.sent) == 1  # Dr Maya Lee's follow-up was delivered already: not again
+    assert [n.ref for n in await app.store.open_nudges(uid) if n.kind == "followup"] == [str(second.id)]
+
+    await console.say("/profile set timezone:Asia/Tokyo")  # the undelivered one moves to 09:00 in Tokyo
+    (n,) = [n for n in await app.store.open_nudges(uid) if n.kind == "followup"]
+    assert n.ref == str(second.id) and n.due_at == datetime(2026, 11, 29, 0, 0, tzinfo=UTC)
+    await engine.run_due()
+    assert len(port.sent) == 1
