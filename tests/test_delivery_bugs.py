@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.core.clock import ManualClock
 from bot.core.context import App
-from bot.core.nudges import NudgeEngine
+from bot.core.nudges import DeliveryError, NudgeEngine
 from tests.helpers import RecordingPort, Transcript
 
 
@@ -63,3 +63,36 @@ async def test_time_zone_change_does_not_resend_a_delivered_follow_up(
     assert n.ref == str(second.id) and n.due_at == datetime(2026, 11, 29, 0, 0, tzinfo=UTC)
     await engine.run_due()
     assert len(port.sent) == 1
+
+
+async def test_goal_nudges_are_planned_again_after_a_final_delivery_failure(
+    console: Transcript, app: App, clock: ManualClock
+) -> None:
+    await console.say("/profile set timezone:UTC")
+    await console.say("/goal set emails 4 month")
+    uid = await _uid(console, clock)
+
+    def goal_rows(nudges: list) -> set[tuple[str, str]]:
+        return {(n.kind, n.ref) for n in nudges if n.kind.startswith("goal-") and n.status == "pending"}
+
+    assert goal_rows(await app.store.open_nudges(uid)) == {
+        ("goal-kickoff", "2026-12"),
+        ("goal-midmonth", "2026-12"),
+        ("goal-summary", "2026-11"),
+    }
+    # the month-end summary fails for good (DMs closed)
+    port = RecordingPort(fail_with=DeliveryError("DMs are closed", permanent=True))
+    clock.set(datetime(2026, 11, 30, 18, 0, tzinfo=UTC))
+    await NudgeEngine(app, {"console": port}, rate=1000).run_due()
+    assert (await app.store.nudge_counts()).get("failed") == 1
+    assert ("goal-summary", "2026-12") in goal_rows(await app.store.open_nudges(uid))
+    # the kickoff runs out of attempts
+    port.fail_with = DeliveryError("user unreachable")
+    clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    await NudgeEngine(app, {"console": port}, rate=1000, max_attempts=1).run_due()
+    assert (await app.store.nudge_counts()).get("failed") == 2
+    assert goal_rows(await app.store.open_nudges(uid)) == {
+        ("goal-kickoff", "2027-01"),
+        ("goal-midmonth", "2026-12"),
+        ("goal-summary", "2026-12"),
+    }

@@ -203,6 +203,10 @@ class NudgeEngine:
                     lines.append(exc.user_hint)
                 lines.append("What I had for you: " + reply.title + ". Run /followups and /goal progress.")
                 await store.add_notice(user_id, " ".join(lines), now)
+                goal_kinds = (NudgeKind.GOAL_KICKOFF, NudgeKind.GOAL_SUMMARY, NudgeKind.GOAL_MIDMONTH)
+                if any(n.kind in goal_kinds for n in nudges):
+                    # as after a delivery: plan the next period's goal nudges, or none would ever come again
+                    await planner.plan_goals(store, await store.get_profile(user_id), now)
             else:
                 retry_at = now + self.backoff * (2 ** (attempts - 1))
                 await store.mark_retry(ids, digest, exc.reason, retry_at)
