@@ -5,10 +5,21 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
+
 from bot.core.clock import ManualClock
 from bot.core.context import App
 from bot.core.nudges import DeliveryError, NudgeEngine
 from tests.helpers import RecordingPort, Transcript
+
+
+class Crash(BaseException):
+    """Stands for the process dying mid-send (SystemExit would stop the test's event loop)."""
+
+
+class CrashingPort(RecordingPort):
+    async def deliver(self, user, reply, nonce):  # type: ignore[no-untyped-def]
+        raise Crash
 
 
 async def _uid(t: Transcript, clock: ManualClock) -> int:
@@ -123,3 +134,27 @@ async def test_imported_contacts_do_not_count_as_new_contacts(console: Transcrip
     await other.say("/contact export")
     (second,) = (tmp_path / "b").glob("*.csv")
     assert second.read_bytes() == first.read_bytes()
+
+
+async def test_recovered_midmonth_nudge_does_not_say_behind_pace_when_on_pace(
+    console: Transcript, app: App, clock: ManualClock
+) -> None:
+    clock.set(datetime(2026, 12, 2, 10, 0, tzinfo=UTC))
+    await console.say("/profile set timezone:UTC")
+    await console.say("/goal set emails 2 month")
+    await console.say('/contact add "Dr B" how_met:email')
+    clock.set(datetime(2026, 12, 15, 12, 0, tzinfo=UTC))  # mid-month check, 0 of 2: behind pace
+    with pytest.raises(Crash):  # the process dies while sending it
+        await NudgeEngine(app, {"console": CrashingPort()}, rate=1000).run_due()
+    assert (await app.store.nudge_counts()).get("sending") == 1
+    clock.set(datetime(2026, 12, 15, 12, 30, tzinfo=UTC))
+    await console.say("/contact log #1 emailed")  # 1 of 2 by the 15th: on pace now
+
+    port = RecordingPort()  # after the restart; this platform never showed the first attempt
+    await NudgeEngine(app, {"console": port}, rate=1000).recover()
+    (sent,) = port.sent
+    text = sent[1].plain_text()
+    assert "Halfway through December 2026" in text and "emails: █████░░░░░ 1/2" in text
+    assert "behind pace" not in text and "on pace" in text
+    assert "closes most of the gap" not in text
+    assert (await app.store.nudge_counts()).get("sent") == 1

@@ -318,11 +318,14 @@ class NudgeEngine:
             behind = [p for p in rows if p.done < p.expected_by(as_of)]
             if not behind and not force:
                 return None
+            # forced (a recovered digest) with nothing behind: say so rather than "behind pace"
+            pace = "behind pace on:" if behind else "on pace:"
             r.bullets(
                 [f"{p.goal.metric}: {p.bar()} {p.done}/{p.goal.count}" for p in behind or rows],
-                heading=f"Halfway through {label}, and behind pace on:",
+                heading=f"Halfway through {label}, and {pace}",
             )
-            r.text("Two short emails today closes most of the gap. /script cold-email has one ready.")
+            if behind:
+                r.text("Two short emails today closes most of the gap. /script cold-email has one ready.")
             return r
         r.bullets(
             [f"{p.goal.metric}: {p.bar()} {p.done}/{p.goal.count}" for p in rows],
