@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from bot.core.clock import ManualClock
 from bot.core.context import App
 from bot.core.nudges import DeliveryError, NudgeEngine
-from tests.helpers import RecordingPort, Transcript
+from tests.helpers import RecordingPort, Transcript, make_app
 
 
 class Crash(BaseException):
@@ -158,3 +159,31 @@ async def test_recovered_midmonth_nudge_does_not_say_behind_pace_when_on_pace(
     assert "behind pace" not in text and "on pace" in text
     assert "closes most of the gap" not in text
     assert (await app.store.nudge_counts()).get("sent") == 1
+
+
+async def test_a_failed_nudge_action_leaves_the_nudge_usable_and_two_presses_act_once(
+    console: Transcript, app: App, clock: ManualClock, tmp_path: Path
+) -> None:
+    await console.say("/profile set specialty:psych timezone:UTC")
+    await console.say('/contact add "Dr Maya Lee" how_met:conference met_on:today')  # follow-up nudge 1
+    await console.say('/contact add "Dr Gone" how_met:conference met_on:today')  # follow-up nudge 2
+    clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+    await console.engine().run_due()
+    uid = await _uid(console, clock)
+    maya, gone = await app.store.all_contacts(uid)
+    assert (await app.store.get_nudge(2)).ref == str(gone.id)  # type: ignore[union-attr]
+    await app.store.delete_contact(uid, gone.id)  # gone without its nudge being retired
+
+    # the action fails: the nudge is not used up, pressing again gives the same error
+    assert "that contact no longer exists" in await console.say("/nudges done 2")
+    assert (await app.store.get_nudge(2)).status == "sent"  # type: ignore[union-attr]
+    out = await console.say("/nudges snooze 2 3d")
+    assert "that contact no longer exists" in out and "already handled" not in out
+
+    # two presses at once (two bot processes on one database) act once
+    other = Transcript(await make_app(tmp_path / "bot.db", clock))
+    outs = await asyncio.gather(console.say("/nudges done 1"), other.say("/nudges done 1"))
+    assert sum("Logged emailed with #1 Dr Maya Lee" in o for o in outs) == 1, outs
+    assert sum("nudge 1 was already handled" in o for o in outs) == 1, outs
+    assert [k for k, _, _ in await app.store.interactions(maya.id)] == ["met", "emailed"]
+    assert "nudge 1 was already handled" in await console.say("/nudges stop 1")

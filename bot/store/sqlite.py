@@ -606,6 +606,14 @@ class SQLiteStore:
         """The user pressed done, snooze or stop on this nudge: it cannot be used again."""
         await self._db.execute("UPDATE nudges SET status = 'acted' WHERE id = ?", (nudge_id,))
 
+    async def mark_acted_once(self, user_id: int, nudge_id: int) -> bool:
+        """As mark_acted, once only: False if the nudge is not the user's or was already acted on or cancelled."""
+        cur = await self._db.execute(
+            "UPDATE nudges SET status = 'acted' WHERE id = ? AND user_id = ? AND status NOT IN ('acted', 'cancelled')",
+            (nudge_id, user_id),
+        )
+        return cur.rowcount == 1
+
     async def has_newer_open(self, nudge: Nudge) -> bool:
         row = await self._one(
             "SELECT 1 FROM nudges WHERE user_id = ? AND kind = ? AND ref = ? AND id > ?"
