@@ -125,4 +125,5 @@ async def test_without_a_specialty_the_tracker_says_where_reminders_come_from(co
     assert "No follow-up reminders yet: they come from a specialty playbook" in out
     await console.say("/profile set specialty:im track:us-img")
     out = await console.say("/contact edit #1 role:fellow")
-    assert "Next follow-up:" in out and "No follow-up reminders yet" not in out
+    # setting the specialty planned it: met 23 Nov, dormant cadence of 90 days
+    assert "Next follow-up: Sun 21 Feb 2027\n" in out and "No follow-up reminders yet" not in out

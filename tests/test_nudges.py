@@ -231,8 +231,8 @@ async def test_monthly_goal_kickoff_midmonth_and_summary(tmp_path: Path) -> None
     assert "/goal set emails 5 week" in out  # psychiatry: a 20-30 person list over 4-6 weeks
     await t.say("/goal set emails 4 month")
     await t.say("/contact log #1 emailed")
-    assert "emails this month: ██▌" not in await t.say("/goal progress")
-    assert "1/4" in await t.say("/goal progress")
+    # 1 of 4 is 2.5 of 10 cells: drawn as whole cells (2 filled, 8 empty), never a half cell
+    assert "emails this month: ██░░░░░░░░ 1/4\n" in await t.say("/goal progress")
 
     clock.set(datetime(2026, 11, 30, 16, 0, tzinfo=UTC))  # 18:00 Cairo: month-end summary
     await engine.run_due()

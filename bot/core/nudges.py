@@ -247,6 +247,9 @@ class NudgeEngine:
                     lines.append(exc.user_hint)
                 lines.append("What I had for you: " + reply.title + ". Run /followups and /goal progress.")
                 await store.add_notice(profile.user_id, " ".join(lines), now)
+                if any(n.kind in GOAL_KINDS for n in nudges):
+                    # as after a delivery: plan the next period's goal nudges, or none would ever come again
+                    await planner.plan_goals(store, profile, now)
             self.app.telemetry.delivered("failed", len(nudges))
         else:
             # the retry, too, waits out quiet hours and pauses
@@ -361,11 +364,14 @@ class NudgeEngine:
             behind = [p for p in rows if p.done < p.expected_by(as_of)]
             if not behind and not force:
                 return None
+            # forced (a recovered digest) with nothing behind: say so rather than "behind pace"
+            pace = "behind pace on:" if behind else "on pace:"
             r.bullets(
                 [f"{p.goal.metric}: {p.bar()} {p.done}/{p.goal.count}" for p in behind or rows],
-                heading=f"Halfway through {label}, and behind pace on:",
+                heading=f"Halfway through {label}, and {pace}",
             )
-            r.text("Two short emails today closes most of the gap. /script cold-email has one ready.")
+            if behind:
+                r.text("Two short emails today closes most of the gap. /script cold-email has one ready.")
             return r
         r.bullets(
             [f"{p.goal.metric}: {p.bar()} {p.done}/{p.goal.count}" for p in rows],

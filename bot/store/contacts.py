@@ -235,7 +235,11 @@ class ContactSQL(Feature):
 
     async def count_new_contacts(self, user_id: int, start: datetime, end: datetime) -> int:
         row = await self.db.one(
-            "SELECT COUNT(*) FROM contacts WHERE user_id = ? AND created_at >= ? AND created_at < ?",
+            "SELECT COUNT(*) FROM contacts WHERE user_id = ? AND created_at >= ? AND created_at < ? AND imported = 0",
             (user_id, start, end),
         )
         return int(row[0]) if row else 0
+
+    async def mark_contact_imported(self, user_id: int, contact_id: int) -> None:
+        """The contact came from a CSV import: it does not count as a new contact toward goals."""
+        await self.db.execute("UPDATE contacts SET imported = 1 WHERE id = ? AND user_id = ?", (contact_id, user_id))

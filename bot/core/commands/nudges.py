@@ -114,19 +114,19 @@ async def _owned(ctx: Context, nudge_id: int) -> Nudge:
     return n
 
 
-async def _act(ctx: Context, n: Nudge, action: str, days: int = 0) -> Reply:
-    """Use the nudge's buttons up and run the action in one transaction: a failed action leaves
-    the nudge usable, and of two presses at once only one acts."""
+async def _act(ctx: Context, nudge_id: int, action: str, days: int = 0) -> Reply:
+    """Mark the nudge acted and run its action in one transaction: a failing action leaves
+    the nudge usable, and of two presses at once only one gets past the guarded mark."""
     async with ctx.store.transaction():
+        n = await _owned(ctx, nudge_id)
         if not await ctx.store.act_once(ctx.user_id, n.id):
-            raise UsageError(f"nudge {n.id} was already handled; see /followups for what is due now")
+            raise UsageError(f"nudge {nudge_id} was already handled; see /followups for what is due now")
         return await followup_action(ctx, int(n.ref), action, days)
 
 
 @commands.command("done", "Mark a follow-up nudge as done (logs the interaction)", NUDGE_ID, group="nudges")
 async def nudges_done(ctx: Context, nudge: int) -> Reply:
-    n = await _owned(ctx, nudge)
-    return await _act(ctx, n, "done")
+    return await _act(ctx, nudge, "done")
 
 
 @commands.command(
@@ -137,11 +137,9 @@ async def nudges_done(ctx: Context, nudge: int) -> Reply:
     group="nudges",
 )
 async def nudges_snooze(ctx: Context, nudge: int, duration: str) -> Reply:
-    n = await _owned(ctx, nudge)
-    return await _act(ctx, n, "snooze", SNOOZE_DAYS[duration])
+    return await _act(ctx, nudge, "snooze", SNOOZE_DAYS[duration])
 
 
 @commands.command("stop", "No more nudges about this contact", NUDGE_ID, group="nudges")
 async def nudges_stop(ctx: Context, nudge: int) -> Reply:
-    n = await _owned(ctx, nudge)
-    return await _act(ctx, n, "stop")
+    return await _act(ctx, nudge, "stop")

@@ -6,9 +6,10 @@ from bot.core import planner
 from bot.core.context import Context
 from bot.core.dates import fmt_month, parse_quiet_hours
 from bot.core.errors import UsageError
-from bot.core.models import VISA_LABELS, Profile, Track, Visa
+from bot.core.models import VISA_LABELS, NudgeKind, NudgeStatus, Profile, Track, Visa
 from bot.core.registry import Choice, CommandSet, Option, OptionType
 from bot.core.reply import Reply, Tone
+from bot.core.tracker import cadence_view, recompute
 
 commands = CommandSet()
 commands.group("profile", "Your details, used to fill every script and timeline", default="show")
@@ -100,6 +101,29 @@ def show(profile: Profile, ctx: Context) -> Reply:
     return r
 
 
+async def undelivered_followups(ctx: Context, user_id: int) -> set[str]:
+    """Refs (contact ids) of follow-up nudges still waiting to be sent."""
+    return {
+        n.ref
+        for n in await ctx.store.open_nudges(user_id)
+        if n.kind == NudgeKind.FOLLOWUP and n.status == NudgeStatus.PENDING
+    }
+
+
+async def replan_contacts(ctx: Context, old: Profile, new: Profile) -> None:
+    """A new specialty or track can change the playbook behind each contact's follow-ups:
+    recompute the contacts whose playbook view changed (others keep their schedule and snoozes)."""
+    lib = ctx.app.playbooks
+    undelivered = await undelivered_followups(ctx, new.user_id)
+    for contact in await ctx.store.all_contacts(new.user_id):
+        before, after = cadence_view(lib, old, contact), cadence_view(lib, new, contact)
+        if (before and (before.playbook.id, before.track)) == (after and (after.playbook.id, after.track)):
+            continue
+        # never had a follow-up (so never nudged), or its nudge is still owed: nudge it even if already due
+        owed = contact.next_followup_on is None or str(contact.id) in undelivered
+        await recompute(ctx, contact, keep_overdue=owed)
+
+
 @commands.command("show", "Show your profile", group="profile")
 async def profile_show(ctx: Context) -> Reply:
     return show(ctx.profile, ctx)
@@ -126,12 +150,17 @@ async def profile_set(ctx: Context, **values: object) -> Reply:
     store = ctx.store
     async with store.transaction():
         await store.save_profile(new, ctx.now)
+        ctx.profile = new
+        if {"specialty", "track"} & changes.keys():
+            await replan_contacts(ctx, old, new)
         if {"eras", "specialty", "track", "timezone"} & changes.keys():
             await planner.plan_phases(store, ctx.app.playbooks, new, ctx.now)
         if "timezone" in changes and new.timezone != old.timezone:
-            # due times are local wall times (09:00 on the day): plan them again in the new zone
+            # due times are local wall times (09:00 on the day): plan them again in the new zone,
+            # only those not sent yet (a delivered follow-up must not be nudged again)
+            undelivered = await undelivered_followups(ctx, new.user_id)
             for contact in await store.all_contacts(new.user_id):
-                if contact.next_followup_on is not None:
+                if contact.next_followup_on is not None and str(contact.id) in undelivered:
                     await planner.plan_followup(store, new, contact, ctx.now, keep_overdue=True)
             await planner.plan_goals(store, new, ctx.now)
         if {"timezone", "quiet_start", "quiet_end"} & changes.keys():

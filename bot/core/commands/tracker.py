@@ -328,6 +328,7 @@ async def contact_import(ctx: Context, file: Attachment) -> Reply:
                 continue
             contact = replace(row, user_id=ctx.user_id, specialty=specialty_id(ctx, row.specialty))
             stored = await ctx.store.add_contact(contact, ctx.now)
+            await ctx.store.mark_contact_imported(ctx.user_id, stored.id)
             if stored.last_contact_on:
                 await ctx.store.add_interaction(
                     ctx.user_id,
