@@ -54,13 +54,13 @@ def _parse_now(text: str | None) -> datetime | None:
 def _console(args: argparse.Namespace) -> int:
     from bot.core.clock import OffsetClock
     from bot.frontends.console import run_console
-    from bot.runtime import build_app, setup_logging
+    from bot.runtime import build_app, instance_id, setup_logging
 
     overrides: dict[str, object] = {}
     if args.db:
         overrides["database_url"] = f"sqlite:///{Path(args.db).expanduser().resolve()}"
     settings = _load_settings(**overrides)
-    setup_logging("WARNING" if settings.log_level == "INFO" else settings.log_level)
+    setup_logging(settings, quiet=True)
     try:
         now = _parse_now(args.now)
     except ValueError:
@@ -69,7 +69,8 @@ def _console(args: argparse.Namespace) -> int:
 
     async def main() -> int:
         app = await build_app(settings, clock)
-        return await run_console(app, args.user, settings.heartbeat_seconds, settings.dm_rate)
+        instance = f"console-{args.user}@{instance_id(settings)}"
+        return await run_console(app, args.user, settings.heartbeat_seconds, settings.dm_rate, instance=instance)
 
     return asyncio.run(main())
 

@@ -275,11 +275,18 @@ async def run_interactive(front: ConsoleFrontend, engine: NudgeEngine, heartbeat
 
 
 async def run_console(
-    app: App, user: str, heartbeat: int, rate: float, stream: TextIO | None = None, out: TextIO | None = None
+    app: App,
+    user: str,
+    heartbeat: int,
+    rate: float,
+    stream: TextIO | None = None,
+    out: TextIO | None = None,
+    *,
+    instance: str = "local",
 ) -> int:
     stream = stream or sys.stdin
     front = ConsoleFrontend(app, user, out=out)
-    engine = NudgeEngine(app, {PLATFORM: front.port}, rate=max(rate, 50.0))
+    engine = NudgeEngine(app, {PLATFORM: front.port}, rate=max(rate, 50.0), instance=instance)
     try:
         if stream.isatty() and front.out.isatty():
             return await run_interactive(front, engine, heartbeat)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
 import discord
 from discord import app_commands
 
@@ -253,6 +254,18 @@ async def _refuse(client: discord.Client, data: dict[str, Any]) -> None:
     await client.http.request(route, json=body)
 
 
+def _count_429s(app: App) -> aiohttp.TraceConfig:
+    """Count Discord's 429 answers (discord.py waits them out itself) for the metrics."""
+    trace = aiohttp.TraceConfig()
+
+    async def on_end(_session: object, _ctx: object, params: aiohttp.TraceRequestEndParams) -> None:
+        if params.response.status == 429:
+            app.telemetry.rate_limited(PLATFORM)
+
+    trace.on_request_end.append(on_end)
+    return trace
+
+
 class Tree(app_commands.CommandTree):
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError, /) -> None:
         frontend: Frontend = interaction.client.frontend  # type: ignore[attr-defined]
@@ -291,7 +304,11 @@ class ShardedImgBotClient(_ImgBot, discord.AutoShardedClient):
 
 
 def create_client(
-    frontend: Frontend, *, shard_count: int | None = None, on_setup: Setup | None = None
+    frontend: Frontend,
+    *,
+    shard_count: int | None = None,
+    shard_ids: list[int] | None = None,
+    on_setup: Setup | None = None,
 ) -> ImgBotClient | ShardedImgBotClient:
     """A client with every registry command in its tree and the persistent buttons registered."""
     options: dict[str, Any] = {
@@ -303,10 +320,17 @@ def create_client(
         # A per-route 429 asking for a longer wait raises instead: a nudge DM is then retried
         # later by the engine rather than holding a delivery slot for minutes.
         "max_ratelimit_timeout": 60.0,
+        "http_trace": _count_429s(frontend.app),
     }
     # The bot has no voice features: skip discord.py's warnings about voice libraries.
     discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
-    client = ShardedImgBotClient(shard_count=shard_count, **options) if shard_count else ImgBotClient(**options)
+    if shard_count:
+        # DISCORD_SHARD_IDS: this instance runs only these shards of DISCORD_SHARD_COUNT
+        client: ImgBotClient | ShardedImgBotClient = ShardedImgBotClient(
+            shard_count=shard_count, shard_ids=shard_ids, **options
+        )
+    else:
+        client = ImgBotClient(**options)
     client.frontend = frontend
     client.on_setup = on_setup
     client.tree = Tree(client)

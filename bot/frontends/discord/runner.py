@@ -15,12 +15,12 @@ import yarl
 from discord.gateway import DiscordWebSocket
 
 from bot.core.context import App
-from bot.core.nudges import NudgeEngine
 from bot.frontends.discord.client import DEFER_AFTER, PLATFORM, Frontend, Tree, create_client
 from bot.frontends.discord.port import DiscordDMPort
-from bot.runtime import build_app, setup_logging
+from bot.runtime import build_app, build_engine, build_ops, instance_id, setup_logging
 from bot.scheduler import NudgeScheduler
 from bot.settings import Settings
+from bot.telemetry import PrometheusTelemetry
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +65,18 @@ class DiscordBot:
         self.app = app
         self.settings = settings
         self.frontend = Frontend(app, defer_after=defer_after)
-        self.client = create_client(self.frontend, shard_count=settings.discord_shard_count, on_setup=self._setup)
+        self.client = create_client(
+            self.frontend,
+            shard_count=settings.discord_shard_count,
+            shard_ids=settings.discord_shard_ids,
+            on_setup=self._setup,
+        )
         # The port paces each DM request at dm_rate right before it goes out (see DiscordDMPort), so
         # the engine's own pacer is set out of the way. Enough deliveries are in flight that ~150 ms
         # Discord round trips never cap throughput below dm_rate, and batches of due users are large
         # because the pipeline drains between batches.
         self.port = DiscordDMPort(self.client, app, rate=settings.dm_rate)
-        self.engine = NudgeEngine(app, {PLATFORM: self.port}, rate=UNPACED, concurrency=16, batch=2000)
+        self.engine = build_engine(app, settings, {PLATFORM: self.port}, rate=UNPACED, concurrency=16, batch=2000)
         self.scheduler = NudgeScheduler(self.engine, settings.heartbeat_seconds)
         self._scheduler_task: asyncio.Task[None] | None = None
         app.on_nudges_changed = self.scheduler.poke
@@ -87,6 +92,11 @@ class DiscordBot:
     async def run(self) -> None:
         """Log in and stay connected until closed. Raises discord.LoginFailure for a bad token."""
         await self.client.start(_token(self.settings))
+
+    async def stop(self) -> None:
+        """SIGTERM: stop claiming, let DMs in flight finish, hand back the rest, then disconnect."""
+        await self.scheduler.shutdown()
+        await self.client.close()
 
     async def close(self) -> None:
         await self.scheduler.shutdown()
@@ -104,11 +114,19 @@ def _fail(message: str, code: int) -> int:
 
 async def serve(settings: Settings, app: App | None = None) -> int:
     """Run the bot until it is closed (SIGTERM, Ctrl-C); the exit code for ``imgbot run``."""
-    app = app or await build_app(settings)
+    telemetry = PrometheusTelemetry(instance_id(settings))
+    app = app or await build_app(settings, telemetry=telemetry)
+    app.telemetry = telemetry
     bot = DiscordBot(app, settings)
+    ops = None
+    if settings.http_port is not None:
+        ops = build_ops(settings, app, bot.engine, telemetry, {PLATFORM: bot.client.is_ready})
+        await ops.start(settings.http_host, settings.http_port)
+        log.info("health and metrics on port %s", ops.port)
     loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[None]] = []
     with suppress(NotImplementedError, RuntimeError):
-        loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(bot.client.close()))
+        loop.add_signal_handler(signal.SIGTERM, lambda: stopping.append(loop.create_task(bot.stop())))
     try:
         await bot.run()
     except discord.LoginFailure:
@@ -124,13 +142,17 @@ async def serve(settings: Settings, app: App | None = None) -> int:
     finally:
         with suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signal.SIGTERM)
+        for task in stopping:
+            await task
         await bot.close()
+        if ops is not None:
+            await ops.stop()
         await app.store.close()
     return 0
 
 
 def run_discord(settings: Settings) -> int:
-    setup_logging(settings.log_level)
+    setup_logging(settings)
     try:
         return asyncio.run(serve(settings))
     except KeyboardInterrupt:
@@ -163,5 +185,5 @@ async def sync(settings: Settings, guild_id: int | None) -> int:
 
 
 def sync_commands(settings: Settings, guild_id: int | None) -> int:
-    setup_logging("WARNING" if settings.log_level == "INFO" else settings.log_level)
+    setup_logging(settings, quiet=True)
     return asyncio.run(sync(settings, guild_id))
