@@ -261,7 +261,7 @@ class NudgeEngine:
         self, profile: Profile, nudges: list[Nudge], now: datetime, recovering: bool = False
     ) -> tuple[Reply, list[Nudge], list[Nudge]]:
         """Build one digest; returns (reply, nudges it covers, nudges to skip silently)."""
-        late = [n for n in nudges if n.deliver_at < self.started_at]
+        late = [n for n in nudges if n.due_at < self.started_at]  # fell due while the bot was offline
         keep: list[Nudge] = []
         skip: list[Nudge] = []
         sections: list[Reply] = []

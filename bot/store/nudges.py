@@ -157,8 +157,10 @@ class NudgeSQL(Feature):
                 "WITH cand AS (SELECT DISTINCT d.user_id FROM (SELECT n.user_id FROM nudges n"
                 " JOIN users u ON u.id = n.user_id"
                 f" WHERE n.status = 'pending' AND n.deliver_at <= ? AND u.platform {plat}"
-                " ORDER BY n.deliver_at LIMIT ?) d LIMIT ?),"
-                " locked AS (SELECT u.id FROM users u JOIN cand ON cand.user_id = u.id FOR UPDATE OF u SKIP LOCKED)"
+                " ORDER BY n.deliver_at LIMIT ?) d),"
+                # LIMIT after SKIP LOCKED: a peer claiming at the same moment takes the next users
+                " locked AS (SELECT u.id FROM users u WHERE u.id IN (SELECT user_id FROM cand)"
+                " LIMIT ? FOR UPDATE OF u SKIP LOCKED)"
                 " UPDATE nudges n SET status = 'sending', lease_owner = ?, lease_until = ?,"
                 " digest = ?::text || '-' || n.user_id::text FROM locked"
                 " WHERE n.user_id = locked.id AND n.status = 'pending' AND n.deliver_at <= ?"

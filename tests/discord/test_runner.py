@@ -111,3 +111,70 @@ def test_importing_the_discord_front_end_has_no_side_effects(tmp_path: Path) -> 
     )
     assert res.stdout.strip() == "ok" and res.stderr == ""
     assert list(tmp_path.iterdir()) == []
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_imgbot_run_on_postgres_serves_health_and_metrics_and_drains_on_sigterm(
+    double: DiscordDouble, tmp_path: Path, pg_url: str
+) -> None:
+    import json
+
+    import aiohttp
+
+    port = _free_port()
+    proc = await _imgbot(
+        double,
+        tmp_path,
+        "run",
+        DISCORD_DEV_GUILD_ID=str(GUILD_ID),
+        IMGBOT_DATABASE_URL=pg_url,
+        IMGBOT_HTTP_PORT=str(port),
+        IMGBOT_HTTP_HOST="127.0.0.1",
+        IMGBOT_LOG_FORMAT="json",
+        IMGBOT_INSTANCE_ID="replica-a",
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await double.wait_ready()
+        await double.interact(double.slash(AMAL, "profile set", specialty="psych", track="non-us-img"))
+        answer = await double.interact(double.slash(AMAL, "contact add", name="Dr Maya Lee", how_met="conference"))
+        assert "Added #1 Dr Maya Lee" in answer.text
+        await double.interact(double.slash(AMAL, "contact show", contact="#99"))
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{base}/healthz") as r:
+                assert r.status == 200 and (await r.json())["instance"] == "replica-a"
+            for _ in range(50):  # ready once the gateway is up and the scheduler has run
+                async with http.get(f"{base}/readyz") as r:
+                    ready = await r.json()
+                    if r.status == 200:
+                        break
+                await asyncio.sleep(0.1)
+            assert ready["status"] == "ready", ready
+            assert set(ready["checks"]) == {"database", "migrations", "discord", "scheduler"}
+            async with http.get(f"{base}/metrics") as r:
+                metrics = await r.text()
+        assert 'imgbot_commands_total{command="contact add",outcome="ok"} 1.0' in metrics
+        assert 'imgbot_commands_total{command="contact show",outcome="user_error"} 1.0' in metrics
+        assert "imgbot_nudges_pending 1.0" in metrics  # the follow-up owed after the conference
+        for name in (
+            "imgbot_command_seconds",
+            "imgbot_nudges_delivered_total",
+            "imgbot_delivery_lag_seconds",
+            "imgbot_lease_takeovers_total",
+            "imgbot_platform_rate_limited_total",
+        ):
+            assert name in metrics, name
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+    lines = [json.loads(line) for line in err.decode().splitlines() if line.strip()]
+    assert lines and all(entry["instance"] == "replica-a" for entry in lines)
+    assert not any("Dr Maya Lee" in entry["msg"] for entry in lines)  # no contact names in logs

@@ -1,0 +1,214 @@
+"""Delivery under leases: several instances on one database, kills, drains, quiet hours at send time."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.core.clock import ManualClock
+from bot.core.context import App
+from bot.core.models import Contact, NudgeKind, UserRef
+from bot.core.nudges import DeliveryError, NudgeEngine
+from bot.core.reply import Reply
+from bot.runtime import build_app
+from bot.scheduler import NudgeScheduler
+from bot.settings import Settings
+from tests.helpers import OPEN_APPS, START, RecordingPort, Transcript, make_app
+
+CAIRO = '/profile set specialty:psych track:non-us-img timezone:Africa/Cairo name:"Dr Amal Hassan"'
+LEASE = timedelta(seconds=60)
+NUDGE_ID = re.compile(r"/nudges done (\d+)")
+
+
+async def _app(url: str, clock: ManualClock) -> App:
+    app = await build_app(Settings(database_url=url), clock)  # type: ignore[call-arg]
+    OPEN_APPS.append(app)
+    return app
+
+
+# ------------------------------------------------------------------ quiet hours and pauses at send time
+
+
+async def test_a_late_digest_after_a_restart_at_3am_waits_for_quiet_hours_to_end(tmp_path: Path) -> None:
+    clock = ManualClock(START)
+    app = await make_app(tmp_path / "q.db", clock)
+    t = Transcript(app)
+    await t.say(CAIRO)
+    await t.say('/contact add "Dr Maya Lee" specialty:psych how_met:conference met_on:2026-11-22')
+    await app.store.close()
+
+    clock.set(datetime(2026, 11, 26, 1, 0, tzinfo=UTC))  # back up at 03:00 in Cairo, quiet until 08:00
+    app = await make_app(tmp_path / "q.db", clock)
+    port = RecordingPort()
+    engine = NudgeEngine(app, {"console": port}, rate=1000)
+    await engine.recover()
+    outcome = await engine.run_due()
+    assert port.sent == [] and outcome.deferred == 1
+    assert await app.store.next_delivery() == datetime(2026, 11, 26, 6, 0, tzinfo=UTC)  # 08:00 Cairo
+
+    clock.set(datetime(2026, 11, 26, 6, 0, tzinfo=UTC))
+    await engine.run_due()
+    (sent,) = port.sent
+    assert sent[1].title.startswith("🔔 Late nudges") and "Dr Maya Lee" in sent[1].plain_text()
+
+
+async def test_a_retry_that_would_fall_in_quiet_hours_waits_for_the_morning(tmp_path: Path) -> None:
+    clock = ManualClock(datetime(2026, 11, 25, 18, 59, tzinfo=UTC))  # 20:59 Cairo, quiet from 21:00
+    app = await make_app(tmp_path / "r.db", clock)
+    t = Transcript(app)
+    await t.say(CAIRO)
+    await t.say('/contact add "Dr Maya Lee" specialty:psych how_met:conference met_on:today')
+    (n,) = await app.store.open_nudges(1)
+    await app.store.put_nudge(1, n.kind, n.ref, n.due_at, clock.now())  # due right now
+    port = RecordingPort(fail_with=DeliveryError("HTTP 503"))
+    await NudgeEngine(app, {"console": port}, rate=1000).run_due()
+    (retry,) = await app.store.open_nudges(1)
+    assert (retry.status, retry.attempts) == ("pending", 1)
+    assert retry.deliver_at == datetime(2026, 11, 26, 6, 0, tzinfo=UTC)  # not 21:01 Cairo
+
+
+async def test_a_pause_set_after_planning_holds_back_the_digest(tmp_path: Path) -> None:
+    clock = ManualClock(START)
+    app = await make_app(tmp_path / "p.db", clock)
+    t = Transcript(app)
+    await t.say(CAIRO)
+    await t.say('/contact add "Dr Maya Lee" specialty:psych how_met:conference met_on:2026-11-22')
+    uid = await app.store.ensure_user(t.front.user, START)
+    # the pause is written straight to the profile, as a peer instance's command would leave it
+    profile = await app.store.get_profile(uid)
+    await app.store.save_profile(profile.with_(nudges_paused_until=datetime(2026, 12, 1, 8, tzinfo=UTC)), START)
+    clock.set(datetime(2026, 11, 25, 7, 0, tzinfo=UTC))
+    port = RecordingPort()
+    outcome = await NudgeEngine(app, {"console": port}, rate=1000).run_due()
+    assert port.sent == [] and outcome.deferred == 1
+    assert await app.store.next_delivery() == datetime(2026, 12, 1, 8, tzinfo=UTC)
+
+
+# ------------------------------------------------------------------ several instances
+
+
+@dataclass
+class Platform:
+    """One chat platform shared by every instance: it records what arrives and drops repeated nonces."""
+
+    delay: float = 0.002
+    arrivals: list[tuple[str, str, tuple[int, ...], datetime]] = field(default_factory=list)
+    clock: ManualClock | None = None
+
+    def port(self, name: str = "") -> Port:
+        return Port(self, name)
+
+
+@dataclass
+class Port:
+    platform: Platform
+    name: str = ""
+    sent: int = 0
+
+    async def deliver(self, user: UserRef, reply: Reply, nonce: str) -> None:
+        text = reply.plain_text() + " ".join(a.command for a in reply.actions)
+        ids = tuple(sorted({int(i) for i in NUDGE_ID.findall(text)}))
+        assert self.platform.clock is not None
+        self.platform.arrivals.append((nonce, user.account, ids, self.platform.clock.now()))
+        self.sent += 1
+        await asyncio.sleep(self.platform.delay)  # a kill here: sent, but never recorded as sent
+
+
+async def _seed(app: App, users: int, per_user: int) -> int:
+    now = app.clock.now()
+    store = app.store
+    for u in range(users):
+        uid = await store.ensure_user(UserRef("test", f"user-{u}"), now)
+        async with store.transaction():
+            for k in range(per_user):
+                c = await store.add_contact(Contact(id=0, user_id=uid, number=0, name=f"Dr {u}-{k}"), now)
+                await store.put_nudge(uid, NudgeKind.FOLLOWUP, str(c.id), now, now)
+    return users * per_user
+
+
+async def test_three_instances_deliver_5000_nudges_once_each_when_one_is_killed(pg_url: str) -> None:
+    clock = ManualClock(START)
+    apps = [await _app(pg_url, clock) for _ in range(3)]
+    total = await _seed(apps[0], users=1000, per_user=5)
+    platform = Platform(clock=clock)
+    ports = [platform.port(f"i{i}") for i in range(3)]
+    engines = [
+        NudgeEngine(app, {"test": port}, instance=port.name, lease=LEASE, rate=100_000, batch=40)
+        for app, port in zip(apps, ports, strict=True)
+    ]
+    victim = asyncio.create_task(engines[2].run_due())
+    survivors = asyncio.gather(engines[0].run_due(), engines[1].run_due())
+    while ports[2].sent < 60:  # the victim is busy delivering
+        await asyncio.sleep(0.005)
+    victim.cancel()  # kill -9: no drain, no release; its claims stay leased to i2
+    await asyncio.gather(victim, return_exceptions=True)
+    killed_at = clock.now()
+    await survivors
+
+    stranded = await apps[0].store.db.all("SELECT digest FROM nudges WHERE status = 'sending'")
+    assert stranded, "the kill should leave claims in flight"
+    leased = await apps[0].store.db.all("SELECT DISTINCT lease_owner FROM nudges WHERE status = 'sending'")
+    assert leased == [("i2",)]  # nobody touched a live lease
+    assert (await engines[0].run_due()).delivered == 0  # still within the lease
+
+    clock.advance(LEASE + timedelta(seconds=1))
+    taken = await engines[0].run_due()
+    assert taken.delivered == len(stranded)
+
+    counts = await apps[0].store.nudge_counts()
+    assert counts == {"sent": total}
+    by_nonce = Counter(a[0] for a in platform.arrivals)
+    nudge_nonces: dict[int, set[str]] = {}
+    for nonce, _user, ids, _at in platform.arrivals:
+        for i in ids:
+            nudge_nonces.setdefault(i, set()).add(nonce)
+    assert len(nudge_nonces) == total  # every nudge arrived
+    assert all(len(n) == 1 for n in nudge_nonces.values())  # never in two different digests
+    stranded_digests = {d for (d,) in stranded}
+    for nonce, count in by_nonce.items():
+        if count > 1:  # sent by the killed instance, then again by the peer that took it over
+            assert count == 2 and nonce in stranded_digests
+            times = [a[3] for a in platform.arrivals if a[0] == nonce]
+            assert times[0] <= killed_at and times[1] >= killed_at + LEASE
+
+
+async def test_draining_finishes_sends_in_flight_and_hands_back_the_rest(tmp_path: Path) -> None:
+    clock = ManualClock(START)
+    app = await make_app(tmp_path / "d.db", clock)
+    await _seed(app, users=40, per_user=1)
+    platform = Platform(delay=0.05, clock=clock)
+    engine = NudgeEngine(app, {"test": platform.port()}, instance="a", rate=100_000, concurrency=4, batch=40)
+    run = asyncio.create_task(engine.run_due())
+    while len(platform.arrivals) < 4:
+        await asyncio.sleep(0.005)
+    handed_back = await engine.drain()
+    outcome = await run
+    counts = await app.store.nudge_counts()
+    assert "sending" not in counts
+    assert counts["sent"] == outcome.delivered == len(platform.arrivals)  # everything started was finished
+    assert counts["pending"] == 40 - outcome.delivered and outcome.deferred + handed_back == counts["pending"]
+    other = NudgeEngine(app, {"test": platform.port()}, instance="b", rate=100_000)
+    await other.run_due()
+    assert (await app.store.nudge_counts()) == {"sent": 40}
+    assert len({a[0] for a in platform.arrivals}) == len(platform.arrivals) == 40
+
+
+async def test_an_instance_hears_of_a_peers_new_work_long_before_its_heartbeat(pg_url: str) -> None:
+    clock = ManualClock(START)
+    writer, listener = await _app(pg_url, clock), await _app(pg_url, clock)
+    platform = Platform(clock=clock)
+    sched = NudgeScheduler(NudgeEngine(listener, {"test": platform.port()}, instance="b"), heartbeat_seconds=3600)
+    await sched.start()
+    try:
+        await _seed(writer, users=1, per_user=1)  # a peer's command: due now, committed there
+        for _ in range(100):
+            if platform.arrivals:
+                break
+            await asyncio.sleep(0.05)
+        assert len(platform.arrivals) == 1, "the LISTEN/NOTIFY wake-up did not come within 5 s"
+    finally:
+        await sched.shutdown()
