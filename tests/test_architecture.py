@@ -11,7 +11,18 @@ from bot.core.commands import build_registry
 from bot.core.registry import Command, CommandSet, Registry
 
 CORE = Path(__file__).resolve().parents[1] / "bot" / "core"
-FORBIDDEN = ("discord", "slack_bolt", "slack_sdk", "prompt_toolkit", "rich", "bot.frontends", "aiohttp")
+FORBIDDEN = (
+    "discord",
+    "slack_bolt",
+    "slack_sdk",
+    "prompt_toolkit",
+    "rich",
+    "aiohttp",
+    "aiosqlite",
+    "asyncpg",
+    "prometheus_client",
+)
+FORBIDDEN_OURS = ("bot.frontends", "bot.store", "bot.ops", "bot.telemetry", "bot.runtime", "bot.settings")
 
 
 def _imports(path: Path) -> set[str]:
@@ -27,7 +38,9 @@ def _imports(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("path", sorted(CORE.rglob("*.py")), ids=lambda p: str(p.relative_to(CORE)))
 def test_core_imports_no_platform_or_terminal_library(path: Path) -> None:
-    bad = sorted(n for n in _imports(path) if n.split(".")[0] in FORBIDDEN or n.startswith("bot.frontends"))
+    bad = sorted(
+        n for n in _imports(path) if n.split(".")[0] in FORBIDDEN or any(n.startswith(o) for o in FORBIDDEN_OURS)
+    )
     assert not bad, f"{path.name} imports {bad}"
 
 
@@ -68,3 +81,19 @@ def test_importing_the_package_has_no_side_effects(tmp_path: Path) -> None:
     res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert res.stdout.strip() == "ok" and res.stderr == ""
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ruff_bans_the_store_and_platforms_in_core(tmp_path: Path) -> None:
+    """The same rule as a lint error (TID251, bot/core/ruff.toml), so an editor flags it at once."""
+    import shutil
+    import subprocess
+
+    ruff = shutil.which("ruff") or str(Path(__file__).resolve().parents[1] / ".venv" / "bin" / "ruff")
+    probe = CORE / "_ban_probe.py"
+    probe.write_text("from bot.store import open_store\nimport discord\n\n__all__ = ['discord', 'open_store']\n")
+    try:
+        res = subprocess.run([ruff, "check", "--no-cache", str(probe)], capture_output=True, text=True, timeout=60)
+    finally:
+        probe.unlink()
+    assert res.returncode == 1
+    assert "`bot.store` is banned" in res.stdout and "`discord` is banned" in res.stdout

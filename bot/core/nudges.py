@@ -120,7 +120,7 @@ class NudgeEngine:
         """At start: send again what this instance had claimed before it stopped, and any
         expired claim of a peer, each with its original digest id."""
         async with self._running:
-            return await self._round(own=True, fresh=False)
+            return await self._round(own=True, fresh=False) or Outcome()
 
     async def run_due(self) -> Outcome:
         """Deliver everything due now (and any expired claim), one digest per user."""

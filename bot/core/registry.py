@@ -186,7 +186,7 @@ class Registry:
             if second in subs:
                 return subs[second], list(words[2:])
             close = difflib.get_close_matches(second, list(subs), n=1, cutoff=0.75) if second else []
-            if close and ":" not in second:
+            if close and second and ":" not in second:
                 raise UsageError(f"/{first} has no subcommand '{words[1]}'; did you mean /{first} {close[0]}?")
             if group.default:
                 return subs[group.default], list(words[1:])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.core.commands.profile import TRACK_CHOICES
 from bot.core.context import Context
 from bot.core.dates import fmt_date, fmt_month
@@ -39,7 +41,7 @@ def heading(view: TrackView, what: str) -> str:
     return f"{what} · {view.playbook.name} ({TRACK_NAMES.get(view.track, view.track)})"
 
 
-def sources(items: list[Item]) -> str:
+def sources(items: Sequence[Item]) -> str:
     seeds = sorted({s for i in items for s in i.sources})
     derived = any(i.derived for i in items)
     return "Sources: " + ", ".join(seeds) + (" · partly derived from other seeds" if derived else "")

@@ -8,6 +8,7 @@ Errors name the file, the path inside it and the line, e.g.::
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,7 @@ class PlaybookLibrary:
             for key in (p.id, p.name, *p.aliases):
                 self._alias.setdefault(_norm(key), p.id)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Playbook]:
         return iter(self._by_id.values())
 
     def __len__(self) -> int:
@@ -250,11 +251,11 @@ def _check_complete(parsed: _Parsed, items: dict[str, list[Item]]) -> list[Playb
                 err("scripts", f"no '{kind}' script for the {track} track")
             if count > 1:
                 err("scripts", f"{count} '{kind}' scripts for the {track} track; keep one")
-        situations = [c.situation for c in items["cadences"] if c.applies_to(track)]
+        situations = [c.situation for c in items["cadences"] if isinstance(c, Cadence) and c.applies_to(track)]
         for situation in Situation:
             if situations.count(situation) != 1:
                 err("cadences", f"need exactly one '{situation}' cadence for the {track} track")
-        phases = [p for p in items["timeline"] if p.applies_to(track)]
+        phases = [p for p in items["timeline"] if isinstance(p, Phase) and p.applies_to(track)]
         if not phases:
             err("timeline", f"no timeline phase for the {track} track")
         starts = [p.start for p in phases]

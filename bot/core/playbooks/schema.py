@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from bot.core.playbooks.placeholders import unknown_placeholders
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=40)]
-TRACKS: tuple[str, ...] = ("us-img", "non-us-img")
 Track = Literal["us-img", "non-us-img"]
+TRACKS: tuple[Track, ...] = ("us-img", "non-us-img")
 
 
 class ScriptKind(StrEnum):
@@ -74,7 +74,7 @@ class Item(_Strict):
     """Common fields of every playbook entry."""
 
     id: Slug
-    tracks: list[Track] = Field(default_factory=lambda: list(TRACKS), min_length=1)
+    tracks: list[Track] = Field(default_factory=lambda: list[Track](TRACKS), min_length=1)
     # Seed files this entry draws from: the 3-digit prefix ("000".."004") or a
     # free label such as "community" for content that has no seed.
     sources: list[str] = Field(min_length=1)

@@ -94,9 +94,9 @@ class AutocompleteTransformer(OptionTransformer):
         self,
         interaction: discord.Interaction,
         value: str | int | float,
-        /,  # type: ignore[override]
-    ) -> list[app_commands.Choice[str]]:
-        return await self._suggest(interaction, str(value))
+        /,
+    ) -> list[app_commands.Choice[str | int | float]]:
+        return list(await self._suggest(interaction, str(value)))  # type: ignore[arg-type]
 
 
 def _static(choices: Sequence[Choice]) -> Suggest:
@@ -126,18 +126,18 @@ def transformer(app: App, opt: Option, handler: Handler) -> OptionTransformer:
     if opt.type == OptionType.INTEGER:
         lo = max(opt.min_value, -MAX_INT) if opt.min_value is not None else None
         hi = min(opt.max_value, MAX_INT) if opt.max_value is not None else None
-        kind, bounds = AppCommandOptionType.integer, {"min_value": lo, "max_value": hi}
+        kind = AppCommandOptionType.integer
     else:
-        kind, bounds = AppCommandOptionType.string, {"max_value": max(1, min(opt.max_length, MAX_TEXT))}
+        kind, lo, hi = AppCommandOptionType.string, None, max(1, min(opt.max_length, MAX_TEXT))
     choices = choices_for(app, opt) if opt.type in (OptionType.CHOICE, OptionType.SPECIALTY) else ()
     # Discord allows choices or autocomplete, not both; a named source wins (it can be dynamic).
     if opt.autocomplete:
-        return AutocompleteTransformer(kind, _from_source(handler, opt.autocomplete), **bounds)
+        return AutocompleteTransformer(kind, _from_source(handler, opt.autocomplete), min_value=lo, max_value=hi)
     if len(choices) > CHOICES:
-        return AutocompleteTransformer(kind, _static(choices), **bounds)
+        return AutocompleteTransformer(kind, _static(choices), min_value=lo, max_value=hi)
     if choices:  # a fixed list needs no length bound
         return OptionTransformer(kind, choices=choices)
-    return OptionTransformer(kind, **bounds)
+    return OptionTransformer(kind, min_value=lo, max_value=hi)
 
 
 def _param_name(name: str, index: int) -> str:

@@ -289,7 +289,8 @@ class _ImgBot:
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """A button this version does not know (discord.py would leave it unanswered)."""
         if interaction.type is discord.InteractionType.component:
-            custom_id = str((interaction.data or {}).get("custom_id", ""))
+            data: dict[str, Any] = dict(interaction.data or {})
+            custom_id = str(data.get("custom_id", ""))
             if not re.fullmatch(BUTTON_TEMPLATE, custom_id):
                 log.warning("a click on an unknown button: %r", custom_id[:100])
                 await self.frontend.fail(interaction, BotError(OLD_BUTTON))
@@ -327,7 +328,7 @@ def create_client(
     if shard_count:
         # DISCORD_SHARD_IDS: this instance runs only these shards of DISCORD_SHARD_COUNT
         client: ImgBotClient | ShardedImgBotClient = ShardedImgBotClient(
-            shard_count=shard_count, shard_ids=shard_ids, **options
+            shard_count=shard_count, shard_ids=shard_ids or None, **options  # type: ignore[arg-type]
         )
     else:
         client = ImgBotClient(**options)

@@ -45,7 +45,7 @@ class CommandButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUT
             match.group(0), button.label if button else None, button.style if button else discord.ButtonStyle.secondary
         )
 
-    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+    async def callback(self, interaction: discord.Interaction) -> None:
         handler: ClickHandler = interaction.client.frontend  # type: ignore[attr-defined]
         await handler.click(interaction, self.line)
 
