@@ -328,7 +328,9 @@ def create_client(
     if shard_count:
         # DISCORD_SHARD_IDS: this instance runs only these shards of DISCORD_SHARD_COUNT
         client: ImgBotClient | ShardedImgBotClient = ShardedImgBotClient(
-            shard_count=shard_count, shard_ids=shard_ids or None, **options  # type: ignore[arg-type]
+            shard_count=shard_count,
+            shard_ids=shard_ids or None,
+            **options,  # type: ignore[arg-type]
         )
     else:
         client = ImgBotClient(**options)
