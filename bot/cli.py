@@ -98,6 +98,51 @@ def _discord_sync(args: argparse.Namespace) -> int:
     return sync_commands(settings, args.guild)
 
 
+def _db_migrate(args: argparse.Namespace) -> int:
+    from bot.store import open_store
+    from bot.store.driver import redact_url
+
+    overrides: dict[str, object] = {"database_url": args.url} if args.url else {}
+    url = _load_settings(**overrides).database_url
+
+    async def migrate() -> tuple[list[int], int]:
+        store = await open_store(url, pool_size=1, migrate=False)
+        try:
+            applied = await store.migrate()
+            return applied, await store.schema_version()
+        except ConfigError:
+            raise
+        except Exception as exc:  # sqlite3 / asyncpg refusals (read-only file, no privilege): one line
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(f"cannot migrate the database at {store.url}: {redact_url(reason)}") from None
+        finally:
+            await store.close()
+
+    applied, version = asyncio.run(migrate())
+    if not applied:
+        print(f"schema is current ({version}) at {redact_url(url)}")
+    else:
+        span = f"migration {applied[0]}" if len(applied) == 1 else f"migrations {applied[0]}-{applied[-1]}"
+        print(f"applied {span} to {redact_url(url)} (schema {version})")
+    return 0
+
+
+def _db_copy(args: argparse.Namespace) -> int:
+    from bot.store.copy import CountMismatch, copy_database, format_counts
+    from bot.store.driver import redact_url
+
+    print(f"copying {redact_url(args.source)} -> {redact_url(args.target)}")
+    try:
+        counts = asyncio.run(copy_database(args.source, args.target, force=args.force, batch=args.batch))
+    except CountMismatch as exc:
+        print("\n".join(format_counts(exc.counts)))
+        print(f"MISMATCH: {exc}")
+        return 1
+    print("\n".join(format_counts(counts)))
+    print(f"copied {sum(c.target for c in counts)} rows in {len(counts)} tables; all counts match")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="imgbot", description="IMG Peer Bot: networking for IMGs")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -126,6 +171,27 @@ def build_parser() -> argparse.ArgumentParser:
     sync = dc_sub.add_parser("sync", help="publish slash commands (globally, or to one guild)")
     sync.add_argument("--guild", type=int, help="guild id for an instant, guild-only sync")
     sync.set_defaults(func=_discord_sync)
+
+    db = sub.add_parser("db", help="database administration")
+    db_sub = db.add_subparsers(dest="db_cmd", required=True)
+    mig = db_sub.add_parser("migrate", help="bring the database schema up to date")
+    mig.add_argument("--url", help="database URL (default: IMGBOT_DATABASE_URL)")
+    mig.set_defaults(func=_db_migrate)
+    cp = db_sub.add_parser(
+        "copy",
+        help="copy every row from one database into another (e.g. SQLite to PostgreSQL)",
+        description="Copy every row from one database into another, ids and all, in one target transaction; "
+        "both are migrated first. Stop the bot on the source while this runs.",
+    )
+    cp.add_argument("--from", dest="source", required=True, metavar="URL", help="the database to copy from")
+    cp.add_argument("--to", dest="target", required=True, metavar="URL", help="the database to copy into")
+    cp.add_argument(
+        "--force",
+        action="store_true",
+        help="the target has data: delete it all, in the same transaction as the copy (default: refuse)",
+    )
+    cp.add_argument("--batch", type=int, default=5000, help="rows read and written at a time (default: 5000)")
+    cp.set_defaults(func=_db_copy)
     return parser
 
 
