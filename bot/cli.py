@@ -7,9 +7,13 @@ import asyncio
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.core.errors import ConfigError
 from bot.core.playbooks.loader import PlaybookLoadError, load_playbooks, shipped_playbooks_dir
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 
 def _fail(message: str) -> int:
@@ -17,7 +21,7 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _load_settings(**overrides: object):
+def _load_settings(**overrides: object) -> Settings:
     from bot.settings import load_settings
 
     return load_settings(**overrides)

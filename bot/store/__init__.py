@@ -3,7 +3,6 @@ channels, communities) combined over one driver, implementing core's ``Store`` p
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -13,7 +12,7 @@ from bot.store import migrate as _migrate
 from bot.store.channels import ChannelSQL
 from bot.store.communities import CommunitySQL
 from bot.store.contacts import ContactSQL
-from bot.store.driver import Driver, open_driver
+from bot.store.driver import Driver, open_driver, redact_url
 from bot.store.goals import GoalSQL
 from bot.store.notices import NoticeSQL
 from bot.store.nudges import NudgeSQL
@@ -71,9 +70,10 @@ async def open_store(url: str, *, pool_size: int = 10, migrate: bool = True) -> 
         except ConfigError:
             await db.close()
             raise
-        except (OSError, sqlite3.Error) as exc:
+        except db.errors as exc:
             await db.close()
-            raise ConfigError(f"IMGBOT_DATABASE_URL: cannot use the database at {store.url}: {exc}") from None
+            reason = redact_url(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            raise ConfigError(f"IMGBOT_DATABASE_URL: cannot use the database at {store.url}: {reason}") from None
         except BaseException:
             await db.close()
             raise

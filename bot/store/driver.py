@@ -113,6 +113,8 @@ class Driver:
 
     dialect: Dialect
     url_for_humans: str
+    # what the database library raises for a refused or failed statement
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error, OSError)
 
     def __init__(self) -> None:
         self._current: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
@@ -346,7 +348,10 @@ class PostgresDriver(Driver):
     dialect: Dialect = "postgres"
 
     def __init__(self, pool: Any, dsn: str) -> None:
+        import asyncpg
+
         super().__init__()
+        self.errors = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
         self.pool = pool
         self.dsn = dsn
         self.url_for_humans = redact_url(dsn)

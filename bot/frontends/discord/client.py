@@ -329,8 +329,8 @@ def create_client(
         # DISCORD_SHARD_IDS: this instance runs only these shards of DISCORD_SHARD_COUNT
         client: ImgBotClient | ShardedImgBotClient = ShardedImgBotClient(
             shard_count=shard_count,
-            shard_ids=shard_ids or None,
-            **options,  # type: ignore[arg-type]
+            shard_ids=shard_ids or None,  # type: ignore[arg-type]  # discord.py's own default is None
+            **options,
         )
     else:
         client = ImgBotClient(**options)
