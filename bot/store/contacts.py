@@ -38,6 +38,27 @@ def _contact(row: Row) -> Contact:
     )
 
 
+def _editable(c: Contact) -> tuple[object, ...]:
+    """The values of the columns from ``name`` to ``followup_script``, in table order."""
+    return (
+        c.name,
+        name_key(c.name),
+        c.role,
+        c.specialty,
+        c.institution,
+        c.email,
+        c.how_met,
+        c.met_on,
+        c.notes,
+        ",".join(c.tags),
+        c.state,
+        c.last_contact_on,
+        c.next_followup_on,
+        c.followup_situation,
+        c.followup_script,
+    )
+
+
 class ContactSQL(Feature):
     async def count_contacts(self, user_id: int) -> int:
         row = await self.db.one("SELECT COUNT(*) FROM contacts WHERE user_id = ?", (user_id,))
@@ -56,26 +77,7 @@ class ContactSQL(Feature):
                 " how_met, met_on, notes, tags, state, last_contact_on, next_followup_on,"
                 " followup_situation, followup_script, created_at)"
                 f" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING {CONTACT_COLS}",
-                (
-                    c.user_id,
-                    int(seq[0]),
-                    c.name,
-                    name_key(c.name),
-                    c.role,
-                    c.specialty,
-                    c.institution,
-                    c.email,
-                    c.how_met,
-                    c.met_on,
-                    c.notes,
-                    ",".join(c.tags),
-                    c.state,
-                    c.last_contact_on,
-                    c.next_followup_on,
-                    c.followup_situation,
-                    c.followup_script,
-                    now,
-                ),
+                (c.user_id, int(seq[0]), *_editable(c), now),
             )
         assert row is not None
         return _contact(row)
@@ -85,25 +87,7 @@ class ContactSQL(Feature):
             "UPDATE contacts SET name=?, name_key=?, role=?, specialty=?, institution=?, email=?,"
             " how_met=?, met_on=?, notes=?, tags=?, state=?, last_contact_on=?, next_followup_on=?,"
             " followup_situation=?, followup_script=? WHERE id = ? AND user_id = ?",
-            (
-                c.name,
-                name_key(c.name),
-                c.role,
-                c.specialty,
-                c.institution,
-                c.email,
-                c.how_met,
-                c.met_on,
-                c.notes,
-                ",".join(c.tags),
-                c.state,
-                c.last_contact_on,
-                c.next_followup_on,
-                c.followup_situation,
-                c.followup_script,
-                c.id,
-                c.user_id,
-            ),
+            (*_editable(c), c.id, c.user_id),
         )
 
     async def delete_contact(self, user_id: int, contact_id: int) -> None:
