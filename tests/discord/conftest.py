@@ -78,7 +78,7 @@ class LiveBot:
         self.bot = DiscordBot(app, settings, defer_after=self.defer_after)
         before = self.double.identified
         self._task = asyncio.create_task(self.bot.run())
-        shards = settings.discord_shard_count or 1
+        shards = len(settings.discord_shard_ids or ()) or settings.discord_shard_count or 1
         await self.double.wait_for(
             lambda: self.double.identified >= before + shards or self._task.done(),  # type: ignore[union-attr]
             what="the bot to connect",

@@ -178,3 +178,14 @@ async def test_imgbot_run_on_postgres_serves_health_and_metrics_and_drains_on_si
     lines = [json.loads(line) for line in err.decode().splitlines() if line.strip()]
     assert lines and all(entry["instance"] == "replica-a" for entry in lines)
     assert not any("Dr Maya Lee" in entry["msg"] for entry in lines)  # no contact names in logs
+
+
+async def test_shard_ids_make_this_instance_run_only_its_shards(
+    double: DiscordDouble, tmp_path: Path, clock: ManualClock
+) -> None:
+    live = await LiveBot(double, tmp_path / "ids.db", clock, DISCORD_SHARD_COUNT=2, DISCORD_SHARD_IDS="1").start()
+    try:
+        assert isinstance(live.running.client, ShardedImgBotClient)
+        assert [s.shard for s in double.sessions] == [(1, 2)]  # shard 0 is another instance's
+    finally:
+        await live.stop()
