@@ -24,10 +24,12 @@ from bot.core.registry import (
     Command,
     Option,
     OptionType,
+    check_text,
     match_choice,
     parse_int,
     parse_month,
     parse_text,
+    printable,
 )
 from bot.core.reply import Attachment, Reply, Text, Tone
 
@@ -62,6 +64,13 @@ def parse_line(app: App, line: str) -> tuple[Command, dict[str, str]]:
 
 def parse_line_positions(app: App, line: str) -> tuple[Command, dict[str, str], list[str]]:
     """As :func:`parse_line`, plus the names of the options that got positional words."""
+    try:
+        return _parse_line_positions(app, line)
+    except UsageError as exc:  # it may quote the line: never echo what cannot be printed
+        raise UsageError(printable(exc.message)) from None
+
+
+def _parse_line_positions(app: App, line: str) -> tuple[Command, dict[str, str], list[str]]:
     words = split_line(line)
     quoted = _quoted_starts(line, words)
     command, rest = app.registry.resolve(words)
@@ -125,6 +134,8 @@ def convert(ctx: Context, command: Command, raw: Mapping[str, Any]) -> dict[str,
 
 
 def convert_value(ctx: Context, opt: Option, value: Any) -> Any:
+    if isinstance(value, str):
+        check_text(opt.name, value)  # every type: a choice or a date echoes what it refuses
     match opt.type:
         case OptionType.INTEGER:
             return parse_int(opt, value)

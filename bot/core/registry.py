@@ -274,8 +274,27 @@ def parse_int(opt: Option, value: Any) -> int:
     return number
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` with any lone surrogate (bytes that were not UTF-8) shown as U+FFFD, so it can be echoed."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def check_text(opt_name: str, value: str) -> str:
+    """Refuse a lone surrogate (``\\udcff`` from undecodable bytes, ``\\ud800`` from a broken pair):
+    no database can store it and no terminal can print it."""
+    if _SURROGATE.search(value):
+        raise UsageError(
+            f"option '{opt_name}' contains characters that are not valid text (bytes that are not UTF-8); "
+            "retype it or paste it again from its source"
+        )
+    return value
+
+
 def parse_text(opt: Option, value: Any) -> str:
-    text = str(value).strip()
+    text = check_text(opt.name, str(value)).strip()
     if len(text) > opt.max_length:
         raise UsageError(f"option '{opt.name}' is {len(text)} characters; the limit is {opt.max_length}")
     return text

@@ -180,3 +180,16 @@ async def test_autocomplete_for_a_command_the_bot_does_not_have_gets_no_suggesti
     stale["data"]["name"] = "retired-command"
     answer = await double.interact(stale)
     assert answer.kind == 8 and answer.choices == []
+
+
+async def test_a_lone_surrogate_in_a_slash_option_is_a_usage_message(bot: LiveBot, double: DiscordDouble) -> None:
+    """Discord hands over JSON strings; '\\udcff' in one is valid JSON, and must not reach the store."""
+    await bot.say(AMAL, "profile set", **PROFILE)
+    added = await bot.say(AMAL, "contact add", name="Dr \udcff Lee", notes="fine")
+    assert "option 'name'" in added.text and "not valid text" in added.text, added.text
+    assert "Something went wrong" not in added.text
+    edited = await bot.say(AMAL, "profile set", school="Cairo \ud800 University")
+    assert "option 'school'" in edited.text and "Something went wrong" not in edited.text
+    listed = await bot.say(AMAL, "contact list")
+    assert "Contacts (all): 0" in listed.text
+    assert "Cairo University" in (await bot.say(AMAL, "profile show")).text
