@@ -44,3 +44,26 @@ async def test_a_surrogate_outside_an_option_value_is_never_echoed(console: Tran
     assert APOLOGY not in out, out
     assert "\udcff" not in out and "\ud800" not in out
     out.encode("utf-8")  # printable on a strict UTF-8 terminal
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Europe", "Etc", "America/Argentina", "A" * 300, "Europe/" + "x" * 5000, "Africa/Cairo\x00", "UTC/../UTC", "."],
+)
+async def test_a_name_that_is_no_time_zone_is_a_usage_message(console: Transcript, name: str) -> None:
+    await console.say("/profile set timezone:Africa/Cairo")
+    out = await console.say(f'/profile set timezone:"{name}"')
+    assert APOLOGY not in out, out
+    assert "is not a time zone" in out and out.count("\n") == 1, out
+    assert len(out) < 400  # an over-long name is not echoed in full
+    assert "Time zone: Africa/Cairo" in await console.say("/profile show")
+
+
+def test_zone_refuses_directories_and_over_long_names() -> None:
+    from bot.core.dates import zone
+    from bot.core.errors import UsageError
+
+    for name in ("Europe", "Etc", "x" * 256, "Europe/Paris\x00", "Europe/Paris/"):
+        with pytest.raises(UsageError, match="is not a time zone"):
+            zone(name)
+    assert zone("Europe/Paris").key == "Europe/Paris"

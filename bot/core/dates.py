@@ -58,21 +58,32 @@ def _zone_names() -> tuple[str, ...]:
     return tuple(sorted(available_timezones()))
 
 
+# The longest IANA name is about 32 characters; a name is letters, digits, _ + - and slashes.
+MAX_ZONE_NAME = 64
+_ZONE_NAME = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*")
+
+
 def zone(name: str) -> ZoneInfo:
     try:
         return _zone(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory such as Europe, a long name
         import difflib
 
-        close = difflib.get_close_matches(name, _zone_names(), n=1, cutoff=0.5)
+        close = difflib.get_close_matches(name, _zone_names(), n=1, cutoff=0.5) if len(name) <= MAX_ZONE_NAME else []
         hint = f"; did you mean {close[0]}?" if close else "; use an IANA name such as Africa/Cairo"
-        raise UsageError(f"option 'timezone': '{name}' is not a time zone{hint}") from None
+        raise UsageError(f"option 'timezone': '{_shown(name)}' is not a time zone{hint}") from None
+
+
+def _shown(name: str) -> str:
+    """The name as it can be echoed: cut short, with control characters and broken text as '?'."""
+    short = name if len(name) <= MAX_ZONE_NAME else name[:MAX_ZONE_NAME] + "…"
+    return "".join(ch if ch.isprintable() else "?" for ch in short)
 
 
 @lru_cache(maxsize=512)
 def _zone(name: str) -> ZoneInfo:
-    if not name or name.startswith("/") or ".." in name:
-        raise ValueError(name)
+    if len(name) > MAX_ZONE_NAME or not _ZONE_NAME.fullmatch(name):
+        raise ValueError("not a time zone name")
     return ZoneInfo(name)
 
 
