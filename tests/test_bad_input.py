@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import PSYCH_PROFILE
 from tests.helpers import Transcript
+from tests.test_cli_and_settings import ROOT
 
 APOLOGY = "Something went wrong"
 
@@ -67,3 +74,65 @@ def test_zone_refuses_directories_and_over_long_names() -> None:
         with pytest.raises(UsageError, match="is not a time zone"):
             zone(name)
     assert zone("Europe/Paris").key == "Europe/Paris"
+
+
+# ---------------------------------------------------------------- hostile import paths (console)
+
+
+def _limited_memory() -> None:  # in the child: reading /dev/zero whole must fail fast, not eat the machine
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (1_500_000_000, 1_500_000_000))
+
+
+def test_import_reads_only_regular_files_and_checks_the_size_first(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)  # opening it for reading blocks until a writer comes: it must never be opened
+    huge = tmp_path / "huge.csv"
+    with huge.open("wb") as f:
+        f.truncate(3_000_000_000)  # sparse: no disk used, but 3 GB if read
+    lines = [
+        "/contact import /dev/zero",
+        "/contact import /dev/urandom",
+        "/contact import /proc/self/fd/0",
+        f"/contact import {fifo}",
+        f"/contact import {huge}",
+        f"/contact import {tmp_path}",
+        "/contact list",
+    ]
+    started = time.monotonic()
+    res = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "console", "--db", str(tmp_path / "x.db")],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("IMGBOT_", "DISCORD_", "SLACK_"))},
+        preexec_fn=_limited_memory,
+    )
+    assert time.monotonic() - started < 30
+    assert res.returncode == 0 and "Traceback" not in res.stdout + res.stderr, res.stderr
+    out = res.stdout.strip().splitlines()
+    assert out == [
+        "cannot read /dev/zero: it is a device, not a file",
+        "cannot read /dev/urandom: it is a device, not a file",
+        "cannot read /proc/self/fd/0: it is a pipe, not a file",
+        f"cannot read {fifo}: it is a pipe, not a file",
+        "that file is 3,000,000,000 bytes; the limit is 2,000,000",
+        f"cannot read {tmp_path}: it is a directory, not a file",
+        "Contacts (all): 0",
+        'Nothing here yet. Add someone with /contact add "Dr Maya Lee" how_met:conference',
+    ], res.stdout
+
+
+async def test_an_import_path_with_nul_is_one_clear_line(console: Transcript, tmp_path: Path) -> None:
+    out = await console.say(f'/contact import "{tmp_path}/a\x00b.csv"')
+    assert APOLOGY not in out, out
+    assert out.strip() == f"cannot read {tmp_path}/a\\0b.csv: a file name cannot contain NUL", out
+
+
+async def test_a_file_that_grows_past_the_limit_while_read_is_refused(console: Transcript, tmp_path: Path) -> None:
+    f = tmp_path / "big.csv"
+    f.write_bytes(b"name\n" + b"x" * 2_100_000)
+    assert "the limit is 2,000,000" in await console.say(f"/contact import {f}")

@@ -8,6 +8,8 @@ plain text, exiting 0 at the end of input.
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,11 +19,12 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
 from bot.core.context import App
+from bot.core.csvio import MAX_BYTES
 from bot.core.dispatch import choices_for, error_reply, parse_line_positions, quote_hint, run_command
 from bot.core.errors import BotError, UsageError
 from bot.core.models import UserRef
 from bot.core.nudges import NudgeEngine
-from bot.core.registry import OptionType
+from bot.core.registry import OptionType, printable
 from bot.core.reply import (
     Attachment,
     Fields,
@@ -97,6 +100,20 @@ class ConsoleCompleter(Completer):
                 yield Completion(f"{o.name}:", start_position=-len(current), display_meta=o.description[:40])
 
 
+def _regular(shown: str, st: os.stat_result) -> None:
+    if stat.S_ISREG(st.st_mode):
+        if st.st_size > MAX_BYTES:
+            raise BotError(f"that file is {st.st_size:,} bytes; the limit is {MAX_BYTES:,}")
+        return
+    if stat.S_ISDIR(st.st_mode):
+        raise BotError(f"cannot read {shown}: it is a directory, not a file")
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        raise BotError(f"cannot read {shown}: it is a device, not a file")
+    if stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode):
+        raise BotError(f"cannot read {shown}: it is a pipe, not a file")
+    raise BotError(f"cannot read {shown}: it is not a regular file")
+
+
 class ConsoleFrontend:
     def __init__(
         self,
@@ -142,12 +159,27 @@ class ConsoleFrontend:
         return reply
 
     def _read_file(self, path: str) -> Attachment:
+        """A regular file of at most MAX_BYTES (+1, so the parser can say it is too big), read without
+        ever blocking: a device, a pipe or a terminal is refused before it is opened."""
+        shown = printable(path).replace("\x00", "\\0")
+        if "\x00" in path:
+            raise BotError(f"cannot read {shown}: a file name cannot contain NUL")
         p = Path(path).expanduser()
         try:
-            data = p.read_bytes()
+            _regular(shown, os.stat(p))
+            fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+            try:
+                _regular(shown, os.fstat(fd))  # the same file we looked at, not one swapped in meanwhile
+                chunks: list[bytes] = []
+                left = MAX_BYTES + 1
+                while left > 0 and (chunk := os.read(fd, min(left, 1 << 20))):
+                    chunks.append(chunk)
+                    left -= len(chunk)
+            finally:
+                os.close(fd)
         except OSError as exc:
-            raise BotError(f"cannot read {path}: {exc.strerror or exc}") from None
-        return Attachment(p.name, data, "text/csv")
+            raise BotError(f"cannot read {shown}: {exc.strerror or exc}") from None
+        return Attachment(p.name, b"".join(chunks), "text/csv")
 
     # ------------------------------------------------------------ output
     def _save_attachments(self, reply: Reply) -> list[str]:
