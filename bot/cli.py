@@ -48,11 +48,24 @@ def _commands(args: argparse.Namespace) -> int:
     return 0
 
 
+# --now outside these years is a typo; far out, dates overflow (9999) or are written in a form
+# the store cannot read back (years before 1000), and the next normal start would fail on them.
+NOW_YEARS = (2000, 2100)
+
+
 def _parse_now(text: str | None) -> datetime | None:
     if not text:
         return None
     when = datetime.fromisoformat(text)
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _now_in_range(when: datetime) -> bool:
+    try:
+        year = when.astimezone(UTC).year
+    except OverflowError:  # 0001-01-01T00:00+05:00 is before the year 1 in UTC
+        return False
+    return NOW_YEARS[0] <= year <= NOW_YEARS[1]
 
 
 def _console(args: argparse.Namespace) -> int:
@@ -67,8 +80,11 @@ def _console(args: argparse.Namespace) -> int:
     setup_logging(settings, quiet=True)
     try:
         now = _parse_now(args.now)
-    except ValueError:
+    except (ValueError, OverflowError):
         return _fail(f"--now: '{args.now}' is not an ISO date-time such as 2027-01-15T10:00")
+    if now is not None and not _now_in_range(now):
+        low, high = NOW_YEARS
+        return _fail(f"--now: {args.now} is outside the years {low}-{high}; use a date-time such as 2027-01-15T10:00")
     clock = OffsetClock(now) if now else None
 
     async def main() -> int:

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import PSYCH_PROFILE
 from tests.helpers import Transcript
-from tests.test_cli_and_settings import ROOT
+from tests.test_cli_and_settings import ROOT, imgbot
 
 APOLOGY = "Something went wrong"
 
@@ -136,3 +136,39 @@ async def test_a_file_that_grows_past_the_limit_while_read_is_refused(console: T
     f = tmp_path / "big.csv"
     f.write_bytes(b"name\n" + b"x" * 2_100_000)
     assert "the limit is 2,000,000" in await console.say(f"/contact import {f}")
+
+
+# ---------------------------------------------------------------- --now
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        "0001-01-01T00:00",
+        "0999-06-01T12:00",
+        "9999-12-31T23:59",
+        "1970-01-01T00:00",
+        "0001-01-01T00:00+05:00",
+        "9999-12-31T23:59-05:00",
+    ],
+)
+def test_an_extreme_now_is_refused_and_never_poisons_the_database(tmp_path: Path, now: str) -> None:
+    db = tmp_path / "me.db"
+    good = imgbot(["console", "--db", str(db)], '/contact add "Dr Keep" how_met:conference met_on:today\n')
+    assert good.returncode == 0 and "Added #1 Dr Keep" in good.stdout, good.stderr
+    lines = '/profile set timezone:Africa/Cairo\n/contact add "Dr Maya Lee" how_met:conference met_on:today\n'
+    res = imgbot(["console", "--db", str(db), "--now", now], lines + "/goal set emails 4 month\n")
+    assert res.returncode == 2, res.stdout
+    hint = "use a date-time such as 2027-01-15T10:00"
+    assert res.stderr == f"imgbot: --now: {now} is outside the years 2000-2100; {hint}\n"
+    assert res.stdout == ""
+    # the next normal start on that database works, and nothing of the refused run is in it
+    after = imgbot(["console", "--db", str(db)], "/contact list\n/nudges list\n")
+    assert after.returncode == 0 and "Traceback" not in after.stdout + after.stderr, after.stderr
+    assert "Contacts (all): 1" in after.stdout and "Dr Keep" in after.stdout
+
+
+def test_now_at_the_edges_of_the_range_works(tmp_path: Path) -> None:
+    for now in ("2000-01-01T00:00", "2100-12-31T12:00+00:00"):
+        res = imgbot(["console", "--db", str(tmp_path / "e.db"), "--now", now], '/contact add "Dr A"\n/goal progress\n')
+        assert res.returncode == 0 and "Traceback" not in res.stdout + res.stderr, res.stderr
