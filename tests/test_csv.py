@@ -68,3 +68,24 @@ async def test_broken_files_change_nothing(console: Transcript, tmp_path: Path) 
     assert "cannot read" in await console.say(f"/contact import {tmp_path / 'missing.csv'}")
     assert "needs a file" in await console.say("/contact import")
     assert "Contacts (all): 1" in await console.say("/contact list")
+
+
+async def test_an_unclosed_quote_never_merges_rows_silently(console: Transcript, tmp_path: Path) -> None:
+    f = tmp_path / "open.csv"
+    f.write_text('name,role\n"Dr Open,peer\nDr Z,peer\n')  # the quote runs to the end of the file
+    out = await console.say(f"/contact import {f}")
+    assert "Imported 0 contact(s)" in out, out
+    assert "row 2: a quote is not closed: the name cell runs over rows 2-3" in out, out
+    assert "Contacts (all): 0" in await console.say("/contact list")
+
+
+async def test_rows_after_a_quote_closed_too_late_keep_their_numbers(console: Transcript, tmp_path: Path) -> None:
+    f = tmp_path / "late.csv"
+    f.write_text('name,role\nDr A,peer\n"Dr Open,peer\nDr Z,peer",fellow\nDr Y,surgeon\nDr B,peer\n')
+    out = await console.say(f"/contact import {f}")
+    assert "Imported 2 contact(s)" in out, out
+    assert "Rejected 2 row(s)" in out
+    assert "row 3: a quote is not closed: the name cell runs over rows 3-4" in out, out
+    assert "row 5: role 'surgeon' is not one of" in out, out
+    listed = await console.say("/contact list")
+    assert "Dr A" in listed and "Dr B" in listed and "Dr Open" not in listed and "Dr Z" not in listed

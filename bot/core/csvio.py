@@ -99,7 +99,20 @@ def parse_csv(data: bytes, today: date) -> ParsedCSV:
     roles = {r.value for r in ContactRole}
     hows = {h.value for h in HowMet}
     try:
-        for row_no, raw in enumerate(reader, start=2):
+        last_line = reader.line_num  # the header's
+        for raw in reader:
+            cells = [c for v in raw.values() for c in (v if isinstance(v, list) else [v or ""])]
+            breaks = sum(c.count("\n") for c in cells)
+            # the file line the record starts on (a spreadsheet's row number), past any blank lines
+            row_no = max(last_line + 1, reader.line_num - breaks)
+            last_line = reader.line_num
+            if breaks or any("\r" in c for c in cells):
+                # No field of ours holds a line break: a quote was left open and swallowed the rows after it.
+                col = next((k or "extra" for k, v in raw.items() if "\n" in str(v) or "\r" in str(v)), "name")
+                out.rejected.append(
+                    (row_no, f"a quote is not closed: the {col} cell runs over rows {row_no}-{reader.line_num}")
+                )
+                continue
             if None in raw:
                 out.rejected.append((row_no, "more cells than headers"))
                 continue
