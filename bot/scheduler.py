@@ -71,8 +71,8 @@ class NudgeScheduler:
         (max_instances=1) and, its date trigger spent, dropped, leaving the nudge to the heartbeat.
         """
         store = self.engine.app.store
-        due = await store.next_delivery(self.engine.platforms)
-        expiry = await store.next_lease_expiry(self.engine.platforms)
+        due = await store.next_delivery(self.engine.platforms, self.engine.account)
+        expiry = await store.next_lease_expiry(self.engine.platforms, self.engine.account)
         candidates = [t for t in (due, expiry) if t is not None and t < FAR_FUTURE]
         nxt = min(candidates) if candidates else None
         if nxt is None:

@@ -96,9 +96,13 @@ class NudgeEngine:
         max_attempts: int = 5,
         backoff: timedelta = timedelta(minutes=2),
         batch: int = 500,
+        account: str | None = None,
     ) -> None:
         self.app = app
         self.ports = ports
+        # Serve only this account (on the ports' platforms): a console session delivers to its own
+        # user, never to another person sharing the database.
+        self.account = account
         self.owner = instance
         self.lease = lease
         self.pacer = Pacer(rate)
@@ -146,14 +150,14 @@ class NudgeEngine:
         store = self.app.store
         now = self.app.clock.now()
         until = now + self.lease
-        taken = await store.take_over(self.owner, now, until, self.batch, self.platforms, own=own)
+        taken = await store.take_over(self.owner, now, until, self.batch, self.platforms, own=own, account=self.account)
         if taken:
             self.app.telemetry.lease_takeover(len(taken))
             log.info("took over %d claimed nudge(s) whose lease had run out", len(taken))
         claimed: list[Nudge] = []
         if fresh:
             token = secrets.token_hex(6)
-            claimed = await store.claim_due(self.owner, token, now, until, self.batch, self.platforms)
+            claimed = await store.claim_due(self.owner, token, now, until, self.batch, self.platforms, self.account)
         groups = [(d, ns, True) for d, ns in by_digest(taken)] + [(d, ns, False) for d, ns in by_digest(claimed)]
         if not groups:
             return None

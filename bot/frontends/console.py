@@ -318,7 +318,10 @@ async def run_console(
 ) -> int:
     stream = stream or sys.stdin
     front = ConsoleFrontend(app, user, out=out)
-    engine = NudgeEngine(app, {PLATFORM: front.port}, rate=max(rate, 50.0), instance=instance)
+    # this session is one person: it delivers their nudges only, even on a database others share
+    engine = NudgeEngine(
+        app, {PLATFORM: front.port}, rate=max(rate, 50.0), instance=instance, account=front.user.account
+    )
     try:
         if stream.isatty() and front.out.isatty():
             return await run_interactive(front, engine, heartbeat)

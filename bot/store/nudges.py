@@ -105,23 +105,43 @@ class NudgeSQL(Feature):
         )
         return row is not None
 
-    async def next_delivery(self, platforms: Sequence[str] | None = None) -> datetime | None:
-        """The earliest time a pending nudge (of a user on one of ``platforms``) may be sent."""
-        return await self._earliest("deliver_at", "pending", platforms)
+    async def next_delivery(
+        self, platforms: Sequence[str] | None = None, account: str | None = None
+    ) -> datetime | None:
+        """The earliest time a pending nudge (of a user on one of ``platforms``, or one account) may be sent."""
+        return await self._earliest("deliver_at", "pending", platforms, account)
 
-    async def next_lease_expiry(self, platforms: Sequence[str] | None = None) -> datetime | None:
+    async def next_lease_expiry(
+        self, platforms: Sequence[str] | None = None, account: str | None = None
+    ) -> datetime | None:
         """When the earliest claim in flight runs out (a peer's, if it dies, is ours to take then)."""
-        return await self._earliest("lease_until", "sending", platforms)
+        return await self._earliest("lease_until", "sending", platforms, account)
 
-    async def _earliest(self, column: str, status: str, platforms: Sequence[str] | None) -> datetime | None:
-        if platforms is None:
+    def _served(self, platforms: Sequence[str] | None, account: str | None) -> tuple[str, list[object]]:
+        """``WHERE`` text and arguments for the users an instance serves: on ``platforms``, and
+        only ``account`` when it serves one person (a console session)."""
+        conds: list[str] = []
+        args: list[object] = []
+        if platforms is not None:
+            plat, plat_args = self.in_list(tuple(platforms))
+            conds.append(f"platform {plat}")
+            args += plat_args
+        if account is not None:
+            conds.append("account = ?")
+            args.append(account)
+        return " AND ".join(conds), args
+
+    async def _earliest(
+        self, column: str, status: str, platforms: Sequence[str] | None, account: str | None
+    ) -> datetime | None:
+        if platforms is None and account is None:
             row = await self.db.one(f"SELECT MIN({column}) FROM nudges WHERE status = ?", (status,))
         else:
             # walks the time index in order and stops at the first row of a served user
-            plat, args = self.in_list(tuple(platforms))
+            served, args = self._served(platforms, account)
             row = await self.db.one(
                 f"SELECT {column} FROM nudges WHERE status = ? AND user_id IN"
-                f" (SELECT id FROM users WHERE platform {plat}) ORDER BY {column} LIMIT 1",
+                f" (SELECT id FROM users WHERE {served}) ORDER BY {column} LIMIT 1",
                 (status, *args),
             )
         return as_dt(row[0]) if row and row[0] is not None else None
@@ -145,12 +165,23 @@ class NudgeSQL(Feature):
 
     # ------------------------------------------------------------ leased delivery
     async def claim_due(
-        self, owner: str, token: str, now: datetime, lease_until: datetime, users: int, platforms: Sequence[str]
+        self,
+        owner: str,
+        token: str,
+        now: datetime,
+        lease_until: datetime,
+        users: int,
+        platforms: Sequence[str],
+        account: str | None = None,
     ) -> list[Nudge]:
-        """Claim every due row of up to ``users`` users on ``platforms``, in one statement."""
+        """Claim every due row of up to ``users`` users on ``platforms`` (only ``account``, if
+        given), in one statement."""
         if not platforms:
             return []
         plat, plat_args = self.in_list(tuple(platforms))
+        if account is not None:
+            plat += " AND u.account = ?"
+            plat_args = [*plat_args, account]
         rows_cap = users * DUE_ROWS_PER_USER
         if self.dialect == "postgres":
             sql = (
@@ -189,24 +220,25 @@ class NudgeSQL(Feature):
         platforms: Sequence[str],
         *,
         own: bool = False,
+        account: str | None = None,
     ) -> list[Nudge]:
         """Claim digests whose lease has expired (a dead peer's work), keeping their digest ids.
 
         ``own`` also takes this instance's own unexpired claims: at start, they are left from
-        its previous life, and nobody else is sending them."""
+        its previous life, and nobody else is sending them. ``account`` limits it to one user."""
         if not platforms:
             return []
-        plat, plat_args = self.in_list(tuple(platforms))
+        served, served_args = self._served(platforms, account)
         expired = "(lease_until < ? OR lease_owner = ?)" if own else "lease_until < ?"
         exp_args: list[object] = [now, owner] if own else [now]
         lock = " FOR UPDATE SKIP LOCKED" if self.dialect == "postgres" else ""
         sql = (
             "UPDATE nudges SET lease_owner = ?, lease_until = ? WHERE id IN (SELECT id FROM nudges"
             f" WHERE status = 'sending' AND {expired} AND digest IN (SELECT DISTINCT digest FROM nudges"
-            f" WHERE status = 'sending' AND {expired} AND user_id IN (SELECT id FROM users WHERE platform {plat})"
+            f" WHERE status = 'sending' AND {expired} AND user_id IN (SELECT id FROM users WHERE {served})"
             f" LIMIT ?){lock}) AND status = 'sending' AND {expired} RETURNING {NUDGE_COLS}"
         )
-        args = [owner, lease_until, *exp_args, *exp_args, *plat_args, digests, *exp_args]
+        args = [owner, lease_until, *exp_args, *exp_args, *served_args, digests, *exp_args]
         async with self.db.transaction() as tx:
             rows = await tx.all(sql, args)
         return sorted((_nudge(r) for r in rows), key=lambda n: (n.digest or "", n.due_at, n.id))

@@ -269,3 +269,29 @@ async def test_shutting_down_hands_back_only_this_instances_claims(stores: list[
     assert await a.release_owner("a") == 2
     counts = await a.nudge_counts()
     assert counts == {"pending": 2, "sending": 2}
+
+
+async def test_an_account_filter_claims_takes_over_and_times_only_that_users_work(stores: list[SQLStore]) -> None:
+    """A console session serves one user: it must neither see nor take another user's nudges."""
+    a, b, _ = stores
+    amal = await _user(a, "amal")
+    ben = await _user(a, "ben")
+    await a.put_nudge(amal, NudgeKind.FOLLOWUP, "1", NOW, NOW - timedelta(minutes=1))
+    await a.put_nudge(ben, NudgeKind.FOLLOWUP, "2", NOW, NOW)
+    assert await a.next_delivery(["console"], account="ben") == NOW
+    assert await a.next_delivery(["console"], account="nobody") is None
+    assert await a.claim_due("b", "tb", NOW, NOW + LEASE, 10, ["console"], account="nobody") == []
+    (mine,) = await b.claim_due("b", "tb", NOW, NOW + LEASE, 10, ["console"], account="ben")
+    assert mine.user_id == ben
+    assert await a.next_delivery(["console"], account="ben") is None
+    assert await a.next_delivery(["console"], account="amal") == NOW - timedelta(minutes=1)
+    (theirs,) = await a.claim_due("a", "ta", NOW, NOW + 2 * LEASE, 10, ["console"], account="amal")
+    assert theirs.user_id == amal
+    assert await a.next_lease_expiry(["console"], account="ben") == NOW + LEASE
+    assert await a.next_lease_expiry(["console"], account="amal") == NOW + 2 * LEASE
+    later = NOW + 3 * LEASE  # both leases ran out: each session takes back only its own user's digest
+    (taken,) = await b.take_over("b", later, later + LEASE, 10, ["console"], account="ben")
+    assert taken.id == mine.id and taken.digest == mine.digest
+    assert await b.take_over("b", later, later + LEASE, 10, ["console"], account="ben") == []
+    (back,) = await a.take_over("a", later, later + LEASE, 10, ["console"], account="amal")
+    assert back.id == theirs.id
