@@ -146,12 +146,17 @@ class NudgeEngine:
         store = self.app.store
         now = self.app.clock.now()
         until = now + self.lease
-        taken = await store.take_over(self.owner, now, until, self.batch, self.platforms, own=own)
+        # Cheap indexed reads first: most rounds find nothing, and a claim is a write.
+        taken: list[Nudge] = []
+        expiry = None if own else await store.next_lease_expiry(self.platforms)
+        if own or (expiry is not None and expiry < now):
+            taken = await store.take_over(self.owner, now, until, self.batch, self.platforms, own=own)
         if taken:
             self.app.telemetry.lease_takeover(len(taken))
             log.info("took over %d claimed nudge(s) whose lease had run out", len(taken))
         claimed: list[Nudge] = []
-        if fresh:
+        due = await store.next_delivery(self.platforms) if fresh else None
+        if due is not None and due <= now:
             token = secrets.token_hex(6)
             claimed = await store.claim_due(self.owner, token, now, until, self.batch, self.platforms)
         groups = [(d, ns, True) for d, ns in by_digest(taken)] + [(d, ns, False) for d, ns in by_digest(claimed)]
