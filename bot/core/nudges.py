@@ -36,6 +36,7 @@ __all__ = ["DeliveryError", "DeliveryPort", "NudgeEngine", "Outcome", "Pacer"]
 
 log = logging.getLogger(__name__)
 
+CLAIM_RETRIES = 5
 GOAL_KINDS = (NudgeKind.GOAL_KICKOFF, NudgeKind.GOAL_SUMMARY, NudgeKind.GOAL_MIDMONTH)
 
 
@@ -126,12 +127,22 @@ class NudgeEngine:
         """Deliver everything due now (and any expired claim), one digest per user."""
         async with self._running:
             total = Outcome()
+            misses = 0
             while not self._stopping:
                 progress = await self._round(own=False, fresh=True)
                 self.last_run = self.app.clock.now()
-                if progress is None:
+                if progress is not None:
+                    total += progress
+                    misses = 0
+                    continue
+                # Nothing claimed. With peers claiming at the same moment, a claim can come back
+                # empty while work is still due (the users it picked were just taken): look again
+                # a few times with a fresh snapshot before leaving the rest to the next wake-up.
+                due = await self.app.store.next_delivery(self.platforms)
+                if due is None or due > self.app.clock.now() or misses >= CLAIM_RETRIES:
                     return total
-                total += progress
+                misses += 1
+                await asyncio.sleep(0.02 * misses)
             return total
 
     async def drain(self) -> int:
