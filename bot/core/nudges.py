@@ -36,6 +36,7 @@ __all__ = ["DeliveryError", "DeliveryPort", "NudgeEngine", "Outcome", "Pacer"]
 
 log = logging.getLogger(__name__)
 
+CLAIM_RETRIES = 5
 GOAL_KINDS = (NudgeKind.GOAL_KICKOFF, NudgeKind.GOAL_SUMMARY, NudgeKind.GOAL_MIDMONTH)
 
 
@@ -130,12 +131,22 @@ class NudgeEngine:
         """Deliver everything due now (and any expired claim), one digest per user."""
         async with self._running:
             total = Outcome()
+            misses = 0
             while not self._stopping:
                 progress = await self._round(own=False, fresh=True)
                 self.last_run = self.app.clock.now()
-                if progress is None:
+                if progress is not None:
+                    total += progress
+                    misses = 0
+                    continue
+                # Nothing claimed. With peers claiming at the same moment, a claim can come back
+                # empty while work is still due (the users it picked were just taken): look again
+                # a few times with a fresh snapshot before leaving the rest to the next wake-up.
+                due = await self.app.store.next_delivery(self.platforms, self.account)
+                if due is None or due > self.app.clock.now() or misses >= CLAIM_RETRIES:
                     return total
-                total += progress
+                misses += 1
+                await asyncio.sleep(0.02 * misses)
             return total
 
     async def drain(self) -> int:
@@ -150,12 +161,19 @@ class NudgeEngine:
         store = self.app.store
         now = self.app.clock.now()
         until = now + self.lease
-        taken = await store.take_over(self.owner, now, until, self.batch, self.platforms, own=own, account=self.account)
+        # Cheap indexed reads first: most rounds find nothing, and a claim is a write.
+        taken: list[Nudge] = []
+        expiry = None if own else await store.next_lease_expiry(self.platforms, self.account)
+        if own or (expiry is not None and expiry < now):
+            taken = await store.take_over(
+                self.owner, now, until, self.batch, self.platforms, own=own, account=self.account
+            )
         if taken:
             self.app.telemetry.lease_takeover(len(taken))
             log.info("took over %d claimed nudge(s) whose lease had run out", len(taken))
         claimed: list[Nudge] = []
-        if fresh:
+        due = await store.next_delivery(self.platforms, self.account) if fresh else None
+        if due is not None and due <= now:
             token = secrets.token_hex(6)
             claimed = await store.claim_due(self.owner, token, now, until, self.batch, self.platforms, self.account)
         groups = [(d, ns, True) for d, ns in by_digest(taken)] + [(d, ns, False) for d, ns in by_digest(claimed)]

@@ -115,6 +115,8 @@ class Driver:
     url_for_humans: str
     # what the database library raises for a refused or failed statement
     errors: tuple[type[BaseException], ...] = (sqlite3.Error, OSError)
+    # whether other processes hear of new work through the database (PostgreSQL NOTIFY)
+    remote_notify = False
 
     def __init__(self) -> None:
         self._current: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
@@ -204,6 +206,9 @@ class Driver:
         Inside a transaction the notice goes out when it commits (and not at all on rollback)."""
         if self._current.get() is not None:
             self._notify_pending.set(True)
+            return
+        if not self.remote_notify:
+            self._tell_listeners()
             return
         task = asyncio.get_running_loop().create_task(self._notify_now())
         _BACKGROUND.add(task)
@@ -346,6 +351,7 @@ class _PgConnection(Connection):
 
 class PostgresDriver(Driver):
     dialect: Dialect = "postgres"
+    remote_notify = True
 
     def __init__(self, pool: Any, dsn: str) -> None:
         import asyncpg
