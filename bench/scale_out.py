@@ -62,9 +62,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from _common import machine_info, peak_rss_mib, pg_version, postgres_server, table
+from _common import CACHE_DIR, machine_info, peak_rss_mib, pg_version, postgres_server, table
 
 SEND_COST = 0.02
+INTERRUPTED = asyncio.Event()  # SIGINT/SIGTERM: stop the instances, drop the databases, stop the cluster
 TARGETS = {2: 1.8, 4: 3.2}
 PLATFORM = "bench"
 IDS_IN_ACTION = re.compile(r"^nudge:done:(\d+)$")
@@ -385,6 +386,8 @@ class RunResult:
     takeover: dict | None = None
     failed_wakes: int = 0
     first_error: str = ""
+    stuck: list[str] = field(default_factory=list)
+    logs_kept: str = ""
 
     @property
     def lost(self) -> int:
@@ -558,11 +561,15 @@ async def one_run(
         t_kill = 0.0
         first_taken: float | None = None
         last_activity = 0.0
+        stuck: list[str] = []
         longest_takeover = 0.0
         delivered = Progress(outs)
-        deadline = time.time() + max(120.0, 10 * digests * SEND_COST / args.concurrency / n_inst + 3 * args.lease)
+        # generous: a shared machine may be far slower than the 20 ms x concurrency bound
+        deadline = time.time() + max(600.0, 20 * digests * SEND_COST / args.concurrency / n_inst + 10 * args.lease)
         while True:
             await asyncio.sleep(0.1)
+            if INTERRUPTED.is_set():
+                raise SystemExit("interrupted")
             now = time.time()
             if victim is not None and not t_kill and delivered() >= digests // 3:
                 t_kill = time.time()
@@ -599,7 +606,10 @@ async def one_run(
             if delivered() < digests and now < deadline:
                 continue
             left = await conn.fetchval("SELECT count(*) FROM nudges WHERE status IN ('pending', 'sending')")
-            if left == 0 or now > deadline:
+            if left == 0:
+                break
+            if now > deadline:
+                stuck.append(f"deadline: {left} rows still pending or sending {now - t0:.0f} s after the start")
                 break
         busy1 = machine_busy()
         pg_used = pg_cpu.used()
@@ -610,7 +620,15 @@ async def one_run(
             assert p.stdin is not None
             p.stdin.write(b"STOP\n")
             await p.stdin.drain()
-            children.append(json.loads((await _read_line(p, "DONE ", 120))[5:]))
+            t_stop = time.time()
+            try:
+                done = json.loads((await _read_line(p, "DONE ", 300))[5:])
+            except (TimeoutError, RuntimeError) as exc:
+                stuck.append(f"an instance did not stop within {time.time() - t_stop:.0f} s of STOP ({exc!r})")
+                p.kill()
+            else:
+                done["stop_s"] = time.time() - t_stop
+                children.append(done)
             await p.wait()
         counts = dict(await conn.fetch("SELECT status, count(*) FROM nudges GROUP BY status"))
         last_sent = await conn.fetchval("SELECT max(sent_at) FROM nudges")
@@ -645,6 +663,13 @@ async def one_run(
         first.setdefault(r["n"], r)
     shown = {i for r in first.values() for i in r["ids"]}
     failed_runs, first_error = count_failures([Path(f.name) for f in logs])
+    kept = ""
+    if failed_runs or stuck:
+        keep = CACHE_DIR / "scale-logs"
+        keep.mkdir(parents=True, exist_ok=True)
+        for f in logs:
+            shutil.copy(f.name, keep / Path(f.name).name)
+        kept = str(keep)
     for p in outs:
         p.unlink(missing_ok=True)
     wall = (last_sent.timestamp() if last_sent else time.time()) - t0
@@ -668,6 +693,8 @@ async def one_run(
         takeover=takeover,
         failed_wakes=failed_runs,
         first_error=first_error,
+        stuck=stuck,
+        logs_kept=kept,
     )
 
 
@@ -720,6 +747,9 @@ HEAD = [
 
 
 async def parent(args: argparse.Namespace) -> int:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, INTERRUPTED.set)
     counts = [int(x) for x in args.instances.split(",")]
     users = args.users or (2_000 if args.small else 20_000)
     runs = args.runs or (1 if args.small else 3)
@@ -762,7 +792,10 @@ async def parent(args: argparse.Namespace) -> int:
                         print(
                             f"  run {r + 1}, {n} instance(s): {res.wall:.2f} s, {res.nudges_per_s:,.0f} nudges/s,"
                             f" lost {res.lost}, ids under 2 nonces {res.ids_two_nonces},"
-                            f" nonces twice {res.nonce_twice}",
+                            f" nonces twice {res.nonce_twice}; failed wake-ups {res.failed_wakes}"
+                            + (f" ({res.first_error})" if res.first_error else "")
+                            + "".join(f"; {x}" for x in res.stuck)
+                            + (f"; instance logs kept in {res.logs_kept}" if res.logs_kept else ""),
                             flush=True,
                         )
             takeovers: list[RunResult] = []
@@ -775,7 +808,10 @@ async def parent(args: argparse.Namespace) -> int:
                         f"  takeover run {r + 1}: killed i3 at {tk.get('killed_after', 0):.1f} s holding"
                         f" {tk.get('rows', 0)} rows; first taken over after {tk.get('first_taken', 0):.1f} s,"
                         f" last sent after {tk.get('last_sent', 0):.1f} s; lost {res.lost}; failed wake-ups"
-                        f" {res.failed_wakes}",
+                        f" {res.failed_wakes}"
+                        + (f" ({res.first_error})" if res.first_error else "")
+                        + "".join(f"; {x}" for x in res.stuck)
+                        + (f"; instance logs kept in {res.logs_kept}" if res.logs_kept else ""),
                         flush=True,
                     )
         finally:
@@ -840,6 +876,12 @@ async def parent(args: argparse.Namespace) -> int:
             print(
                 f"target throughput at {n} instances >= {target}x of 1: {'PASS' if good else 'FAIL'}"
                 f" ({speedup:.2f}x, medians of {runs} runs)"
+            )
+        stuck = sum(len(x.stuck) for v in results.values() for x in v)
+        if stuck:
+            ok = False
+            print(
+                f"FAIL: {stuck} run problem(s): a deadline reached or an instance that did not stop (run lines above)"
             )
         lost = sum(x.lost for v in results.values() for x in v)
         dup = sum(x.ids_two_nonces + x.nonce_twice for v in results.values() for x in v)
@@ -914,7 +956,10 @@ async def parent(args: argparse.Namespace) -> int:
         good = worst <= args.lease
         lost = sum(x.lost for x in takeovers)
         dup = sum(x.ids_two_nonces + (x.nonce_twice - x.nonce_twice_same_ids) for x in takeovers)
-        ok &= good and lost == 0 and dup == 0
+        stuck = sum(len(x.stuck) for x in takeovers)
+        ok &= good and lost == 0 and dup == 0 and stuck == 0
+        if stuck:
+            print(f"\nFAIL: {stuck} run problem(s) in the takeover runs (run lines above)")
         print(
             f"\ntarget killed instance's claimed rows all sent within one lease ({args.lease} s) of the kill:"
             f" {'PASS' if good else 'FAIL'} (worst {worst:.1f} s)"
