@@ -1,18 +1,25 @@
-"""Small helpers shared by the benchmark scripts (machine info, percentiles, tables).
+"""Small helpers shared by the benchmark scripts (machine info, percentiles, tables, PostgreSQL).
 
 Imported as ``_common`` because ``python bench/<name>.py`` puts ``bench/`` first on sys.path.
+Importing it also puts the repository root on sys.path, so ``tests.pgcluster`` can be imported.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import sqlite3
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 CACHE_DIR = Path(os.environ.get("IMGBOT_BENCH_CACHE", "/tmp/imgbot-bench"))
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(1, str(ROOT))
 
 
 def cpu_model() -> str:
@@ -68,3 +75,80 @@ def peak_rss_mib() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+def add_db_args(ap: argparse.ArgumentParser, *, postgres_only: bool = False) -> None:
+    """``--postgres`` (a throwaway cluster) and ``--db-url``/``--pg-url`` (an existing server)."""
+    if not postgres_only:
+        ap.add_argument(
+            "--postgres",
+            action="store_true",
+            help="run on PostgreSQL: a throwaway cluster started through tests.pgcluster (unless --db-url)",
+        )
+    ap.add_argument(
+        "--db-url",
+        "--pg-url",
+        dest="pg_url",
+        metavar="URL",
+        help="PostgreSQL server to run on (postgresql://user@host:port/db); the benchmark creates its own"
+        " databases there and drops them at the end. Default: a throwaway cluster",
+    )
+
+
+def wants_postgres(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "postgres", True) or args.pg_url)
+
+
+@contextmanager
+def postgres_server(url: str | None) -> Iterator[tuple[str, str]]:
+    """Yields (base URL, description). With no URL, starts a throwaway cluster and stops it afterwards."""
+    if url:
+        if not url.startswith(("postgres://", "postgresql://")):
+            raise SystemExit(f"--db-url must be a PostgreSQL URL, not {url.split(':', 1)[0]}:...")
+        yield url, "given server"
+        return
+    from tests.pgcluster import PgCluster
+
+    cluster = PgCluster()
+    t = time.perf_counter()
+    cluster.start()
+    try:
+        yield (
+            cluster.url,
+            f"throwaway cluster in {cluster.root} (fsync off; started in {time.perf_counter() - t:.1f} s)",
+        )
+    finally:
+        cluster.stop()
+
+
+def create_database(base_url: str, prefix: str) -> str:
+    from tests.pgcluster import create_database as create
+
+    return create(base_url, prefix)
+
+
+def drop_database(base_url: str, db_url: str) -> None:
+    from tests.pgcluster import drop_database as drop
+
+    drop(base_url, db_url)
+
+
+def pg_version(url: str) -> str:
+    """The server's version (runs its own event loop in a thread, so it may be called from async code)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    import asyncpg
+
+    async def go() -> str:
+        conn = await asyncpg.connect(url)
+        try:
+            return str(await conn.fetchval("SHOW server_version"))
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, go()).result()

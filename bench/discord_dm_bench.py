@@ -49,7 +49,7 @@ DM_SEND = r"/channels/\d+/messages"
 async def seed(app: App, double: DiscordDouble, n: int, cold: bool) -> None:
     """N users, each with a psychiatry profile, one contact met at a conference and its follow-up due now."""
     store = app.store
-    async with app.lock, store.transaction():
+    async with store.transaction():
         for i in range(n):
             ref = UserRef("discord", str(FIRST_USER + i), f"user{i}")
             uid = await store.ensure_user(ref, NOW)
@@ -131,9 +131,8 @@ async def run(n: int, rate: float | None, limit: int, cold: bool) -> None:
         )
         last_report = time.monotonic()
         while True:
-            async with app.lock:
-                counts = await app.store.nudge_counts()
-                nxt = await app.store.next_delivery()
+            counts = await app.store.nudge_counts()
+            nxt = await app.store.next_delivery()
             # done when nothing is in flight and nothing more is due now (a failed DM waits for its retry)
             if counts.get("sending", 0) == 0 and (nxt is None or nxt > NOW):
                 break
@@ -148,8 +147,7 @@ async def run(n: int, rate: float | None, limit: int, cold: bool) -> None:
                 print(f"  ... {sent} DMs after {time.monotonic() - started:.0f} s", flush=True)
                 last_report = time.monotonic()
             await asyncio.sleep(2.0)
-        async with app.lock:
-            counts = await app.store.nudge_counts()
+        counts = await app.store.nudge_counts()
         await bot.close()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -202,7 +200,10 @@ def main() -> None:
     parser.add_argument("--rate", type=float, help="IMGBOT_DM_RATE for the run (default: the setting's default)")
     parser.add_argument("--limit", type=int, default=50, help="the double's global requests/s (default 50)")
     parser.add_argument("--cold", action="store_true", help="no DM channel known in advance")
+    parser.add_argument("--small", action="store_true", help="a smoke run: 200 nudges")
     args = parser.parse_args()
+    if args.small:
+        args.nudges = 200
     asyncio.run(run(args.nudges, args.rate, args.limit, args.cold))
 
 

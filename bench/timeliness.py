@@ -60,35 +60,34 @@ async def one_round(app, sched, port: RecordingPort, round_no: int, n: int) -> l
     users = max(1, n // 2)
     now = app.clock.now()
     profiles = []
-    async with app.lock:
-        for u in range(users):
-            uid = await store.ensure_user(UserRef("bench", f"r{round_no}u{u}", f"User {u}"), now)
-            profile = Profile(
-                user_id=uid, name=f"User {u}", timezone="UTC", quiet_start=dtime(0, 0), quiet_end=dtime(0, 0)
-            )  # quiet hours off
-            await store.save_profile(profile, now)
-            profiles.append(profile)
-        contacts = []
-        for i in range(n):
-            p = profiles[i % users]
-            c = await store.add_contact(
-                Contact(
-                    id=0,
-                    user_id=p.user_id,
-                    number=0,
-                    name=f"Dr Bench {round_no}-{i}",
-                    how_met=HowMet.CONFERENCE,
-                    met_on=now.date(),
-                    next_followup_on=now.date(),
-                    followup_situation="after-meeting",
-                ),
-                now,
-            )
-            contacts.append((p, c))
+    for u in range(users):
+        uid = await store.ensure_user(UserRef("bench", f"r{round_no}u{u}", f"User {u}"), now)
+        profile = Profile(
+            user_id=uid, name=f"User {u}", timezone="UTC", quiet_start=dtime(0, 0), quiet_end=dtime(0, 0)
+        )  # quiet hours off
+        await store.save_profile(profile, now)
+        profiles.append(profile)
+    contacts = []
+    for i in range(n):
+        p = profiles[i % users]
+        c = await store.add_contact(
+            Contact(
+                id=0,
+                user_id=p.user_id,
+                number=0,
+                name=f"Dr Bench {round_no}-{i}",
+                how_met=HowMet.CONFERENCE,
+                met_on=now.date(),
+                next_followup_on=now.date(),
+                followup_situation="after-meeting",
+            ),
+            now,
+        )
+        contacts.append((p, c))
     # The scheduler is running; now write the nudges, as a command would, and poke it.
     t_insert = time.time()
     requested = [t_insert + 1.0 + 2.0 * i / max(1, n - 1) for i in range(n)]
-    async with app.lock, store.transaction():
+    async with store.transaction():
         for (p, c), req in zip(contacts, requested, strict=True):
             due = datetime.fromtimestamp(req, UTC)
             await planner.put(store, p, "followup", str(c.id), due, app.clock.now())
@@ -122,7 +121,7 @@ async def race_round(app, sched, port: RecordingPort, round_no: int) -> list[tup
 
     Nudge A is due at a whole second S, nudge B (another user) at S + 1. run_due is wrapped so that
     the run which delivered A returns only after S + 1 has passed: it stands in for that window
-    being slow (a long query, app.lock held by a command) or simply for the clock crossing B's
+    being slow (a long query, a command's write transaction holding SQLite's lock) or simply for the clock crossing B's
     second in it. Returns B's (due, stored deliver_at, arrival) in epoch seconds.
     """
     from bot.core import planner
@@ -131,17 +130,15 @@ async def race_round(app, sched, port: RecordingPort, round_no: int) -> list[tup
     store, engine = app.store, sched.engine
     now = app.clock.now()
     pairs = []
-    async with app.lock:
-        for who in ("a", "b"):
-            uid = await store.ensure_user(UserRef("bench", f"race{round_no}{who}"), now)
-            p = Profile(user_id=uid, timezone="UTC", quiet_start=dtime(0, 0), quiet_end=dtime(0, 0))
-            await store.save_profile(p, now)
-            pairs.append((p, await store.add_contact(Contact(0, uid, 0, f"Dr Race {round_no}{who}"), now)))
+    for who in ("a", "b"):
+        uid = await store.ensure_user(UserRef("bench", f"race{round_no}{who}"), now)
+        p = Profile(user_id=uid, timezone="UTC", quiet_start=dtime(0, 0), quiet_end=dtime(0, 0))
+        await store.save_profile(p, now)
+        pairs.append((p, await store.add_contact(Contact(0, uid, 0, f"Dr Race {round_no}{who}"), now)))
     due_a = float(math.ceil(time.time()) + 1)
     due_b = due_a + 1.0
-    async with app.lock:
-        for (p, c), due in zip(pairs, (due_a, due_b), strict=True):
-            await planner.put(store, p, "followup", str(c.id), datetime.fromtimestamp(due, UTC), app.clock.now())
+    for (p, c), due in zip(pairs, (due_a, due_b), strict=True):
+        await planner.put(store, p, "followup", str(c.id), datetime.fromtimestamp(due, UTC), app.clock.now())
     nudge_b = (await store.open_nudges(pairs[1][0].user_id))[0]
     real_run_due = engine.run_due
     widened: list[bool] = []
