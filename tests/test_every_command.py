@@ -86,6 +86,14 @@ CASES: dict[str, tuple[str, str, str, str]] = {
         "option 'duration': '2y' is not a choice",
     ),
     "nudges stop": ("/nudges stop {nudge}", "No more nudges about #1", "/nudges stop x", "is not a whole number"),
+    "privacy about": ("/privacy", "Only you", "/privacy about now", "too many values"),
+    "privacy export": ("/privacy export", "saved:", "/privacy export all", "too many values"),
+    "privacy delete": (
+        "/privacy delete confirm:yes",
+        "- 1 contact",
+        "/privacy delete confirm:no",
+        "option 'confirm': 'no' is not a choice",
+    ),
 }
 
 

@@ -141,6 +141,8 @@ class Interaction:
     kind: str
     on: date
     note: str | None = None
+    imported: bool = False  # recreated from a CSV import's last-contact date
+    created_at: datetime | None = None
 
 
 class NudgeKind(StrEnum):

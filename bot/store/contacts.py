@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from bot.core.models import Contact
+from bot.core.models import Contact, Interaction
 from bot.store.base import Feature, like_escape, name_key
 from bot.store.driver import Row, as_date, as_dt
 
@@ -197,6 +197,18 @@ class ContactSQL(Feature):
             (contact_id,),
         )
         return [(r[0], as_date(r[1]), r[2]) for r in rows]  # type: ignore[misc]
+
+    async def user_interactions(self, user_id: int) -> list[Interaction]:
+        """Every interaction the user logged (or imported), with every contact, oldest first."""
+        rows = await self.db.all(
+            "SELECT contact_id, kind, occurred_on, note, imported, created_at FROM interactions"
+            " WHERE user_id = ? ORDER BY contact_id, occurred_on, id",
+            (user_id,),
+        )
+        return [
+            Interaction(int(r[0]), r[1], as_date(r[2]), r[3], bool(r[4]), as_dt(r[5]))  # type: ignore[arg-type]
+            for r in rows
+        ]
 
     async def count_interactions(self, user_id: int, kinds: Sequence[str], start: date, end: date) -> int:
         cond, kind_args = self.in_list(tuple(kinds))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.store.base import Feature
+from bot.store.driver import as_dt
 
 
 class NoticeSQL(Feature):
@@ -12,6 +13,11 @@ class NoticeSQL(Feature):
         await self.db.execute(
             "INSERT INTO notices (user_id, message, created_at) VALUES (?,?,?)", (user_id, message, now)
         )
+
+    async def user_notices(self, user_id: int) -> list[tuple[datetime, str]]:
+        """The user's notices not shown yet, without taking them."""
+        rows = await self.db.all("SELECT created_at, message FROM notices WHERE user_id = ? ORDER BY id", (user_id,))
+        return [(as_dt(r[0]), r[1]) for r in rows]  # type: ignore[misc]
 
     async def take_notices(self, user_id: int) -> list[str]:
         """Read and delete in one statement: two commands at once never show a notice twice."""

@@ -93,6 +93,11 @@ class NudgeSQL(Feature):
         )
         return [_nudge(r) for r in rows]
 
+    async def user_nudges(self, user_id: int) -> list[Nudge]:
+        """Every nudge of the user, whatever its status (owed, sent, cancelled...)."""
+        rows = await self.db.all(f"SELECT {NUDGE_COLS} FROM nudges WHERE user_id = ? ORDER BY due_at, id", (user_id,))
+        return [_nudge(r) for r in rows]
+
     async def get_nudge(self, nudge_id: int) -> Nudge | None:
         row = await self.db.one(f"SELECT {NUDGE_COLS} FROM nudges WHERE id = ?", (nudge_id,))
         return _nudge(row) if row else None

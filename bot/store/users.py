@@ -6,6 +6,19 @@ from datetime import datetime
 
 from bot.core.models import UserRef
 from bot.store.base import Feature
+from bot.store.driver import as_dt
+
+# Every table holding a user's rows, by the word /privacy uses for them; children before parents.
+# A new table with a user_id column belongs here (a test walks the schema to make sure).
+USER_TABLES = (
+    ("interactions", "interactions"),
+    ("nudges", "nudges"),
+    ("notices", "notices"),
+    ("goals", "goals"),
+    ("contacts", "contacts"),
+    ("profile", "profiles"),
+    ("dm_channel", "dm_channels"),
+)
 
 
 class UserSQL(Feature):
@@ -26,6 +39,26 @@ class UserSQL(Feature):
         row = await self.db.one("SELECT platform, account, display_name FROM users WHERE id = ?", (user_id,))
         return UserRef(row[0], row[1], row[2]) if row else None
 
-    async def delete_user_data(self, user_id: int) -> None:
-        """Everything the user stored goes with the user row (ON DELETE CASCADE)."""
-        await self.db.execute("DELETE FROM users WHERE id = ?", (user_id,))
+    async def user_created_at(self, user_id: int) -> datetime | None:
+        row = await self.db.one("SELECT created_at FROM users WHERE id = ?", (user_id,))
+        return as_dt(row[0]) if row else None
+
+    async def user_data_counts(self, user_id: int) -> dict[str, int]:
+        """How many rows of each kind the user has (what /privacy delete would remove)."""
+        counts: dict[str, int] = {}
+        for kind, table in USER_TABLES:
+            row = await self.db.one(f"SELECT COUNT(*) FROM {table} WHERE user_id = ?", (user_id,))
+            counts[kind] = int(row[0]) if row else 0
+        return counts
+
+    async def delete_user_data(self, user_id: int) -> dict[str, int]:
+        """Delete every row of the user, in one transaction; returns the rows removed per kind.
+
+        Each table is emptied of the user's rows explicitly, children first, then the user row:
+        nothing depends on ON DELETE CASCADE being enforced on the connection."""
+        removed: dict[str, int] = {}
+        async with self.db.transaction() as tx:
+            for kind, table in USER_TABLES:
+                removed[kind] = await tx.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
+            removed["account"] = await tx.execute("DELETE FROM users WHERE id = ?", (user_id,))
+        return removed

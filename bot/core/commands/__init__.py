@@ -6,8 +6,16 @@ from bot.core.registry import Registry
 
 
 def build_registry() -> Registry:
-    from bot.core.commands import content, goals, help, nudges, profile, tracker
+    from bot.core.commands import content, goals, help, nudges, privacy, profile, tracker
 
     return Registry(
-        [help.commands, profile.commands, content.commands, tracker.commands, goals.commands, nudges.commands]
+        [
+            help.commands,
+            profile.commands,
+            content.commands,
+            tracker.commands,
+            goals.commands,
+            nudges.commands,
+            privacy.commands,
+        ]
     )
