@@ -28,6 +28,7 @@ FULL = Profile(
     specialty="psych",
     track="non-us-img",
     visa="j1",
+    status="citizen",  # read only on the us-img track
     eras="2027-09",
     interests="consult-liaison psychiatry",
     role="a research fellow",

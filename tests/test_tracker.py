@@ -30,7 +30,7 @@ async def test_conference_contact_follow_up_cycle_follows_the_psychiatry_playboo
     assert "Follow-ups due: 1" in out and "/script conference-followup contact:#1" in out
 
     out = await console.say("/script conference-followup contact:#1")
-    assert "Dr Maya Lee" in out and "{" not in out
+    assert "Dear Dr. Lee," in out and "{" not in out
 
     out = await console.say("/contact log #1 emailed")
     assert "Next follow-up Sat 5 Dec 2026 (no-reply)" in out  # 003: once after 10-14 days

@@ -34,6 +34,18 @@ class Visa(StrEnum):
     NONE = "none"
 
 
+class UsStatus(StrEnum):
+    """How a us-img track user may work in the US without a visa."""
+
+    CITIZEN = "citizen"
+    PERMANENT_RESIDENT = "permanent-resident"
+
+
+US_STATUS_LABELS = {
+    UsStatus.CITIZEN: "US citizen",
+    UsStatus.PERMANENT_RESIDENT: "US permanent resident (green card)",
+}
+
 VISA_LABELS = {
     Visa.J1: "J-1",
     Visa.H1B: "H-1B",
@@ -53,6 +65,7 @@ class Profile:
     specialty: str | None = None  # playbook id
     track: str | None = None
     visa: str | None = None
+    status: str | None = None  # UsStatus, for the us-img track
     eras: str | None = None  # YYYY-MM
     timezone: str = "UTC"
     interests: str | None = None

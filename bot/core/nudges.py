@@ -25,6 +25,7 @@ from bot.core import planner
 from bot.core.context import App
 from bot.core.dates import add_months, fmt_date, zone
 from bot.core.models import Contact, ContactState, Nudge, NudgeKind, Profile
+from bot.core.playbooks.schema import count_of
 from bot.core.ports import DeliveryError, DeliveryPort
 from bot.core.registry import month_to_date
 from bot.core.reply import ActionStyle, Reply, Tone
@@ -357,7 +358,7 @@ class NudgeEngine:
             if dp.phase.id == phase_id:
                 r = Reply(title="")
                 r.bullets(
-                    list(dp.phase.checklist),
+                    list(dp.checklist),
                     heading=f"New phase: {dp.phase.title} ({fmt_date(dp.start)} → {fmt_date(dp.end)})",
                 )
                 return r
@@ -373,7 +374,7 @@ class NudgeEngine:
             lines = [f"{p.goal.metric}: {p.done}/{p.goal.count}" for p in prev if p.goal.count]
             r.bullets(lines or ["no monthly goals last month"], heading="New month, new targets. Last month:")
             cur = [p for p in await goals_mod.progress(store, profile, month, "month") if p.goal.count]
-            r.text("This month: " + ", ".join(f"{p.goal.count} {p.goal.metric}" for p in cur))
+            r.text("This month: " + ", ".join(count_of(p.goal.metric, p.goal.count) for p in cur))
             return r
         rows = [p for p in await goals_mod.progress(store, profile, month, "month") if p.goal.count]
         if not rows:

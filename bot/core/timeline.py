@@ -26,6 +26,7 @@ class DatedPhase:
     start: date  # first day of the phase
     end: date  # first day after the phase
     state: PhaseState
+    checklist: tuple[str, ...]  # the lines for the view's track
 
 
 def dated_phases(view: TrackView, eras: str, today: date) -> list[DatedPhase]:
@@ -40,7 +41,7 @@ def dated_phases(view: TrackView, eras: str, today: date) -> list[DatedPhase]:
             state = PhaseState.CURRENT
         else:
             state = PhaseState.UPCOMING
-        out.append(DatedPhase(p, start, end, state))
+        out.append(DatedPhase(p, start, end, state, tuple(p.checklist_for(view.track))))
     return out
 
 
@@ -58,7 +59,7 @@ def to_ics(view: TrackView, phases: list[DatedPhase], eras: str, now: datetime) 
         ev.add("dtend", dp.end)
         ev.add("summary", f"{view.playbook.name}: {dp.phase.title}")
         lines = [dp.phase.summary] if dp.phase.summary else []
-        lines += [f"- {item}" for item in dp.phase.checklist]
+        lines += [f"- {item}" for item in dp.checklist]
         ev.add("description", "\n".join(lines))
         ev.add("transp", "TRANSPARENT")
         cal.add_component(ev)

@@ -51,7 +51,7 @@ def next_step(contact: Contact, history: list[tuple[str, date]], view: TrackView
     """Where this contact stands, from the latest interaction and the playbook's cadences."""
 
     def rule(situation: Situation, start: date) -> NextStep:
-        cadence = view.cadence(situation)
+        cadence = view.cadence(situation, contact.role)
         if cadence is None:  # the loader guarantees one per situation; be safe anyway
             return NextStep(None, None, None)
         return NextStep(start + timedelta(days=cadence.after_days), situation, cadence.script)
@@ -78,9 +78,9 @@ def next_step(contact: Contact, history: list[tuple[str, date]], view: TrackView
         return rule(Situation.SECOND_NO_REPLY, on)
     if kind == InteractionType.NO_REPLY:
         if attempts <= 1:
-            cadence = view.cadence(Situation.NO_REPLY)
+            cadence = view.cadence(Situation.NO_REPLY, contact.role)
             return NextStep(on, Situation.NO_REPLY, cadence.script if cadence else None)
-        stop = view.cadence(Situation.SECOND_NO_REPLY)
+        stop = view.cadence(Situation.SECOND_NO_REPLY, contact.role)
         return NextStep(
             None,
             None,

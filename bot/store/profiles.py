@@ -22,7 +22,7 @@ class ProfileSQL(Feature):
     async def get_profile(self, user_id: int) -> Profile:
         row = await self.db.one(
             "SELECT name, country, school, specialty, track, visa, eras, timezone, interests, role,"
-            " quiet_start, quiet_end, nudges_paused_until FROM profiles WHERE user_id = ?",
+            " quiet_start, quiet_end, nudges_paused_until, status FROM profiles WHERE user_id = ?",
             (user_id,),
         )
         if row is None:
@@ -42,19 +42,20 @@ class ProfileSQL(Feature):
             quiet_start=_time(row[10]),
             quiet_end=_time(row[11]),
             nudges_paused_until=as_dt(row[12]),
+            status=row[13],
         )
 
     async def save_profile(self, p: Profile, now: datetime) -> None:
         await self.db.execute(
             "INSERT INTO profiles (user_id, name, country, school, specialty, track, visa, eras,"
-            " timezone, interests, role, quiet_start, quiet_end, nudges_paused_until, updated_at)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+            " timezone, interests, role, quiet_start, quiet_end, nudges_paused_until, status, updated_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
             " ON CONFLICT(user_id) DO UPDATE SET name=excluded.name, country=excluded.country,"
             " school=excluded.school, specialty=excluded.specialty, track=excluded.track,"
             " visa=excluded.visa, eras=excluded.eras, timezone=excluded.timezone,"
             " interests=excluded.interests, role=excluded.role, quiet_start=excluded.quiet_start,"
             " quiet_end=excluded.quiet_end, nudges_paused_until=excluded.nudges_paused_until,"
-            " updated_at=excluded.updated_at",
+            " status=excluded.status, updated_at=excluded.updated_at",
             (
                 p.user_id,
                 p.name,
@@ -70,6 +71,7 @@ class ProfileSQL(Feature):
                 _hhmm(p.quiet_start),
                 _hhmm(p.quiet_end),
                 p.nudges_paused_until,
+                p.status,
                 now,
             ),
         )

@@ -38,7 +38,7 @@ async def test_a_due_followup_arrives_as_a_dm_with_done_snooze_stop_buttons(
     embed = dm["embeds"][0]
     assert embed["title"] == "🔔 Your networking nudges"
     assert "#1 Dr Maya Lee: after meeting due Wed 25 Nov 2026" in embed["description"]
-    assert re.search(r"```\n.*Dr Maya Lee.*\n```", embed["description"], re.S)  # the script, ready to copy
+    assert re.search(r"```\n.*Dear Dr\. Lee,.*\n```", embed["description"], re.S)  # the script, ready to copy
     n = _nudge_id(dm)
     assert [(b["label"], b["custom_id"]) for b in buttons(dm)] == [
         ("Done: Dr Maya Lee", f"imgbot:nudges done {n}"),

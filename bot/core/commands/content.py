@@ -9,7 +9,7 @@ from bot.core.context import Context
 from bot.core.dates import fmt_date, fmt_month
 from bot.core.errors import UsageError
 from bot.core.playbooks.loader import TrackView
-from bot.core.playbooks.schema import Item, ScriptKind
+from bot.core.playbooks.schema import Item, ScriptKind, Situation, count_of
 from bot.core.registry import Choice, CommandSet, Option, OptionType
 from bot.core.reply import Reply
 from bot.core.scripts import render_script, script_values
@@ -34,7 +34,9 @@ SECTION_CHOICES = tuple(
         ("more", "Other guidance"),
     )
 )
-TRACK_NAMES = {"us-img": "US-citizen IMG", "non-us-img": "non-US-citizen IMG"}
+# the playbook section /conferences shows after the list: what to look for at any meeting
+CONFERENCE_EVENTS = "conference-events"
+TRACK_NAMES = {"us-img": "US-citizen/green-card IMG", "non-us-img": "non-US-citizen IMG"}
 
 
 def heading(view: TrackView, what: str) -> str:
@@ -64,7 +66,7 @@ async def playbook(ctx: Context, specialty: str | None, section: str | None, tra
         s = view.section(section)
         if s is None:
             raise UsageError(f"the {view.playbook.name} playbook has no '{section}' section")
-        r.text(s.body).bullets(s.bullets)
+        r.text(s.body).bullets(s.bullets_for(view.track))
         shown.append(s)
         if section == "overview":
             others = [x.title for x in view.sections if x.id not in ("overview", "stakeholders", "arenas")]
@@ -73,18 +75,22 @@ async def playbook(ctx: Context, specialty: str | None, section: str | None, tra
         for s in view.sections:
             if s.id in ("overview", "stakeholders", "arenas"):
                 continue
-            r.text(s.body, heading=s.title).bullets(s.bullets)
+            r.text(s.body, heading=s.title).bullets(s.bullets_for(view.track))
             shown.append(s)
     elif section == "goals":
-        r.bullets([f"{g.count} {g.metric} per {g.period}" + (f": {g.note}" if g.note else "") for g in view.goals])
+        r.bullets(
+            [f"{count_of(g.metric, g.count)} per {g.period}" + (f": {g.note}" if g.note else "") for g in view.goals]
+        )
         r.text("Set your own with /goal set <metric> <count> <week|month>.")
         shown += view.goals
     elif section == "cadences":
         lines = []
-        for c in view.cadences:
+        order = list(Situation)
+        for c in sorted(view.cadences, key=lambda c: (order.index(Situation(c.situation)), bool(c.roles))):
             window = f"{c.after_days}" + (f"–{c.within_days}" if c.within_days else "") + " days"
             script = f" → /script {c.script}" if c.script else ""
-            lines.append(f"{c.situation}: {window}{script}. {c.note}")
+            who = f" ({', '.join(str(r).replace('-', ' ') + 's' for r in c.roles)})" if c.roles else ""
+            lines.append(f"{c.situation}{who}: {window}{script}. {c.note}")
         r.bullets(lines)
         shown += view.cadences
     r.footer = sources(shown) if shown else None
@@ -170,9 +176,9 @@ async def timeline_show(ctx: Context, specialty: str | None, eras: str | None, t
     for dp in phases:
         label = f"{dp.phase.title}: {fmt_date(dp.start)} → {fmt_date(dp.end)} ({marks[dp.state]})"
         if dp.state == PhaseState.CURRENT:
-            r.bullets(list(dp.phase.checklist), heading=label)
+            r.bullets(list(dp.checklist), heading=label)
         else:
-            r.text(dp.phase.summary or f"{len(dp.phase.checklist)} checklist items", heading=label)
+            r.text(dp.phase.summary or f"{len(dp.checklist)} checklist items", heading=label)
     if not any(dp.state == PhaseState.CURRENT for dp in phases):
         r.text("Today falls outside every phase of this timeline.")
     r.footer = "Export to your calendar with /timeline export · " + sources(view.timeline)
@@ -210,9 +216,15 @@ async def conferences(ctx: Context, specialty: str | None, track: str | None) ->
         r.text("This playbook lists no conferences yet.")
     for c in view.conferences:
         name = f"{c.name} ({c.short})" if c.short else c.name
-        r.text(c.good_for + (f" Format: {c.format}." if c.format else ""), heading=name)
-    if view.conferences:
-        r.footer = "Follow up after a meeting with /script conference-followup · " + sources(view.conferences)
+        fmt = f" Format: {c.format.rstrip().rstrip('.')}." if c.format else ""
+        r.text(c.good_for.rstrip() + fmt, heading=name)
+    shown: list[Item] = list(view.conferences)
+    events = view.section(CONFERENCE_EVENTS)
+    if events is not None:
+        r.text(events.body, heading=events.title).bullets(events.bullets_for(view.track))
+        shown.append(events)
+    if shown:
+        r.footer = "Follow up after a meeting with /script conference-followup · " + sources(shown)
     return r
 
 

@@ -6,13 +6,15 @@ from bot.core import goals as goals_mod
 from bot.core import planner
 from bot.core.context import Context
 from bot.core.models import GoalTarget
-from bot.core.playbooks.schema import GoalMetric, Period
+from bot.core.playbooks.schema import GoalMetric, Period, count_of
 from bot.core.registry import Choice, CommandSet, Option, OptionType
 from bot.core.reply import Reply, Tone
 
 commands = CommandSet()
 commands.group("goal", "Weekly and monthly outreach targets", default="progress")
 
+# the playbook section with the longer goals these weekly counts lead to
+GOAL_HORIZONS = "goal-horizons"
 METRICS = tuple(Choice(m.value, m.value.replace("-", " "), (m.value.rstrip("s"),)) for m in GoalMetric)
 PERIODS = tuple(Choice(p.value, p.value, (p.value + "ly", p.value + "s")) for p in Period)
 
@@ -35,6 +37,9 @@ async def goal_set(ctx: Context, metric: str | None, count: int | None, period: 
                 [f"/goal set {g.metric} {g.count} {g.period}" + (f" ({g.note})" if g.note else "") for g in view.goals],
                 heading=f"From the {view.playbook.name} playbook",
             )
+            horizons = view.section(GOAL_HORIZONS)
+            if horizons is not None:
+                r.bullets(horizons.bullets_for(view.track), heading=horizons.title)
         else:
             r.text("Set your specialty and track (/profile set) to see your playbook's suggested targets.")
         r.footer = "Set one with /goal set <metric> <count> <week|month>; count 0 removes it"
@@ -42,7 +47,7 @@ async def goal_set(ctx: Context, metric: str | None, count: int | None, period: 
     async with ctx.store.transaction():
         await ctx.store.set_goal(ctx.user_id, GoalTarget(metric, period, count))
         await planner.plan_goals(ctx.store, ctx.profile, ctx.now)
-    r = Reply(title=f"Goal set: {count} {metric} per {period}", tone=Tone.SUCCESS)
+    r = Reply(title=f"Goal set: {count_of(metric, count)} per {period}", tone=Tone.SUCCESS)
     r.text(
         "Check it any time with /goal progress. Monthly goals get a kickoff on the 1st, "
         "a nudge mid-month if you are behind, and a summary at month end."

@@ -6,7 +6,7 @@ from bot.core import planner
 from bot.core.context import Context
 from bot.core.dates import fmt_month, parse_quiet_hours
 from bot.core.errors import UsageError
-from bot.core.models import VISA_LABELS, NudgeKind, NudgeStatus, Profile, Track, Visa
+from bot.core.models import US_STATUS_LABELS, VISA_LABELS, NudgeKind, NudgeStatus, Profile, Track, UsStatus, Visa
 from bot.core.registry import Choice, CommandSet, Option, OptionType
 from bot.core.reply import Reply, Tone
 from bot.core.tracker import cadence_view, recompute
@@ -15,7 +15,11 @@ commands = CommandSet()
 commands.group("profile", "Your details, used to fill every script and timeline", default="show")
 
 TRACK_CHOICES = (
-    Choice(Track.US_IMG, "US-citizen IMG", ("us", "usimg", "us img", "citizen", "us-citizen", "green card")),
+    Choice(
+        Track.US_IMG,
+        "US-citizen/green-card IMG",
+        ("us", "usimg", "us img", "citizen", "us-citizen", "green card", "permanent resident"),
+    ),
     Choice(
         Track.NON_US_IMG,
         "Non-US-citizen IMG",
@@ -28,6 +32,14 @@ VISA_CHOICES = (
     Choice(Visa.OTHER, "Other visa"),
     Choice(Visa.NONE, "No visa needed", ("no", "n/a", "citizen")),
 )
+STATUS_CHOICES = (
+    Choice(UsStatus.CITIZEN, "US citizen", ("us citizen", "us-citizen")),
+    Choice(
+        UsStatus.PERMANENT_RESIDENT,
+        "US permanent resident (green card)",
+        ("pr", "lpr", "green card", "green-card", "greencard", "gc", "permanent resident", "resident"),
+    ),
+)
 TRACK_LABELS = {c.value: c.label for c in TRACK_CHOICES}
 
 SET_OPTIONS = (
@@ -39,6 +51,12 @@ SET_OPTIONS = (
         "track", "us-img (US citizen/green card) or non-us-img (needs a visa)", OptionType.CHOICE, choices=TRACK_CHOICES
     ),
     Option("visa", "visa you would train on", OptionType.CHOICE, choices=VISA_CHOICES),
+    Option(
+        "status",
+        "us-img track: citizen or permanent-resident (green card), so scripts state it correctly",
+        OptionType.CHOICE,
+        choices=STATUS_CHOICES,
+    ),
     Option("eras", "month you plan to submit ERAS (YYYY-MM)", OptionType.MONTH),
     Option(
         "timezone",
@@ -67,7 +85,11 @@ def show(profile: Profile, ctx: Context) -> Reply:
         ("Medical school", profile.school or dash),
         ("Specialty", pb_name or dash),
         ("Track", TRACK_LABELS.get(profile.track or "", dash)),
-        ("Visa", VISA_LABELS.get(Visa(profile.visa), dash) if profile.visa else dash),
+        (
+            ("US status", US_STATUS_LABELS.get(UsStatus(profile.status), dash) if profile.status else dash)
+            if profile.track == Track.US_IMG
+            else ("Visa", VISA_LABELS.get(Visa(profile.visa), dash) if profile.visa else dash)
+        ),
         ("ERAS submission", fmt_month(profile.eras) if profile.eras else dash),
         ("Time zone", profile.timezone),
         ("Interests", profile.interests or dash),
@@ -88,6 +110,7 @@ def show(profile: Profile, ctx: Context) -> Reply:
             ("specialty", profile.specialty),
             ("track", profile.track),
             ("eras", profile.eras),
+            ("status", profile.status if profile.track == Track.US_IMG else "n/a"),
         )
         if not v
     ]
@@ -144,6 +167,8 @@ async def profile_set(ctx: Context, **values: object) -> Reply:
         start, end = parse_quiet_hours(str(changes.pop("quiet_hours")))
         changes["quiet_start"], changes["quiet_end"] = start, end
     old = ctx.profile
+    if "status" in changes and "track" not in changes and old.track is None:
+        changes["track"] = Track.US_IMG  # only the us-img track has a US status
     new = old.with_(**changes)
     if new.track == Track.US_IMG and "visa" not in changes and old.visa not in (None, Visa.NONE):
         new = new.with_(visa=Visa.NONE)

@@ -76,8 +76,11 @@ class TrackView:
     def script(self, kind: str) -> Script | None:
         return next((s for s in self.scripts if s.kind == kind), None)
 
-    def cadence(self, situation: Situation | str) -> Cadence | None:
-        return next((c for c in self.cadences if c.situation == situation), None)
+    def cadence(self, situation: Situation | str, role: str | None = None) -> Cadence | None:
+        """The rhythm for a situation: one written for the contact's role, else the default."""
+        matching = [c for c in self.cadences if c.situation == situation]
+        for_role = next((c for c in matching if c.roles and role in c.roles), None)
+        return for_role or next((c for c in matching if not c.roles), None)
 
     def section(self, section_id: str) -> Section | None:
         return next((s for s in self.sections if s.id == section_id), None)
@@ -251,10 +254,15 @@ def _check_complete(parsed: _Parsed, items: dict[str, list[Item]]) -> list[Playb
                 err("scripts", f"no '{kind}' script for the {track} track")
             if count > 1:
                 err("scripts", f"{count} '{kind}' scripts for the {track} track; keep one")
-        situations = [c.situation for c in items["cadences"] if isinstance(c, Cadence) and c.applies_to(track)]
+        cadences = [c for c in items["cadences"] if isinstance(c, Cadence) and c.applies_to(track)]
+        situations = [c.situation for c in cadences if not c.roles]
         for situation in Situation:
             if situations.count(situation) != 1:
-                err("cadences", f"need exactly one '{situation}' cadence for the {track} track")
+                err("cadences", f"need exactly one '{situation}' cadence without roles for the {track} track")
+            roles = [r for c in cadences if c.situation == situation for r in c.roles]
+            for role in sorted(set(roles)):
+                if roles.count(role) > 1:
+                    err("cadences", f"two '{situation}' cadences for {role} contacts on the {track} track; keep one")
         phases = [p for p in items["timeline"] if isinstance(p, Phase) and p.applies_to(track)]
         if not phases:
             err("timeline", f"no timeline phase for the {track} track")

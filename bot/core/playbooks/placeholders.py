@@ -17,14 +17,22 @@ PLACEHOLDERS: dict[str, str] = {
     "name": "your name",
     "first_name": "your first name",
     "country": "your country",
-    "school": "your medical school",
+    "school": "your medical school",  # mid-sentence: "the University of Lagos", "Cairo University"
+    "school_name": "your medical school",  # as a line of its own, e.g. in a signature
     "specialty": "your specialty",
-    "role": "your current role",
+    "role": "your current role",  # with its article: "a research fellow at ..."
     "interests": "your interests",
-    "visa": "your visa status",
+    # whole sentences, worded from the visa value (J-1, H-1B, other, none)
+    "visa_plan": "one sentence on your visa plan",
+    "visa_question": "your question about visas",
+    # us-img track: citizen or permanent resident (green card)
+    "us_status": "a US citizen / a US permanent resident",
+    "us_status_short": "US citizen / US permanent resident",
     "eras": "your ERAS month",
     # from a tracked contact
     "contact_name": "contact's name",
+    "contact_salutation": "title and last name, e.g. Dr. Lee",
+    "contact_last_name": "contact's last name",
     "contact_role": "contact's role",
     "contact_institution": "contact's institution",
     "how_met": "how you met",

@@ -15,7 +15,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.core.playbooks.placeholders import unknown_placeholders
+from bot.core.models import ContactRole
+from bot.core.playbooks.placeholders import placeholders_in, unknown_placeholders
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=40)]
 Track = Literal["us-img", "non-us-img"]
@@ -61,6 +62,20 @@ class GoalMetric(StrEnum):
     FOLLOW_UPS = "follow-ups"
 
 
+_METRIC_NOUNS = {
+    GoalMetric.EMAILS: ("email", "emails"),
+    GoalMetric.NEW_CONTACTS: ("new contact", "new contacts"),
+    GoalMetric.CONVERSATIONS: ("conversation", "conversations"),
+    GoalMetric.FOLLOW_UPS: ("follow-up", "follow-ups"),
+}
+
+
+def count_of(metric: str, count: int) -> str:
+    """ "1 follow-up", "3 emails": a goal's count with its noun in the right number."""
+    one, many = _METRIC_NOUNS.get(metric, (metric, metric))  # type: ignore[call-overload]
+    return f"{count} {one if count == 1 else many}"
+
+
 class Period(StrEnum):
     WEEK = "week"
     MONTH = "month"
@@ -68,6 +83,60 @@ class Period(StrEnum):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# A bullet or checklist line: plain text for every track the item applies to, or a mapping
+# from track to its own wording, e.g. ``- non-us-img: "Check which programs sponsor..."``.
+# A track missing from the mapping does not see the line at all.
+TrackLine = dict[str, str]  # keys checked by _check_lines: a subset of TRACKS
+Line = str | TrackLine
+
+
+def lines_for(lines: list[Line], track: str) -> list[str]:
+    """The lines one track sees, in order."""
+    out: list[str] = []
+    for line in lines:
+        if isinstance(line, str):
+            out.append(line)
+        elif track in line:
+            out.append(line[track])
+    return out
+
+
+# Only script subjects and bodies are filled in; a {token} anywhere else would show as is.
+_NOT_FILLED = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def _check_lines(lines: list[object]) -> list[object]:
+    """Each line is text, or a mapping from one or both tracks to text; no placeholders in either."""
+    for n, line in enumerate(lines):
+        where = f"item {n}: "
+        if isinstance(line, dict):
+            bad = [k for k in line if k not in TRACKS]
+            if not line or bad:
+                raise ValueError(
+                    where
+                    + "a line is text, or a mapping from us-img and/or non-us-img to text"
+                    + (f"; '{bad[0]}' is not a track" if bad else "")
+                )
+            texts = list(line.values())
+        else:
+            texts = [line]
+        for text in texts:
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError(where + "a line needs some text")
+            try:
+                _no_placeholder(text)
+            except ValueError as exc:
+                raise ValueError(where + str(exc)) from None
+    return lines
+
+
+def _no_placeholder(value: str) -> str:
+    if _NOT_FILLED.search(value):
+        found = ", ".join("{" + p + "}" for p in placeholders_in(value))
+        raise ValueError(f"placeholders are filled in only in a script's subject and body, not here: {found}")
+    return value
 
 
 class Item(_Strict):
@@ -89,7 +158,20 @@ class Item(_Strict):
 class Section(Item):
     title: str = Field(min_length=1, max_length=120)
     body: str = Field(min_length=1)
-    bullets: list[str] = Field(default_factory=list)
+    bullets: list[Line] = Field(default_factory=list)
+
+    @field_validator("title", "body")
+    @classmethod
+    def _plain(cls, value: str) -> str:
+        return _no_placeholder(value)
+
+    @field_validator("bullets", mode="before")
+    @classmethod
+    def _lines(cls, value: object) -> object:
+        return _check_lines(value) if isinstance(value, list) else value
+
+    def bullets_for(self, track: str) -> list[str]:
+        return lines_for(self.bullets, track)
 
 
 class Conference(Item):
@@ -97,6 +179,11 @@ class Conference(Item):
     short: str | None = Field(default=None, max_length=30)
     good_for: str = Field(min_length=1)
     format: str | None = None  # e.g. "in person, some virtual sessions"
+
+    @field_validator("name", "good_for", "format")
+    @classmethod
+    def _plain(cls, value: str | None) -> str | None:
+        return _no_placeholder(value) if value else value
 
 
 class Script(Item):
@@ -106,6 +193,18 @@ class Script(Item):
     avoid: list[str] = Field(default_factory=list)
     subject: str | None = None
     body: str = Field(min_length=1)
+
+    @field_validator("title", "when")
+    @classmethod
+    def _plain(cls, value: str) -> str:
+        return _no_placeholder(value)
+
+    @field_validator("avoid")
+    @classmethod
+    def _plain_list(cls, value: list[str]) -> list[str]:
+        for text in value:
+            _no_placeholder(text)
+        return value
 
     @field_validator("subject", "body")
     @classmethod
@@ -131,7 +230,20 @@ class Phase(Item):
     start: int = Field(ge=-24, le=48)
     end: int = Field(ge=-24, le=48)
     summary: str | None = None
-    checklist: list[str] = Field(min_length=1)
+    checklist: list[Line] = Field(min_length=1)
+
+    @field_validator("title", "summary")
+    @classmethod
+    def _plain(cls, value: str | None) -> str | None:
+        return _no_placeholder(value) if value else value
+
+    @field_validator("checklist", mode="before")
+    @classmethod
+    def _lines(cls, value: object) -> object:
+        return _check_lines(value) if isinstance(value, list) else value
+
+    def checklist_for(self, track: str) -> list[str]:
+        return lines_for(self.checklist, track)
 
     @model_validator(mode="after")
     def _ordered(self) -> Phase:
@@ -146,13 +258,28 @@ class Goal(Item):
     period: Period
     note: str | None = None
 
+    @field_validator("note")
+    @classmethod
+    def _plain(cls, value: str | None) -> str | None:
+        return _no_placeholder(value) if value else value
+
 
 class Cadence(Item):
     situation: Situation
+    # Contact roles this rhythm is for (e.g. attendings); without it, the default for the situation.
+    roles: list[ContactRole] = Field(default_factory=list)
     after_days: int = Field(ge=0, le=365)
     within_days: int | None = Field(default=None, ge=0, le=365)
     script: ScriptKind | None = None
     note: str = Field(min_length=1)
+
+    @field_validator("note")
+    @classmethod
+    def _plain(cls, value: str) -> str:
+        return _no_placeholder(value)
+
+    def applies_to_role(self, role: str | None) -> bool:
+        return not self.roles or role in self.roles
 
     @model_validator(mode="after")
     def _window(self) -> Cadence:
@@ -165,10 +292,20 @@ class Mistake(Item):
     mistake: str = Field(min_length=1)
     fix: str = Field(min_length=1)
 
+    @field_validator("mistake", "fix")
+    @classmethod
+    def _plain(cls, value: str) -> str:
+        return _no_placeholder(value)
+
 
 class Faq(Item):
     question: str = Field(min_length=1)
     answer: str = Field(min_length=1)
+
+    @field_validator("question", "answer")
+    @classmethod
+    def _plain(cls, value: str) -> str:
+        return _no_placeholder(value)
 
 
 _ITEM_LISTS: tuple[str, ...] = (
