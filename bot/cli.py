@@ -70,7 +70,7 @@ def _now_in_range(when: datetime) -> bool:
 
 def _console(args: argparse.Namespace) -> int:
     from bot.core.clock import OffsetClock
-    from bot.frontends.console import run_console
+    from bot.frontends.console import console_origin, run_console
     from bot.runtime import build_app, instance_id, setup_logging
 
     overrides: dict[str, object] = {}
@@ -78,6 +78,8 @@ def _console(args: argparse.Namespace) -> int:
         overrides["database_url"] = f"sqlite:///{Path(args.db).expanduser().resolve()}"
     settings = _load_settings(**overrides)
     setup_logging(settings, quiet=True)
+    if (args.channel or args.admin) and not args.community:
+        return _fail("--channel and --admin need --community NAME")
     try:
         now = _parse_now(args.now)
     except (ValueError, OverflowError):
@@ -90,7 +92,10 @@ def _console(args: argparse.Namespace) -> int:
     async def main() -> int:
         app = await build_app(settings, clock)
         instance = f"console-{args.user}@{instance_id(settings)}"
-        return await run_console(app, args.user, settings.heartbeat_seconds, settings.dm_rate, instance=instance)
+        origin = console_origin(args.community, args.channel, args.admin)
+        return await run_console(
+            app, args.user, settings.heartbeat_seconds, settings.dm_rate, instance=instance, origin=origin
+        )
 
     return asyncio.run(main())
 
@@ -171,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     con.add_argument("--user", default="me", help="local user name (default: me)")
     con.add_argument("--db", help="SQLite file (default: IMGBOT_DATABASE_URL or the user data dir)")
     con.add_argument("--now", help="pretend the current time is this ISO date-time (demos, testing)")
+    con.add_argument("--community", help="simulate typing in this community (a server or workspace) by name")
+    con.add_argument("--channel", help="the community channel to type in (default: general; needs --community)")
+    con.add_argument("--admin", action="store_true", help="act as an admin of --community")
     con.set_defaults(func=_console)
 
     run = sub.add_parser("run", help="connect to Discord and run the scheduler")

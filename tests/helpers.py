@@ -11,6 +11,7 @@ from bot.core.clock import ManualClock
 from bot.core.context import App
 from bot.core.models import UserRef
 from bot.core.nudges import DeliveryError, NudgeEngine
+from bot.core.origin import Origin
 from bot.core.reply import Reply
 from bot.frontends.console import ConsoleFrontend
 from bot.runtime import build_app
@@ -52,10 +53,10 @@ class RecordingPort:
 class Transcript:
     """Type lines as a console user and read the plain-text replies."""
 
-    def __init__(self, app: App, user: str = "amal") -> None:
+    def __init__(self, app: App, user: str = "amal", origin: Origin | None = None) -> None:
         self.app = app
         self.out = io.StringIO()
-        self.front = ConsoleFrontend(app, user, out=self.out, rich=False)
+        self.front = ConsoleFrontend(app, user, out=self.out, rich=False, origin=origin)
 
     async def say(self, line: str) -> str:
         start = self.out.tell()

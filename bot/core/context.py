@@ -11,6 +11,7 @@ from bot.core.clock import Clock
 from bot.core.dates import zone
 from bot.core.errors import UsageError
 from bot.core.models import Profile, UserRef
+from bot.core.origin import Origin
 from bot.core.playbooks.loader import Playbook, PlaybookLibrary, TrackView
 from bot.core.ports import Store
 from bot.core.reply import Attachment
@@ -42,11 +43,19 @@ class App:
         if self.on_nudges_changed is not None:
             self.on_nudges_changed()
 
-    async def context(self, user: UserRef, files: tuple[Attachment, ...] = ()) -> Context:
+    async def context(self, user: UserRef, files: tuple[Attachment, ...] = (), origin: Origin | None = None) -> Context:
         now = self.clock.now()
         user_id = await self.store.ensure_user(user, now)
         profile = await self.store.get_profile(user_id)
-        return Context(app=self, user=user, user_id=user_id, now=now, profile=profile, files=files)
+        return Context(
+            app=self,
+            user=user,
+            user_id=user_id,
+            now=now,
+            profile=profile,
+            files=files,
+            origin=origin or Origin.direct(user.platform),
+        )
 
 
 @dataclass
@@ -57,6 +66,8 @@ class Context:
     now: datetime
     profile: Profile
     files: tuple[Attachment, ...] = ()
+    # where the command was typed; a DM on the user's platform unless a front end says otherwise
+    origin: Origin = field(default_factory=lambda: Origin.direct("console"))
 
     @property
     def store(self) -> Store:

@@ -19,6 +19,7 @@ from bot.core.context import App, Context
 from bot.core.dates import parse_date, zone
 from bot.core.errors import BotError, UsageError
 from bot.core.models import UserRef
+from bot.core.origin import Origin, check
 from bot.core.registry import (
     Choice,
     Command,
@@ -168,13 +169,15 @@ async def run_command(
     files: tuple[Attachment, ...] = (),
     *,
     notices: bool = True,
+    origin: Origin | None = None,
 ) -> Reply:
     """Run one command for ``user``. Pending notices open the reply, unless ``notices=False``
     (a front end that shows them separately, e.g. privately after a public reply)."""
     started = time.perf_counter()
     outcome = "error"
     try:
-        ctx = await app.context(user, files)
+        check(command.requirement, origin or Origin.direct(user.platform), command.qualified)
+        ctx = await app.context(user, files, origin)
         args = convert(ctx, command, raw)
         reply: Reply = await command.handler(ctx, **args)
         reply.private = command.private
@@ -191,10 +194,12 @@ async def run_command(
     return reply
 
 
-async def run_line(app: App, user: UserRef, line: str, files: tuple[Attachment, ...] = ()) -> Reply:
+async def run_line(
+    app: App, user: UserRef, line: str, files: tuple[Attachment, ...] = (), origin: Origin | None = None
+) -> Reply:
     command, raw, positional = parse_line_positions(app, line)
     try:
-        return await run_command(app, user, command, raw, files)
+        return await run_command(app, user, command, raw, files, origin=origin)
     except UsageError as exc:
         raise quote_hint(exc, positional) from None
 

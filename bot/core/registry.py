@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from bot.core.errors import UsageError
+from bot.core.origin import Requirement
 
 if TYPE_CHECKING:
     pass
@@ -74,6 +75,8 @@ class Command:
     private: bool = True
     # Text shown in /help beyond the description (examples).
     help: str | None = None
+    # Checked against the invocation's Origin before the handler runs.
+    requirement: Requirement = Requirement.ANYONE
 
     @property
     def qualified(self) -> str:
@@ -110,9 +113,10 @@ class CommandSet:
         group: str | None = None,
         private: bool = True,
         help: str | None = None,
+        requirement: Requirement = Requirement.ANYONE,
     ) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
-            self.commands.append(Command(name, description, fn, tuple(options), group, private, help))
+            self.commands.append(Command(name, description, fn, tuple(options), group, private, help, requirement))
             return fn
 
         return deco

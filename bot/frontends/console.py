@@ -24,6 +24,7 @@ from bot.core.dispatch import choices_for, error_reply, parse_line_positions, qu
 from bot.core.errors import BotError, UsageError
 from bot.core.models import UserRef
 from bot.core.nudges import NudgeEngine
+from bot.core.origin import Origin, Permission
 from bot.core.registry import OptionType, printable
 from bot.core.reply import (
     Attachment,
@@ -36,6 +37,22 @@ from bot.core.reply import (
 )
 
 PLATFORM = "console"
+
+
+def console_origin(community: str | None, channel: str | None, admin: bool) -> Origin:
+    """The simulated place a console session types in: a DM unless ``--community`` is given."""
+    if community is None:
+        return Origin.direct(PLATFORM)
+    name = channel or "general"
+    return Origin(
+        platform=PLATFORM,
+        community=community,
+        channel=name,
+        is_dm=False,
+        permissions=frozenset({Permission.MANAGE_COMMUNITY}) if admin else frozenset(),
+        community_name=community,
+        channel_name=name,
+    )
 
 
 class ConsolePort:
@@ -122,9 +139,11 @@ class ConsoleFrontend:
         out: TextIO | None = None,
         rich: bool | None = None,
         attachments_dir: Path | None = None,
+        origin: Origin | None = None,
     ) -> None:
         self.app = app
         self.user = UserRef(PLATFORM, user, user)
+        self.origin = origin or Origin.direct(PLATFORM)
         self.out = out or sys.stdout
         self.rich = self.out.isatty() if rich is None else rich
         self.attachments_dir = attachments_dir or Path.cwd()
@@ -152,7 +171,7 @@ class ConsoleFrontend:
                 path = raw.pop(file_opt.name, None)
                 if path:
                     files = (self._read_file(path),)
-            reply = await run_command(self.app, self.user, command, raw, files)
+            reply = await run_command(self.app, self.user, command, raw, files, origin=self.origin)
         except Exception as exc:  # the console's one error handler
             reply = error_reply(quote_hint(exc, positional) if isinstance(exc, UsageError) else exc)
         self.show(reply)
@@ -315,9 +334,10 @@ async def run_console(
     out: TextIO | None = None,
     *,
     instance: str = "local",
+    origin: Origin | None = None,
 ) -> int:
     stream = stream or sys.stdin
-    front = ConsoleFrontend(app, user, out=out)
+    front = ConsoleFrontend(app, user, out=out, origin=origin)
     # this session is one person: it delivers their nudges only, even on a database others share
     engine = NudgeEngine(
         app, {PLATFORM: front.port}, rate=max(rate, 50.0), instance=instance, account=front.user.account

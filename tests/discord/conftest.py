@@ -108,10 +108,19 @@ class LiveBot:
 
     # ------------------------------------------------------------ a user's side
     async def say(
-        self, who: dict[str, Any], command: str, /, *, dm: bool = False, expect: int = 1, **values: Any
+        self,
+        who: dict[str, Any],
+        command: str,
+        /,
+        *,
+        dm: bool = False,
+        expect: int = 1,
+        permissions: int = 0,
+        **values: Any,
     ) -> Interaction:
-        """``who`` runs ``/command`` with these options; waits for at least ``expect`` messages back."""
-        payload = self.double.slash(who, command, guild_id=None if dm else GUILD_ID, **values)
+        """``who`` runs ``/command`` with these options (holding these channel ``permissions`` bits);
+        waits for at least ``expect`` messages back."""
+        payload = self.double.slash(who, command, guild_id=None if dm else GUILD_ID, permissions=permissions, **values)
         return await self.double.interact(payload, expect=expect)
 
     async def click(self, who: dict[str, Any], message: dict[str, Any], label: str) -> Interaction:

@@ -780,6 +780,7 @@ class DiscordDouble:
         data: dict[str, Any],
         guild_id: int | None,
         message: dict[str, Any] | None = None,
+        permissions: int = 0,
     ) -> dict[str, Any]:
         iid = self.snowflake()
         p: dict[str, Any] = {
@@ -824,7 +825,7 @@ class DiscordDouble:
                         "mute": False,
                         "flags": 0,
                         "pending": False,
-                        "permissions": "0",
+                        "permissions": str(permissions),  # resolved in the channel, as Discord sends it
                         "nick": None,
                         "avatar": None,
                         "premium_since": None,
@@ -862,6 +863,7 @@ class DiscordDouble:
         *,
         guild_id: int | None = GUILD_ID,
         focused: str | None = None,
+        permissions: int = 0,
         **values: Any,
     ) -> dict[str, Any]:
         """The payload Discord sends for ``/command`` (``"contact add"``) with these option values."""
@@ -885,7 +887,7 @@ class DiscordDouble:
             data["resolved"] = resolved
         if guild_id:
             data["guild_id"] = str(guild_id)
-        return self._base(4 if focused else 2, who, data, guild_id)
+        return self._base(4 if focused else 2, who, data, guild_id, permissions=permissions)
 
     def component(self, who: dict[str, Any], message: dict[str, Any], label: str) -> dict[str, Any]:
         """The payload Discord sends when ``who`` presses the button labelled ``label`` on ``message``."""

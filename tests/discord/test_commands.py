@@ -11,11 +11,12 @@ import pytest
 
 from bot.core.clock import ManualClock
 from bot.core.context import App
+from bot.core.origin import Requirement
 from bot.core.registry import CommandSet, Option, OptionType
 from bot.core.reply import Reply
 from bot.frontends.discord.runner import sync
 from tests.discord.conftest import AMAL, BEN, PROFILE, LiveBot
-from tests.discord.double import GUILD_ID, DiscordDouble, buttons
+from tests.discord.double import CHANNEL_ID, GUILD_ID, DiscordDouble, buttons
 
 DISCORD_TYPE = {OptionType.INTEGER: 4, OptionType.FILE: 11}
 
@@ -80,6 +81,29 @@ async def test_a_new_registry_command_appears_with_no_discord_code(
     try:
         answer = await live.say(AMAL, "ping", times=2)
         assert answer.text == "pongpong"
+    finally:
+        await live.stop()
+
+
+async def test_origin_reaches_core_and_manage_server_makes_an_admin(
+    double: DiscordDouble, tmp_path: Path, clock: ManualClock
+) -> None:
+    extra = CommandSet()
+
+    @extra.command("configure", "Admins only", requirement=Requirement.COMMUNITY_ADMIN)
+    async def configure(ctx) -> Reply:
+        o = ctx.origin
+        return Reply(title=f"set up in {o.community}/{o.channel} ({o.channel_name})")
+
+    def prepare(app: App) -> None:
+        app.registry.add(extra.commands[0])
+
+    live = await LiveBot(double, tmp_path / "o.db", clock, prepare=prepare).start()
+    try:
+        member = await live.say(AMAL, "configure")
+        assert member.ephemeral and "is for community admins; it needs the Manage Server permission" in member.text
+        admin = await live.say(AMAL, "configure", permissions=1 << 5)  # MANAGE_GUILD
+        assert admin.text == f"set up in {GUILD_ID}/{CHANNEL_ID} (general)"
     finally:
         await live.stop()
 

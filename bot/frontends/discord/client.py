@@ -27,6 +27,7 @@ from bot.core.context import App
 from bot.core.dispatch import error_reply, parse_line, run_command
 from bot.core.errors import BotError, UsageError
 from bot.core.models import UserRef
+from bot.core.origin import Origin, Permission
 from bot.core.registry import Command
 from bot.core.reply import Attachment, Reply, Tone
 from bot.frontends.discord.build import build_commands, short
@@ -61,6 +62,25 @@ class _Answer:
     public: bool = False  # ...and everyone in the channel can see it
 
 
+def origin_of(interaction: discord.Interaction) -> Origin:
+    """Where a Discord interaction came from. Manage Server (in that channel's resolved
+    permissions) makes the actor a community admin."""
+    if interaction.guild_id is None:
+        return Origin.direct(PLATFORM)
+    perms = interaction.permissions
+    guild = interaction.guild
+    channel = interaction.channel
+    return Origin(
+        platform=PLATFORM,
+        community=str(interaction.guild_id),
+        channel=str(interaction.channel_id) if interaction.channel_id else None,
+        is_dm=False,
+        permissions=frozenset({Permission.MANAGE_COMMUNITY}) if perms.manage_guild else frozenset(),
+        community_name=guild.name if guild else None,
+        channel_name=getattr(channel, "name", None),
+    )
+
+
 class Frontend:
     """Runs slash commands, button clicks and autocomplete against the core."""
 
@@ -73,6 +93,7 @@ class Frontend:
     async def invoke(self, interaction: discord.Interaction, command: Command, raw: dict[str, Any]) -> None:
         """A slash command: ``raw`` holds Discord's typed option values by option name."""
         user = user_ref(interaction.user)
+        origin = origin_of(interaction)
         uploads = [v for v in raw.values() if isinstance(v, discord.Attachment)]
         values = {k: v for k, v in raw.items() if not isinstance(v, discord.Attachment)}
 
@@ -80,7 +101,7 @@ class Frontend:
             files = tuple([await self._download(a) for a in uploads])
             # Pending notices (e.g. "your DMs are closed") must stay private: a private command
             # shows them in its reply; a public one leaves them for a separate private message.
-            reply = await run_command(self.app, user, command, values, files, notices=command.private)
+            reply = await run_command(self.app, user, command, values, files, notices=command.private, origin=origin)
             return reply, [] if command.private else await self._take_notices(user)
 
         await self.respond(interaction, command.private, work)
@@ -88,10 +109,11 @@ class Frontend:
     async def click(self, interaction: discord.Interaction, line: str) -> None:
         """A button: run its command line as the clicker, answering privately."""
         user = user_ref(interaction.user)
+        origin = origin_of(interaction)
 
         async def work() -> tuple[Reply, list[str]]:
             command, raw = parse_line(self.app, line)
-            return await run_command(self.app, user, command, raw), []
+            return await run_command(self.app, user, command, raw, origin=origin), []
 
         await self.respond(interaction, True, work)
 
