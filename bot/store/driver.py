@@ -273,6 +273,28 @@ def split_statements(sql: str) -> list[str]:
     return [s.strip() for s in body.split(";") if s.strip()]
 
 
+OPEN_BUSY_SECONDS = 15.0
+
+
+async def _while_busy(conn: aiosqlite.Connection, sql: str) -> None:
+    """Run ``sql``, retrying while another process holds the lock it needs. Switching to WAL while
+    other instances open the same file can return SQLITE_BUSY at once, without the busy handler
+    (SQLite's WAL recovery lock), so several instances starting together must retry, not fail."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + OPEN_BUSY_SECONDS
+    pause = 0.02
+    while True:
+        try:
+            await conn.execute(sql)
+            return
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or loop.time() + pause > deadline:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.5)
+
+
 class SQLiteDriver(Driver):
     dialect: Dialect = "sqlite"
 
@@ -296,11 +318,11 @@ class SQLiteDriver(Driver):
             for i in range(size):
                 conn = await aiosqlite.connect(path, isolation_level=None)
                 conns.append(conn)
+                await conn.execute("PRAGMA busy_timeout=10000")  # first, so the PRAGMAs below wait too
                 if i == 0:
-                    await conn.execute("PRAGMA journal_mode=WAL")
+                    await _while_busy(conn, "PRAGMA journal_mode=WAL")
                 await conn.execute("PRAGMA foreign_keys=ON")
-                await conn.execute("PRAGMA synchronous=NORMAL")
-                await conn.execute("PRAGMA busy_timeout=10000")
+                await _while_busy(conn, "PRAGMA synchronous=NORMAL")
         except BaseException:
             for c in conns:
                 await c.close()  # its worker thread would keep the process alive

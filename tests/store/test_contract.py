@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -62,6 +63,20 @@ async def test_instances_migrating_at_once_apply_each_migration_once(db_url: str
     finally:
         for s in (first, second, third):
             await s.close()
+
+
+async def test_many_instances_opening_a_new_sqlite_file_at_once_all_start(tmp_path: Path) -> None:
+    """Switching a new file to WAL while peers open it can be refused at once with SQLITE_BUSY;
+    every instance must still start (this failed in CI as 'database is locked')."""
+    for attempt in range(5):
+        url = f"sqlite:///{tmp_path / f'race{attempt}.db'}"
+        stores = await asyncio.gather(*(open_store(url) for _ in range(8)))
+        try:
+            row = await stores[-1].db.one("PRAGMA journal_mode")
+            assert row is not None and row[0] == "wal"
+        finally:
+            for s in stores:
+                await s.close()
 
 
 async def test_a_schema_newer_than_this_release_is_refused_in_one_line(db_url: str) -> None:
