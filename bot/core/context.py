@@ -65,9 +65,8 @@ class Context:
     user_id: int
     now: datetime
     profile: Profile
+    origin: Origin  # where the command was typed
     files: tuple[Attachment, ...] = ()
-    # where the command was typed; a DM on the user's platform unless a front end says otherwise
-    origin: Origin = field(default_factory=lambda: Origin.direct("console"))
 
     @property
     def store(self) -> Store:

@@ -176,8 +176,9 @@ async def run_command(
     started = time.perf_counter()
     outcome = "error"
     try:
-        check(command.requirement, origin or Origin.direct(user.platform), command.qualified)
-        ctx = await app.context(user, files, origin)
+        where = origin or Origin.direct(user.platform)
+        check(command.requirement, where, command.qualified)
+        ctx = await app.context(user, files, where)
         args = convert(ctx, command, raw)
         reply: Reply = await command.handler(ctx, **args)
         reply.private = command.private
