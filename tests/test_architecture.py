@@ -97,3 +97,24 @@ def test_ruff_bans_the_store_and_platforms_in_core(tmp_path: Path) -> None:
         probe.unlink()
     assert res.returncode == 1
     assert "`bot.store` is banned" in res.stdout and "`discord` is banned" in res.stdout
+
+
+def test_platform_limits_live_in_their_front_end() -> None:
+    """Discord's 25 choices, 100-character choice names and 2**53 integer range are the Discord
+    front end's business (bot/frontends/discord/build.py); core keeps its own domain bounds."""
+    for path in sorted(CORE.rglob("*.py")):
+        text = path.read_text()
+        for needle in ("2**53", "2 ** 53", "9007199254740992", "Discord's maximum", "Discord's limit"):
+            assert needle not in text, f"{path.relative_to(CORE)} has a Discord limit: {needle}"
+    from bot.frontends.discord.build import CHOICE_VALUE, CHOICES, MAX_INT
+
+    assert (CHOICES, CHOICE_VALUE, MAX_INT) == (25, 100, 2**53)
+
+
+async def test_autocomplete_takes_the_front_end_limit(app) -> None:  # type: ignore[no-untyped-def]
+    from bot.core.autocomplete import suggest
+    from bot.core.models import UserRef
+
+    user = UserRef("console", "amal", "amal")
+    assert len(await suggest(app, user, "timezone", "a", limit=3)) == 3
+    assert len(await suggest(app, user, "timezone", "a")) > 25  # core's own default is not Discord's

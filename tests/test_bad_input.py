@@ -55,7 +55,8 @@ async def test_a_surrogate_outside_an_option_value_is_never_echoed(console: Tran
 
 @pytest.mark.parametrize(
     "name",
-    ["Europe", "Etc", "America/Argentina", "A" * 300, "Europe/" + "x" * 5000, "Africa/Cairo\x00", "UTC/../UTC", "."],
+    # (a NUL in any option is refused before it is read: tests/test_text_input.py)
+    ["Europe", "Etc", "America/Argentina", "A" * 300, "Europe/" + "x" * 5000, "UTC/../UTC", "."],
 )
 async def test_a_name_that_is_no_time_zone_is_a_usage_message(console: Transcript, name: str) -> None:
     await console.say("/profile set timezone:Africa/Cairo")

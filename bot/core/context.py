@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from bot.core.clock import Clock
 from bot.core.dates import zone
 from bot.core.errors import UsageError
+from bot.core.hints import hint
 from bot.core.models import Profile, UserRef
 from bot.core.origin import Origin
 from bot.core.playbooks.loader import Playbook, PlaybookLibrary, TrackView
@@ -83,14 +84,14 @@ class Context:
         if not pid:
             raise UsageError(
                 f"which specialty? Pass {option}:<{'|'.join(self.app.playbooks.ids)}> "
-                "or set it once with /profile set specialty:<name>"
+                f"or set it once with {hint('profile set specialty:<name>')}"
             )
         try:
             return self.app.playbooks.get(pid)
         except KeyError:
             raise UsageError(
                 f"the specialty '{pid}' in your profile has no playbook any more; "
-                f"set one of {', '.join(self.app.playbooks.ids)} with /profile set specialty:<name>"
+                f"set one of {', '.join(self.app.playbooks.ids)} with {hint('profile set specialty:<name>')}"
             ) from None
 
     def view(self, specialty: str | None, track: str | None = None) -> TrackView:
@@ -99,6 +100,6 @@ class Context:
         if not chosen:
             raise UsageError(
                 "which track? Pass track:us-img (US citizen or green card) or track:non-us-img "
-                "(needs a visa), or set it once with /profile set track:<track>"
+                f"(needs a visa), or set it once with {hint('profile set track:<track>')}"
             )
         return pb.view(chosen)

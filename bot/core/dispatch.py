@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-import shlex
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -18,6 +17,7 @@ from typing import Any
 from bot.core.context import App, Context
 from bot.core.dates import parse_date, zone
 from bot.core.errors import BotError, UsageError
+from bot.core.hints import hint, strip_markers
 from bot.core.models import UserRef
 from bot.core.origin import Origin, check
 from bot.core.registry import (
@@ -25,6 +25,7 @@ from bot.core.registry import (
     Command,
     Option,
     OptionType,
+    Registry,
     check_text,
     match_choice,
     parse_int,
@@ -33,28 +34,18 @@ from bot.core.registry import (
     printable,
 )
 from bot.core.reply import Attachment, Reply, Text, Tone
+from bot.core.textin import Word, check_controls, normalise, split_words, typed_value
 
 log = logging.getLogger(__name__)
 
 _KEY = re.compile(r"^([A-Za-z][A-Za-z_-]*):(.*)$", re.S)
-
-
-_RAW_WORD = re.compile(r"""(?:"[^"]*"|'[^']*'|[^\s"'])+""")
+# a word that is a whole value by itself (a contact's #id): never part of a name spread over options
+_ATOM = re.compile(r"^#\d+$")
 
 
 def split_line(command_line: str) -> list[str]:
-    try:
-        return shlex.split(command_line.strip())
-    except ValueError as exc:
-        raise UsageError(f"could not read that line ({exc}); close every quote") from None
-
-
-def _quoted_starts(command_line: str, words: list[str]) -> list[bool]:
-    """For each word, whether it was typed starting with a quote (so it is text, never key:value)."""
-    raw = _RAW_WORD.findall(command_line.strip())
-    if len(raw) != len(words):  # backslash escapes and the like: no quoting information
-        return [False] * len(words)
-    return [r[:1] in ("'", '"') for r in raw]
+    """The words of a typed line, after :func:`bot.core.textin.normalise`."""
+    return [w.text for w in split_words(normalise(command_line).strip())]
 
 
 def parse_line(app: App, line: str) -> tuple[Command, dict[str, str]]:
@@ -64,7 +55,11 @@ def parse_line(app: App, line: str) -> tuple[Command, dict[str, str]]:
 
 
 def parse_line_positions(app: App, line: str) -> tuple[Command, dict[str, str], list[str]]:
-    """As :func:`parse_line`, plus the names of the options that got positional words."""
+    """As :func:`parse_line`, plus the names of the options that got positional words.
+
+    The line is normalised first (:mod:`bot.core.textin`: Slack's markup and entities, smart
+    quotes, hint markers), so a front end passes the text exactly as its platform delivered it.
+    """
     try:
         return _parse_line_positions(app, line)
     except UsageError as exc:  # it may quote the line: never echo what cannot be printed
@@ -72,15 +67,17 @@ def parse_line_positions(app: App, line: str) -> tuple[Command, dict[str, str], 
 
 
 def _parse_line_positions(app: App, line: str) -> tuple[Command, dict[str, str], list[str]]:
-    words = split_line(line)
-    quoted = _quoted_starts(line, words)
-    command, rest = app.registry.resolve(words)
-    rest_quoted = quoted[len(words) - len(rest) :]
-    positional: list[str] = []
+    text = normalise(line).strip()
+    words = split_words(text)
+    command, rest_texts = app.registry.resolve([w.text for w in words])
+    rest = words[len(words) - len(rest_texts) :]
+    positional: list[Word] = []
     named: dict[str, str] = {}
     names = [o.name for o in command.options]
-    for word, was_quoted in zip(rest, rest_quoted, strict=True):
-        m = None if was_quoted else _KEY.match(word)
+    follows_named: set[int] = set()  # indexes (in positional) of words typed right after a key:value
+    after_named = False
+    for word in rest:
+        m = None if word.quoted_start else _KEY.match(word.text)
         if m:
             key = m.group(1).lower().replace("-", "_")
             # an exact option name, or close enough to be a typo we should point out;
@@ -89,11 +86,56 @@ def _parse_line_positions(app: App, line: str) -> tuple[Command, dict[str, str],
                 if key in named:
                     raise UsageError(f"option '{key}' is given twice")
                 named[m.group(1)] = m.group(2)
+                after_named = True
                 continue
+        if after_named:
+            follows_named.add(len(positional))
+        after_named = False
         positional.append(word)
-    raw = app.registry.bind(command, positional, named)
+    _ask_if_spread(text, command, positional, named, follows_named)
+    raw = app.registry.bind(command, [w.text for w in positional], named)
     named_keys = {k.lower().replace("-", "_") for k in named}
     return command, raw, [k for k in raw if k not in named_keys]
+
+
+def _ask_if_spread(
+    line: str, command: Command, positional: list[Word], named: Mapping[str, str], follows_named: set[int]
+) -> None:
+    """Unquoted words side by side that would land in different text options (``/contact add Dr Maya
+    Lee role:attending``: name Dr, specialty Maya, institution Lee) are almost always one value
+    typed without quotes: ask, showing the quoted line, rather than store the guess."""
+    if any(w.quoted for w in positional):
+        return  # the user quotes: the words outside quotes are meant one by one
+    slots = Registry.slots(command, len(positional), named)
+    run: list[int] = []
+    for i, (word, slot) in enumerate(zip(positional, slots, strict=True)):
+        texty = slot is not None and slot.type == OptionType.TEXT and not _ATOM.match(word.text)
+        if texty and run and i not in follows_named:
+            run.append(i)
+            continue
+        if _spreads(run, slots):
+            break
+        run = [i] if texty else []
+    if not _spreads(run, slots):
+        return
+    first, last = positional[run[0]], positional[run[-1]]
+    joined = " ".join(positional[i].text for i in run)
+    quote = "'" if '"' in joined else '"'
+    suggested = line[: first.start] + quote + joined + quote + line[last.end :]
+    values: dict[str, list[str]] = {}
+    for i in run:
+        slot = slots[i]
+        assert slot is not None
+        values.setdefault(slot.name, []).append(positional[i].text)
+    spelled = " ".join(f"{name}:" + (f'"{" ".join(ws)}"' if len(ws) > 1 else ws[0]) for name, ws in values.items())
+    raise UsageError(
+        f"did you mean {hint(suggested)}? Put quotes around text with spaces "
+        f"(or, to give each value its own option, name them: {spelled})"
+    )
+
+
+def _spreads(run: list[int], slots: Sequence[Option | None]) -> bool:
+    return len({slots[i].name for i in run if slots[i] is not None}) > 1  # type: ignore[union-attr]
 
 
 _OPTION_ERROR = re.compile(r"^option '([a-z_]+)'")
@@ -121,13 +163,13 @@ def convert(ctx: Context, command: Command, raw: Mapping[str, Any]) -> dict[str,
             if ctx.files:
                 out[opt.name] = ctx.files[0]
             elif opt.required:
-                raise UsageError(f"/{command.qualified} needs a file: attach it to the command")
+                raise UsageError(f"{hint(command.qualified)} needs a file: attach it to the command")
             else:
                 out[opt.name] = None
             continue
         if value is None or (isinstance(value, str) and not value.strip()):
             if opt.required:
-                raise UsageError(f"/{command.qualified} needs {opt.name}: {opt.description}")
+                raise UsageError(f"{hint(command.qualified)} needs {opt.name}: {opt.description}")
             out[opt.name] = opt.default
             continue
         out[opt.name] = convert_value(ctx, opt, value)
@@ -136,7 +178,9 @@ def convert(ctx: Context, command: Command, raw: Mapping[str, Any]) -> dict[str,
 
 def convert_value(ctx: Context, opt: Option, value: Any) -> Any:
     if isinstance(value, str):
+        value = typed_value(value) if opt.type == OptionType.TEXT else strip_markers(value)
         check_text(opt.name, value)  # every type: a choice or a date echoes what it refuses
+        check_controls(opt.name, value, multiline=opt.multiline)
     match opt.type:
         case OptionType.INTEGER:
             return parse_int(opt, value)
@@ -146,9 +190,9 @@ def convert_value(ctx: Context, opt: Option, value: Any) -> Any:
             pb = ctx.app.playbooks.resolve(str(value))
             if pb is None:
                 close = ctx.app.playbooks.closest(str(value))
-                hint = f"; did you mean {close}?" if close else ""
+                maybe = f"; did you mean {close}?" if close else ""
                 raise UsageError(
-                    f"option '{opt.name}': no playbook for '{value}' ({', '.join(ctx.app.playbooks.ids)}){hint}"
+                    f"option '{opt.name}': no playbook for '{value}' ({', '.join(ctx.app.playbooks.ids)}){maybe}"
                 )
             return pb.id
         case OptionType.DATE:

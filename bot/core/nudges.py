@@ -24,6 +24,7 @@ from bot.core import goals as goals_mod
 from bot.core import planner
 from bot.core.context import App
 from bot.core.dates import add_months, fmt_date, zone
+from bot.core.hints import hint
 from bot.core.models import Contact, ContactState, Nudge, NudgeKind, Profile
 from bot.core.playbooks.schema import count_of
 from bot.core.ports import DeliveryError, DeliveryPort
@@ -268,7 +269,7 @@ class NudgeEngine:
                 lines = [f"I could not send you {len(nudges)} nudge(s) ({exc.reason})."]
                 if exc.user_hint:
                     lines.append(exc.user_hint)
-                lines.append("What I had for you: " + reply.title + ". Run /followups and /goal progress.")
+                lines.append(f"What I had for you: {reply.title}. Run {hint('followups')} and {hint('goal progress')}.")
                 await store.add_notice(profile.user_id, " ".join(lines), now)
                 if any(n.kind in GOAL_KINDS for n in nudges):
                     # as after a delivery: plan the next period's goal nudges, or none would ever come again
@@ -312,7 +313,7 @@ class NudgeEngine:
         for part in sections:
             reply.blocks.extend(part.blocks)
             reply.actions.extend(part.actions)
-        reply.footer = "Pause nudges with /nudges pause · see them all with /nudges list"
+        reply.footer = f"Pause nudges with {hint('nudges pause')} · see them all with {hint('nudges list')}"
         return reply, keep, skip
 
     async def _followup_part(self, profile: Profile, n: Nudge, today: date, compact: bool) -> Reply | None:
@@ -326,8 +327,12 @@ class NudgeEngine:
         head = f"{contact.ref} {contact.name}: {what} {due}"
         if compact:
             # a long digest carries full scripts for the first few only
-            cmd = f"/script {contact.followup_script} contact:{contact.ref} · " if contact.followup_script else ""
-            r.text(f"{cmd}/nudges done {n.id} · /nudges snooze {n.id} 3d", heading=head)
+            cmd = (
+                hint(f"script {contact.followup_script} contact:{contact.ref}") + " · "
+                if contact.followup_script
+                else ""
+            )
+            r.text(f"{cmd}{hint(f'nudges done {n.id}')} · {hint(f'nudges snooze {n.id} 3d')}", heading=head)
             return r
         if contact.followup_situation == "second-no-reply":
             r.text(
@@ -358,7 +363,7 @@ class NudgeEngine:
             if dp.phase.id == phase_id:
                 r = Reply(title="")
                 r.bullets(
-                    list(dp.checklist),
+                    [self.app.registry.mark_commands(item) for item in dp.checklist],
                     heading=f"New phase: {dp.phase.title} ({fmt_date(dp.start)} → {fmt_date(dp.end)})",
                 )
                 return r
@@ -394,7 +399,7 @@ class NudgeEngine:
                 heading=f"Halfway through {label}, and {pace}",
             )
             if behind:
-                r.text("Two short emails today closes most of the gap. /script cold-email has one ready.")
+                r.text(f"Two short emails today closes most of the gap. {hint('script cold-email')} has one ready.")
             return r
         r.bullets(
             [f"{p.goal.metric}: {p.bar()} {p.done}/{p.goal.count}" for p in rows],

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.core.errors import UsageError
+from bot.core.hints import hint
 
 
 class Permission(StrEnum):
@@ -72,7 +73,7 @@ def check(requirement: Requirement, origin: Origin, command: str) -> None:
             if origin.platform == "console"
             else "run it in a channel of your server or workspace"
         )
-        raise UsageError(f"/{command} works in a community channel, not in a direct message; {where}")
+        raise UsageError(f"{hint(command)} works in a community channel, not in a direct message; {where}")
     if requirement is Requirement.COMMUNITY_ADMIN and not origin.is_admin:
         who = ADMIN_WORDS.get(origin.platform, "community admin rights")
-        raise UsageError(f"/{command} is for community admins; it needs {who}")
+        raise UsageError(f"{hint(command)} is for community admins; it needs {who}")

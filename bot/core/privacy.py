@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time
 
+from bot.core.hints import format_hints
 from bot.core.models import Contact, NudgeKind, Profile
 from bot.core.ports import Store
 
@@ -223,5 +224,6 @@ async def export_user(store: Store, user_id: int, now: datetime) -> UserExport:
             )
             for n in nudges
         ],
-        notices=[NoticeExport(at, message) for at, message in notices],
+        # a notice may hold command hints (bot.core.hints): the file reads them as /commands
+        notices=[NoticeExport(at, format_hints(message)) for at, message in notices],
     )

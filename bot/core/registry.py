@@ -16,15 +16,17 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.core.errors import UsageError
+from bot.core.hints import hint
 from bot.core.origin import Requirement
 
-if TYPE_CHECKING:
-    pass
-
 Handler = Callable[..., Awaitable[Any]]
+
+# The largest row id a database holds (a signed 64-bit integer): the domain bound for an id option.
+# A front end whose platform has a smaller integer range narrows it itself.
+ID_MAX = 2**63 - 1
 
 
 class OptionType(StrEnum):
@@ -59,6 +61,8 @@ class Option:
     max_length: int = 200
     min_value: int | None = None
     max_value: int | None = None
+    # A text option that may hold tabs and line breaks (notes); any other refuses them.
+    multiline: bool = False
 
     @property
     def label(self) -> str:
@@ -181,7 +185,7 @@ class Registry:
     def resolve(self, words: Sequence[str]) -> tuple[Command, list[str]]:
         """Find the command named by the first word(s); return it and the rest."""
         if not words:
-            raise UsageError("type a command, for example /help")
+            raise UsageError(f"type a command, for example {hint('help')}")
         first = words[0].lstrip("/").lower()
         if first in self._groups:
             group = self._groups[first]
@@ -191,50 +195,107 @@ class Registry:
                 return subs[second], list(words[2:])
             close = difflib.get_close_matches(second, list(subs), n=1, cutoff=0.75) if second else []
             if close and second and ":" not in second:
-                raise UsageError(f"/{first} has no subcommand '{words[1]}'; did you mean /{first} {close[0]}?")
+                raise UsageError(
+                    f"{hint(first)} has no subcommand '{words[1]}'; did you mean {hint(f'{first} {close[0]}')}?"
+                )
             if group.default:
                 return subs[group.default], list(words[1:])
             wanted = f"'{words[1]}' is not one" if second else "none was given"
-            raise UsageError(f"/{first} needs a subcommand ({wanted}): {', '.join(sorted(subs))}")
+            raise UsageError(f"{hint(first)} needs a subcommand ({wanted}): {', '.join(sorted(subs))}")
         cmd = self._commands.get(first)
         if cmd is None or cmd.group is not None:
             close = difflib.get_close_matches(first, self.top_level_names(), n=1)
-            suggestion = f"; did you mean /{close[0]}?" if close else "; try /help"
-            raise UsageError(f"unknown command /{first}{suggestion}")
+            suggestion = f"; did you mean {hint(close[0])}?" if close else f"; try {hint('help')}"
+            raise UsageError(f"unknown command {hint(first)}{suggestion}")
         return cmd, list(words[1:])
+
+    # ------------------------------------------------------------ prose
+    def mark_commands(self, text: str) -> str:
+        """Prose (playbook text) with each ``/command ...`` it mentions written as a hint, so each
+        front end shows it in its own syntax: ``(see /script visa-line)`` -> ``hint("script visa-line")``.
+
+        A mention is ``/`` and a top-level name, then the group's subcommand if one follows, then
+        the words that are the command's own: ``key:value`` for its options, an option name, or a
+        choice value. It ends at the first other word (``/profile set status and the scripts``)."""
+        if "/" not in text:
+            return text
+        return _MENTION.sub(lambda m: self._mention(m) or m.group(0), text)
+
+    def _mention(self, m: re.Match[str]) -> str | None:
+        first, rest = m.group(1), m.group(2)
+        words = [first]
+        tail = rest.split(" ")[1:] if rest else []
+        if first in self._groups:
+            subs = {c.name: c for c in self.in_group(first)}
+            if tail and tail[0] in subs:
+                command: Command | None = subs[tail.pop(0)]
+                words.append(command.name)  # type: ignore[union-attr]
+            else:
+                default = self._groups[first].default
+                command = subs.get(default) if default else None
+        else:
+            command = self._commands.get(first)
+            if command is None or command.group is not None:
+                return None
+        names = {o.name for o in command.options} if command else set()
+        values = {c.value for o in command.options for c in o.choices} if command else set()
+        while tail:
+            key, colon, _ = tail[0].partition(":")
+            if not ((colon and key in names) or (not colon and (tail[0] in names or tail[0] in values))):
+                break
+            words.append(tail.pop(0))
+        return hint(" ".join(words)) + "".join(" " + w for w in tail)
 
     # ------------------------------------------------------------ values
     @staticmethod
-    def bind(command: Command, positional: Sequence[str], named: Mapping[str, str]) -> dict[str, str]:
+    def _option_for(command: Command, key: str) -> Option:
+        opt = command.option(key.lower().replace("-", "_"))
+        if opt is None:
+            names = [o.name for o in command.options]
+            close = difflib.get_close_matches(key.lower(), names, n=1)
+            if close:
+                why = f"did you mean {close[0]}?"
+            elif names:
+                why = f"it takes: {', '.join(names)}"
+            else:
+                why = "it takes no options"
+            raise UsageError(f"{hint(command.qualified)} has no option '{key}'; {why}")
+        return opt
+
+    @classmethod
+    def slots(cls, command: Command, count: int, named: Mapping[str, str]) -> list[Option | None]:
+        """The option each of ``count`` positional words goes to, given the ``key:value`` pairs;
+        None for a word left over. The last free text option takes the rest of the line."""
+        taken = {cls._option_for(command, key).name for key in named}
+        free = [o for o in command.options if o.name not in taken]
+        out: list[Option | None] = list(free[:count])
+        if count > len(free):
+            rest: Option | None = free[-1] if free and free[-1].type == OptionType.TEXT else None
+            out += [rest] * (count - len(free))
+        return out
+
+    @classmethod
+    def bind(cls, command: Command, positional: Sequence[str], named: Mapping[str, str]) -> dict[str, str]:
         """Attach positional words and ``key:value`` pairs to option names."""
         raw: dict[str, str] = {}
         for key, value in named.items():
-            opt = command.option(key.lower().replace("-", "_"))
-            if opt is None:
-                names = [o.name for o in command.options]
-                close = difflib.get_close_matches(key.lower(), names, n=1)
-                if close:
-                    hint = f"did you mean {close[0]}?"
-                elif names:
-                    hint = f"it takes: {', '.join(names)}"
-                else:
-                    hint = "it takes no options"
-                raise UsageError(f"/{command.qualified} has no option '{key}'; {hint}")
-            raw[opt.name] = value
-        free = [o for o in command.options if o.name not in raw]
-        if len(positional) > len(free) and free and free[-1].type == OptionType.TEXT:
-            # the last free-text option takes the rest of the line: /contact log #3 emailed today sent my CV
-            keep = len(free) - 1
-            positional = [*positional[:keep], " ".join(positional[keep:])]
-        if len(positional) > len(free):
-            extra = " ".join(positional[len(free) :])
+            raw[cls._option_for(command, key).name] = value
+        slots = cls.slots(command, len(positional), named)
+        if None in slots:
+            extra = " ".join(w for w, slot in zip(positional, slots, strict=True) if slot is None)
             raise UsageError(
-                f"/{command.qualified}: too many values (left over: {extra}); "
+                f"{hint(command.qualified)}: too many values (left over: {extra}); "
                 'put quotes around text with spaces, e.g. name:"Dr Maya Lee"'
             )
-        for opt, value in zip(free, positional, strict=False):
-            raw[opt.name] = value
+        for word, slot in zip(positional, slots, strict=True):
+            assert slot is not None
+            # the last free-text option takes the rest of the line: /contact log #3 emailed today sent my CV
+            raw[slot.name] = f"{raw[slot.name]} {word}" if slot.name in raw else word
         return raw
+
+
+# "/" at a word's start, a command name, and the words that may follow it (each checked by _mention)
+_MENTION = re.compile(r"(?:^|(?<=[\s(\"'“‘]))/([a-z][a-z-]*)((?: [A-Za-z0-9_-]+(?::[A-Za-z0-9_<>|-]+)?)*)")
 
 
 # ---------------------------------------------------------------- converters

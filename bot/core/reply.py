@@ -7,8 +7,11 @@ rich text in a terminal. Nothing here knows about any platform.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+
+from bot.core.hints import SLASH, format_hints
 
 
 class Tone(StrEnum):
@@ -118,8 +121,45 @@ class Reply:
         self.attachments.append(Attachment(filename, content, mime))
         return self
 
-    def plain_text(self) -> str:
-        """A plain-text rendering, used by the console when piped and by tests."""
+    def map_text(self, fn: Callable[[str], str], *, scripts: bool = True) -> Reply:
+        """A copy with ``fn`` applied to every piece of text a user reads: title, headings, text,
+        list items, fields, script headings and subjects (and script bodies unless ``scripts=False``),
+        button labels and the footer. ``Action.command`` is left alone: it is run, not read."""
+
+        def opt(text: str | None) -> str | None:
+            return None if text is None else fn(text)
+
+        blocks: list[Block] = []
+        for block in self.blocks:
+            match block:
+                case Text(text=text, heading=heading):
+                    blocks.append(Text(fn(text), opt(heading)))
+                case Fields(fields=fields):
+                    blocks.append(Fields(tuple(Field(fn(f.name), fn(f.value), f.inline) for f in fields)))
+                case ListBlock(items=items, heading=heading, ordered=ordered):
+                    blocks.append(ListBlock(tuple(fn(i) for i in items), opt(heading), ordered))
+                case ScriptBlock(text=text, heading=heading, subject=subject):
+                    blocks.append(ScriptBlock(fn(text) if scripts else text, opt(heading), opt(subject)))
+        return replace(
+            self,
+            title=fn(self.title),
+            blocks=blocks,
+            actions=[replace(a, label=fn(a.label)) for a in self.actions],
+            attachments=list(self.attachments),
+            footer=opt(self.footer),
+        )
+
+    def with_hints(self, prefix: str = SLASH) -> Reply:
+        """A copy with every command hint (:mod:`bot.core.hints`) written in a front end's syntax:
+        ``/`` on Discord and in the console, ``/imgbot `` on Slack. Front ends call it once per reply."""
+        return self.map_text(lambda text: format_hints(text, prefix))
+
+    def plain_text(self, prefix: str = SLASH) -> str:
+        """A plain-text rendering, used by the console when piped and by tests; command hints
+        are written with ``prefix``."""
+        return format_hints(self._plain(), prefix)
+
+    def _plain(self) -> str:
         out = [self.title]
         for block in self.blocks:
             match block:

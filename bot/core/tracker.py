@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from bot.core import planner
 from bot.core.context import Context
 from bot.core.errors import NotFoundError, UsageError
+from bot.core.hints import hint
 from bot.core.models import Contact, ContactState, HowMet, InteractionType, Profile
 from bot.core.playbooks.loader import PlaybookLibrary, TrackView
 from bot.core.playbooks.schema import Situation
@@ -114,7 +115,7 @@ async def recompute(ctx: Context, contact: Contact, *, keep_overdue: bool = Fals
             None,
             contact.state,
             advice="No follow-up reminders yet: they come from a specialty playbook. Set yours with "
-            "/profile set specialty:<name> (or the contact's with /contact edit).",
+            f"{hint('profile set specialty:<name>')} (or the contact's with {hint('contact edit')}).",
         )
     else:
         step = next_step(contact, history, view)
@@ -141,11 +142,13 @@ async def resolve_contact(ctx: Context, ref: str) -> Contact:
     if m:
         found = await ctx.store.contact_by_number(ctx.user_id, int(m.group(1)))
         if found is None:
-            raise NotFoundError(f"you have no contact #{m.group(1)}; see /contact list")
+            raise NotFoundError(f"you have no contact #{m.group(1)}; see {hint('contact list')}")
         return found
     matches = await ctx.store.find_contacts(ctx.user_id, text)
     if not matches:
-        raise NotFoundError(f"no contact matches '{text}'; see /contact list or add one with /contact add")
+        raise NotFoundError(
+            f"no contact matches '{text}'; see {hint('contact list')} or add one with {hint('contact add')}"
+        )
     if len(matches) > 1:
         options = "; ".join(f"{c.ref} {c.name}" + (f" ({c.institution})" if c.institution else "") for c in matches[:8])
         raise UsageError(f"'{text}' matches {len(matches)} contacts, which one? {options}. Use the #id.")

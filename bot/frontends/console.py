@@ -22,6 +22,7 @@ from bot.core.context import App
 from bot.core.csvio import MAX_BYTES
 from bot.core.dispatch import choices_for, error_reply, parse_line_positions, quote_hint, run_command
 from bot.core.errors import BotError, UsageError
+from bot.core.hints import SLASH
 from bot.core.models import UserRef
 from bot.core.nudges import NudgeEngine
 from bot.core.origin import Origin, Permission
@@ -210,6 +211,7 @@ class ConsoleFrontend:
         return saved
 
     def show(self, reply: Reply, nudge: bool = False) -> None:
+        reply = reply.with_hints(SLASH)  # command hints as the console types them: /contact list
         saved = self._save_attachments(reply)
         if self._console is None:
             text = reply.plain_text()

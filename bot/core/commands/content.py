@@ -8,6 +8,7 @@ from bot.core.commands.profile import TRACK_CHOICES
 from bot.core.context import Context
 from bot.core.dates import fmt_date, fmt_month
 from bot.core.errors import UsageError
+from bot.core.hints import hint
 from bot.core.playbooks.loader import TrackView
 from bot.core.playbooks.schema import Item, ScriptKind, Situation, count_of
 from bot.core.registry import Choice, CommandSet, Option, OptionType
@@ -43,6 +44,11 @@ def heading(view: TrackView, what: str) -> str:
     return f"{what} · {view.playbook.name} ({TRACK_NAMES.get(view.track, view.track)})"
 
 
+def mentions(ctx: Context, reply: Reply) -> Reply:
+    """A reply of playbook prose (no user text in it) with its ``/command`` mentions as hints."""
+    return reply.map_text(ctx.app.registry.mark_commands)
+
+
 def sources(items: Sequence[Item]) -> str:
     seeds = sorted({s for i in items for s in i.sources})
     derived = any(i.derived for i in items)
@@ -70,7 +76,7 @@ async def playbook(ctx: Context, specialty: str | None, section: str | None, tra
         shown.append(s)
         if section == "overview":
             others = [x.title for x in view.sections if x.id not in ("overview", "stakeholders", "arenas")]
-            r.bullets([f"{t}" for t in others], heading="More in /playbook section:more")
+            r.bullets([f"{t}" for t in others], heading=f"More in {hint('playbook section:more')}")
     elif section == "more":
         for s in view.sections:
             if s.id in ("overview", "stakeholders", "arenas"):
@@ -81,20 +87,20 @@ async def playbook(ctx: Context, specialty: str | None, section: str | None, tra
         r.bullets(
             [f"{count_of(g.metric, g.count)} per {g.period}" + (f": {g.note}" if g.note else "") for g in view.goals]
         )
-        r.text("Set your own with /goal set <metric> <count> <week|month>.")
+        r.text(f"Set your own with {hint('goal set <metric> <count> <week|month>')}.")
         shown += view.goals
     elif section == "cadences":
         lines = []
         order = list(Situation)
         for c in sorted(view.cadences, key=lambda c: (order.index(Situation(c.situation)), bool(c.roles))):
             window = f"{c.after_days}" + (f"–{c.within_days}" if c.within_days else "") + " days"
-            script = f" → /script {c.script}" if c.script else ""
+            script = f" → {hint(f'script {c.script}')}" if c.script else ""
             who = f" ({', '.join(str(r).replace('-', ' ') + 's' for r in c.roles)})" if c.roles else ""
             lines.append(f"{c.situation}{who}: {window}{script}. {c.note}")
         r.bullets(lines)
         shown += view.cadences
     r.footer = sources(shown) if shown else None
-    return r
+    return mentions(ctx, r)
 
 
 @commands.command(
@@ -117,10 +123,11 @@ async def script(
     ctx: Context, kind: str | None, specialty: str | None, contact: str | None, track: str | None
 ) -> Reply:
     view = ctx.view(specialty, track)
+    mark = ctx.app.registry.mark_commands
     if kind is None:
         r = Reply(title=heading(view, "Scripts"))
-        r.bullets([f"{s.kind}: {s.title}. {s.when}" for s in view.scripts])
-        r.footer = "Run /script <kind>, e.g. /script cold-email"
+        r.bullets([mark(f"{s.kind}: {s.title}. {s.when}") for s in view.scripts])
+        r.footer = f"Run {hint('script <kind>')}, e.g. {hint('script cold-email')}"
         return r
     found = view.script(kind)
     if found is None:
@@ -132,12 +139,14 @@ async def script(
     target = await resolve_contact(ctx, contact) if contact else None
     rendered = render_script(found, script_values(ctx.profile, view.playbook, target))
     r = Reply(title=heading(view, found.title))
-    r.text(found.when, heading="When to use it")
+    r.text(mark(found.when), heading="When to use it")
     r.script(rendered.body, subject=rendered.subject)
-    r.bullets(found.avoid, heading="Avoid")
+    r.bullets([mark(a) for a in found.avoid], heading="Avoid")
     notes = []
     if rendered.missing_profile:
-        notes.append("Fill the [brackets] once: /profile set " + " ".join(f"{o}:..." for o in rendered.missing_profile))
+        notes.append(
+            "Fill the [brackets] once: " + hint("profile set " + " ".join(f"{o}:..." for o in rendered.missing_profile))
+        )
     if rendered.missing_contact and target is None:
         notes.append('Address it to someone you track: add contact:"<name>"')
     notes.append(sources([found]))
@@ -157,7 +166,7 @@ def _dated(
     view = ctx.view(specialty, track)
     month = eras or ctx.profile.eras
     if not month:
-        raise UsageError("your timeline needs an ERAS month: /profile set eras:YYYY-MM (e.g. eras:2027-09)")
+        raise UsageError(f"your timeline needs an ERAS month: {hint('profile set eras:YYYY-MM')} (e.g. eras:2027-09)")
     return view, month, dated_phases(view, month, ctx.today)
 
 
@@ -181,8 +190,8 @@ async def timeline_show(ctx: Context, specialty: str | None, eras: str | None, t
             r.text(dp.phase.summary or f"{len(dp.checklist)} checklist items", heading=label)
     if not any(dp.state == PhaseState.CURRENT for dp in phases):
         r.text("Today falls outside every phase of this timeline.")
-    r.footer = "Export to your calendar with /timeline export · " + sources(view.timeline)
-    return r
+    r.footer = f"Export to your calendar with {hint('timeline export')} · " + sources(view.timeline)
+    return mentions(ctx, r)
 
 
 @commands.command(
@@ -224,8 +233,8 @@ async def conferences(ctx: Context, specialty: str | None, track: str | None) ->
         r.text(events.body, heading=events.title).bullets(events.bullets_for(view.track))
         shown.append(events)
     if shown:
-        r.footer = "Follow up after a meeting with /script conference-followup · " + sources(shown)
-    return r
+        r.footer = f"Follow up after a meeting with {hint('script conference-followup')} · " + sources(shown)
+    return mentions(ctx, r)
 
 
 @commands.command("faq", "Common questions for this specialty and track", SPECIALTY, TRACK, private=False)
@@ -235,7 +244,7 @@ async def faq(ctx: Context, specialty: str | None, track: str | None) -> Reply:
     for f in view.faqs:
         r.text(f.answer, heading=f.question)
     r.footer = sources(view.faqs)
-    return r
+    return mentions(ctx, r)
 
 
 @commands.command("mistakes", "Networking mistakes IMGs make, and the fix for each", SPECIALTY, TRACK, private=False)
@@ -245,4 +254,4 @@ async def mistakes(ctx: Context, specialty: str | None, track: str | None) -> Re
     for m in view.mistakes:
         r.text(f"Fix: {m.fix}", heading=m.mistake)
     r.footer = sources(view.mistakes)
-    return r
+    return mentions(ctx, r)

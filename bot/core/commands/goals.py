@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.core import goals as goals_mod
 from bot.core import planner
 from bot.core.context import Context
+from bot.core.hints import hint
 from bot.core.models import GoalTarget
 from bot.core.playbooks.schema import GoalMetric, Period, count_of
 from bot.core.registry import Choice, CommandSet, Option, OptionType
@@ -34,22 +35,26 @@ async def goal_set(ctx: Context, metric: str | None, count: int | None, period: 
         if ctx.profile.specialty and ctx.profile.track:
             view = ctx.view(None)
             r.bullets(
-                [f"/goal set {g.metric} {g.count} {g.period}" + (f" ({g.note})" if g.note else "") for g in view.goals],
+                [
+                    hint(f"goal set {g.metric} {g.count} {g.period}") + (f" ({g.note})" if g.note else "")
+                    for g in view.goals
+                ],
                 heading=f"From the {view.playbook.name} playbook",
             )
             horizons = view.section(GOAL_HORIZONS)
             if horizons is not None:
-                r.bullets(horizons.bullets_for(view.track), heading=horizons.title)
+                mark = ctx.app.registry.mark_commands
+                r.bullets([mark(b) for b in horizons.bullets_for(view.track)], heading=horizons.title)
         else:
-            r.text("Set your specialty and track (/profile set) to see your playbook's suggested targets.")
-        r.footer = "Set one with /goal set <metric> <count> <week|month>; count 0 removes it"
+            r.text(f"Set your specialty and track ({hint('profile set')}) to see your playbook's suggested targets.")
+        r.footer = f"Set one with {hint('goal set <metric> <count> <week|month>')}; count 0 removes it"
         return r
     async with ctx.store.transaction():
         await ctx.store.set_goal(ctx.user_id, GoalTarget(metric, period, count))
         await planner.plan_goals(ctx.store, ctx.profile, ctx.now)
     r = Reply(title=f"Goal set: {count_of(metric, count)} per {period}", tone=Tone.SUCCESS)
     r.text(
-        "Check it any time with /goal progress. Monthly goals get a kickoff on the 1st, "
+        f"Check it any time with {hint('goal progress')}. Monthly goals get a kickoff on the 1st, "
         "a nudge mid-month if you are behind, and a summary at month end."
     )
     return r
@@ -60,7 +65,7 @@ async def goal_progress(ctx: Context) -> Reply:
     rows = [p for p in await goals_mod.progress(ctx.store, ctx.profile, ctx.today) if p.goal.count]
     r = Reply(title="Goal progress")
     if not rows:
-        r.text("No goals yet. See suggestions with /goal set, or set one: /goal set emails 3 week")
+        r.text(f"No goals yet. See suggestions with {hint('goal set')}, or set one: {hint('goal set emails 3 week')}")
         return r
     r.bullets(
         [
@@ -69,5 +74,5 @@ async def goal_progress(ctx: Context) -> Reply:
             for p in rows
         ]
     )
-    r.footer = "Counts come from what you log with /contact log and /contact add"
+    r.footer = f"Counts come from what you log with {hint('contact log')} and {hint('contact add')}"
     return r

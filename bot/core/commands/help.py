@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.core.context import Context
 from bot.core.errors import UsageError
+from bot.core.hints import hint
 from bot.core.registry import Command, CommandSet, Option, Registry, closest
 from bot.core.reply import Reply
 
@@ -11,10 +12,10 @@ commands = CommandSet()
 
 
 def usage(cmd: Command) -> str:
-    parts = [f"/{cmd.qualified}"]
+    parts = [cmd.qualified]
     for o in cmd.options:
         parts.append(f"<{o.name}>" if o.required else f"[{o.name}]")
-    return " ".join(parts)
+    return hint(" ".join(parts))
 
 
 def option_line(o: Option) -> str:
@@ -27,7 +28,7 @@ def describe(cmd: Command) -> Reply:
     r = Reply(title=usage(cmd)).text(cmd.description)
     r.bullets([option_line(o) for o in cmd.options], heading="Options")
     if cmd.help:
-        r.text(cmd.help, heading="Example")
+        r.text(hint(cmd.help), heading="Example")
     return r
 
 
@@ -44,11 +45,11 @@ def overview(registry: Registry) -> Reply:
         else:
             subs = registry.in_group(name)
             lines.append(
-                f"/{name} {'|'.join(c.name for c in subs)}: "
+                hint(f"{name} {'|'.join(c.name for c in subs)}") + ": "
                 f"{next(g.description for g in registry.groups if g.name == name)}"
             )
     r.bullets(lines)
-    r.footer = "Type /help <command> for its options, e.g. /help contact add"
+    r.footer = f"Type {hint('help <command>')} for its options, e.g. {hint('help contact add')}"
     return r
 
 
@@ -68,9 +69,9 @@ async def help_cmd(ctx: Context, command: str | None) -> Reply:
         return describe(cmd)
     if words and words[0] in {g.name for g in registry.groups}:
         subs = registry.in_group(words[0])
-        r = Reply(title=f"/{words[0]}")
+        r = Reply(title=hint(words[0]))
         r.bullets([f"{usage(c)}: {c.description}" for c in subs])
         return r
     close = closest(key, [c.qualified for c in registry.commands])
-    hint = f"; did you mean /help {close}?" if close else ""
-    raise UsageError(f"no command /{key}{hint}")
+    maybe = f"; did you mean {hint(f'help {close}')}?" if close else ""
+    raise UsageError(f"no command {hint(key)}{maybe}")

@@ -9,15 +9,16 @@ from bot.core.commands.tracker import followup_action
 from bot.core.context import Context
 from bot.core.dates import fmt_date, local_datetime, zone
 from bot.core.errors import NotFoundError, UsageError
+from bot.core.hints import hint
 from bot.core.models import Nudge, NudgeKind, NudgeStatus
-from bot.core.registry import Choice, CommandSet, Option, OptionType
+from bot.core.registry import ID_MAX, Choice, CommandSet, Option, OptionType
 from bot.core.reply import Reply, Tone
 
 commands = CommandSet()
 commands.group("nudges", "Your reminders: list, pause for an exam block, resume", default="list")
 
 NUDGE_ID = Option(
-    "nudge", "the nudge number printed with it", OptionType.INTEGER, required=True, min_value=1, max_value=2**53
+    "nudge", "the nudge number printed with it", OptionType.INTEGER, required=True, min_value=1, max_value=ID_MAX
 )
 SNOOZE = (
     Choice("1d", "1 day", ("1", "day", "1 day")),
@@ -46,7 +47,7 @@ async def nudges_list(ctx: Context) -> Reply:
     r = Reply(title=f"Upcoming nudges: {len(pending)}")
     if paused and paused > ctx.now:
         until = "until you resume" if paused >= planner.FAR_FUTURE else f"until {_local(ctx, paused)}"
-        r.text(f"Nudges are paused {until}. /nudges resume turns them back on.")
+        r.text(f"Nudges are paused {until}. {hint('nudges resume')} turns them back on.")
     lines = []
     for n in pending[:25]:
         what = LABELS.get(n.kind, n.kind)  # type: ignore[call-overload]
@@ -85,7 +86,7 @@ async def nudges_pause(ctx: Context, until: date | None) -> Reply:
         await ctx.store.save_profile(profile, ctx.now)
         await planner.retime(ctx.store, profile, ctx.now)
     ctx.profile = profile
-    when = f"until {fmt_date(until)}" if until is not None else "until you run /nudges resume"
+    when = f"until {fmt_date(until)}" if until is not None else f"until you run {hint('nudges resume')}"
     r = Reply(title=f"Nudges paused {when}", tone=Tone.SUCCESS)
     r.text("Nothing is lost: anything that falls due meanwhile arrives as one digest when the pause ends.")
     return r
@@ -108,9 +109,9 @@ async def _owned(ctx: Context, nudge_id: int) -> Nudge:
     if n.kind != NudgeKind.FOLLOWUP:
         raise UsageError(f"nudge {nudge_id} is not about a contact; nothing to mark")
     if n.status == NudgeStatus.ACTED:
-        raise UsageError(f"nudge {nudge_id} was already handled; see /followups for what is due now")
+        raise UsageError(f"nudge {nudge_id} was already handled; see {hint('followups')} for what is due now")
     if n.status == NudgeStatus.CANCELLED or await ctx.store.has_newer_open(n):
-        raise UsageError(f"nudge {nudge_id} was replaced by a newer one; see /followups")
+        raise UsageError(f"nudge {nudge_id} was replaced by a newer one; see {hint('followups')}")
     return n
 
 
@@ -120,7 +121,7 @@ async def _act(ctx: Context, nudge_id: int, action: str, days: int = 0) -> Reply
     async with ctx.store.transaction():
         n = await _owned(ctx, nudge_id)
         if not await ctx.store.act_once(ctx.user_id, n.id):
-            raise UsageError(f"nudge {nudge_id} was already handled; see /followups for what is due now")
+            raise UsageError(f"nudge {nudge_id} was already handled; see {hint('followups')} for what is due now")
         return await followup_action(ctx, int(n.ref), action, days)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.core.context import Context
+from bot.core.hints import hint
 from bot.core.privacy import count_words, export_user
 from bot.core.registry import Choice, CommandSet, Option, OptionType
 from bot.core.reply import ActionStyle, Reply, Tone
@@ -44,7 +45,7 @@ async def privacy_about(ctx: Context) -> Reply:
     )
     r.text(
         "Leaving a server or uninstalling the bot from a workspace does not delete your data. "
-        "/privacy export downloads all of it as one JSON file; /privacy delete removes all of it.",
+        f"{hint('privacy export')} downloads all of it as one JSON file; {hint('privacy delete')} removes all of it.",
         heading="Taking it out, or deleting it",
     )
     return r
@@ -76,7 +77,7 @@ async def privacy_delete(ctx: Context, confirm: str | None) -> Reply:
         r = Reply(title="Delete everything the bot holds about you?", tone=Tone.WARNING)
         what = ", ".join([*count_words(counts), "your account record"])
         r.text(f"This removes {what}. It cannot be undone.")
-        r.text("Want a copy first? Run /privacy export.")
+        r.text(f"Want a copy first? Run {hint('privacy export')}.")
         r.action("privacy:delete", "Delete everything", "/privacy delete confirm:yes", ActionStyle.DANGER)
         return r
     removed = await ctx.store.delete_user_data(ctx.user_id)

@@ -6,6 +6,7 @@ from bot.core import planner
 from bot.core.context import Context
 from bot.core.dates import fmt_month, parse_quiet_hours
 from bot.core.errors import UsageError
+from bot.core.hints import hint
 from bot.core.models import US_STATUS_LABELS, VISA_LABELS, NudgeKind, NudgeStatus, Profile, Track, UsStatus, Visa
 from bot.core.registry import Choice, CommandSet, Option, OptionType
 from bot.core.reply import Reply, Tone
@@ -118,8 +119,8 @@ def show(profile: Profile, ctx: Context) -> Reply:
         r.footer = (
             "Still empty: "
             + ", ".join(missing)
-            + ". Set them with /profile set "
-            + " ".join(f"{m}:..." for m in missing[:3])
+            + ". Set them with "
+            + hint("profile set " + " ".join(f"{m}:..." for m in missing[:3]))
         )
     return r
 
@@ -162,7 +163,9 @@ async def profile_show(ctx: Context) -> Reply:
 async def profile_set(ctx: Context, **values: object) -> Reply:
     changes = {k: v for k, v in values.items() if v is not None}
     if not changes:
-        raise UsageError("/profile set needs at least one field, e.g. /profile set specialty:im eras:2027-09")
+        raise UsageError(
+            f"{hint('profile set')} needs at least one field, e.g. {hint('profile set specialty:im eras:2027-09')}"
+        )
     if "quiet_hours" in changes:
         start, end = parse_quiet_hours(str(changes.pop("quiet_hours")))
         changes["quiet_start"], changes["quiet_end"] = start, end

@@ -9,6 +9,7 @@ from bot.core import csvio, planner
 from bot.core.context import Context
 from bot.core.dates import fmt_date
 from bot.core.errors import LimitError, UsageError
+from bot.core.hints import hint
 from bot.core.models import Contact, ContactRole, ContactState, HowMet, InteractionType
 from bot.core.registry import Choice, CommandSet, Option, OptionType
 from bot.core.reply import ActionStyle, Attachment, Reply, Tone
@@ -34,7 +35,7 @@ FIELDS = (
     Option("email", "their email address", max_length=254),
     Option("how_met", "how you met", OptionType.CHOICE, choices=HOW_CHOICES),
     Option("met_on", "when you met (YYYY-MM-DD, today, 3 days ago); default today", OptionType.DATE),
-    Option("notes", "what you talked about, what you promised", max_length=500),
+    Option("notes", "what you talked about, what you promised", max_length=500, multiline=True),
     Option("tags", "comma-separated tags, e.g. mentor,research", max_length=200),
 )
 
@@ -91,7 +92,7 @@ def card(c: Contact, title: str, advice: str | None = None) -> Reply:
     if advice:
         r.text(advice, heading="Playbook says")
     if c.followup_script and c.state == ContactState.ACTIVE:
-        r.text(f"/script {c.followup_script} contact:{c.ref}", heading="Script for the next step")
+        r.text(hint(f"script {c.followup_script} contact:{c.ref}"), heading="Script for the next step")
     return r
 
 
@@ -117,7 +118,7 @@ async def contact_add(
 ) -> Reply:
     cap = ctx.app.limits.max_contacts
     if await ctx.store.count_contacts(ctx.user_id) >= cap:
-        raise LimitError(f"you have reached the limit of {cap} contacts; remove some with /contact remove")
+        raise LimitError(f"you have reached the limit of {cap} contacts; remove some with {hint('contact remove')}")
     contact = Contact(
         id=0,
         user_id=ctx.user_id,
@@ -169,12 +170,12 @@ async def contact_list(ctx: Context, filter: str | None, page: int) -> Reply:
     )
     r = Reply(title=f"Contacts ({f}): {total}")
     if not total:
-        r.text('Nothing here yet. Add someone with /contact add "Dr Maya Lee" how_met:conference')
+        r.text("Nothing here yet. Add someone with " + hint('contact add "Dr Maya Lee" how_met:conference'))
         return r
     r.bullets([line(c, ctx.today) for c in contacts])
     pages = (total + size - 1) // size
     if pages > 1:
-        r.footer = f"Page {page} of {pages}: /contact list {f} page:{min(page + 1, pages)}"
+        r.footer = f"Page {page} of {pages}: " + hint(f"contact list {f} page:{min(page + 1, pages)}")
     return r
 
 
@@ -199,7 +200,7 @@ async def contact_edit(ctx: Context, contact: str, **changes: object) -> Reply:
     c = await resolve_contact(ctx, contact)
     given = {k: v for k, v in changes.items() if v is not None}
     if not given:
-        raise UsageError('/contact edit needs at least one field to change, e.g. institution:"Mass General"')
+        raise UsageError(hint("contact edit") + ' needs at least one field to change, e.g. institution:"Mass General"')
     if "email" in given:
         given["email"] = check_email(str(given["email"]))
     if "tags" in given:
@@ -248,7 +249,7 @@ async def contact_remove(ctx: Context, contact: str, confirm: str | None) -> Rep
     CONTACT,
     Option("type", "what happened", OptionType.CHOICE, required=True, choices=TYPE_CHOICES),
     Option("date", "when (default today)", OptionType.DATE),
-    Option("note", "a short note", max_length=500),
+    Option("note", "a short note", max_length=500, multiline=True),
     group="contact",
     help='/contact log "Dr Maya Lee" emailed yesterday "sent poster PDF"',
 )
@@ -269,7 +270,7 @@ async def log_interaction(ctx: Context, c: Contact, kind: str, on: date, note: s
     elif updated.next_followup_on:
         r.text(f"Next follow-up {fmt_date(updated.next_followup_on)} ({updated.followup_situation}).")
         if updated.followup_script:
-            r.text(f"/script {updated.followup_script} contact:{updated.ref}", heading="When it's time")
+            r.text(hint(f"script {updated.followup_script} contact:{updated.ref}"), heading="When it's time")
     return r
 
 
@@ -283,15 +284,15 @@ async def followups(ctx: Context, days: int) -> Reply:
     contacts, total = await ctx.store.list_contacts(ctx.user_id, due_by=horizon, limit=25)
     r = Reply(title=f"Follow-ups due: {total}")
     if not total:
-        r.text("Nothing due. Add people as you meet them with /contact add, and log what you send.")
+        r.text(f"Nothing due. Add people as you meet them with {hint('contact add')}, and log what you send.")
         return r
     lines = []
     for c in contacts:
-        script = f" → /script {c.followup_script} contact:{c.ref}" if c.followup_script else ""
+        script = " → " + hint(f"script {c.followup_script} contact:{c.ref}") if c.followup_script else ""
         lines.append(f"{line(c, ctx.today)} ({c.followup_situation}){script}")
     r.bullets(lines)
     if total > len(contacts):
-        r.footer = f"Showing the first {len(contacts)}; see /contact list due"
+        r.footer = f"Showing the first {len(contacts)}; see {hint('contact list due')}"
     return r
 
 

@@ -25,7 +25,8 @@ from bot.core.dispatch import choices_for
 from bot.core.registry import Choice, Command, Option, OptionType
 
 DESCRIPTION = 100  # Discord's limit for command, option and choice names/descriptions
-CHOICES = 25
+CHOICE_VALUE = 100  # ...and for a choice's value and a typed autocomplete value
+CHOICES = 25  # Discord's maximum of fixed choices and of autocomplete suggestions
 MAX_TEXT = 6000  # Discord's ceiling for a string option's max_length
 MAX_INT = 2**53  # Discord's integer range
 

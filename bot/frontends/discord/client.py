@@ -26,11 +26,12 @@ from bot.core.autocomplete import suggest
 from bot.core.context import App
 from bot.core.dispatch import error_reply, parse_line, run_command
 from bot.core.errors import BotError, UsageError
+from bot.core.hints import SLASH, format_hints
 from bot.core.models import UserRef
 from bot.core.origin import Origin, Permission
 from bot.core.registry import Command
 from bot.core.reply import Attachment, Reply, Tone
-from bot.frontends.discord.build import build_commands, short
+from bot.frontends.discord.build import CHOICE_VALUE, CHOICES, build_commands, short
 from bot.frontends.discord.components import CommandButton, make_files, make_view
 from bot.frontends.discord.render import BUTTON_TEMPLATE, render
 
@@ -120,8 +121,13 @@ class Frontend:
     async def suggest(
         self, interaction: discord.Interaction, source: str, current: str
     ) -> list[app_commands.Choice[str]]:
-        choices = await suggest(self.app, user_ref(interaction.user), source, current[:100])
-        return [app_commands.Choice(name=short(c.label) or c.value, value=c.value[:100]) for c in choices[:25]]
+        choices = await suggest(self.app, user_ref(interaction.user), source, current[:CHOICE_VALUE], limit=CHOICES)
+        return [
+            app_commands.Choice(
+                name=short(format_hints(c.label, SLASH)) or c.value[:CHOICE_VALUE], value=c.value[:CHOICE_VALUE]
+            )
+            for c in choices[:CHOICES]
+        ]
 
     async def fail(self, interaction: discord.Interaction, error: BaseException) -> None:
         """An error raised before a command callback ran (unknown command, bad option value)."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import discord
 
+from bot.core.hints import SLASH
 from bot.core.reply import (
     Action,
     ActionStyle,
@@ -282,6 +283,7 @@ def render(reply: Reply, *, buttons: bool = True) -> list[OutMessage]:
     Buttons are only safe where no one but the reply's owner can press them (ephemeral
     replies and DMs): a click runs the command as the clicker.
     """
+    reply = reply.with_hints(SLASH)  # command hints as Discord's slash commands: /contact list
     rows, lines = _buttons(reply.actions, buttons)
     colour = COLOURS.get(reply.tone, COLOURS[Tone.INFO])
     messages: list[OutMessage] = [OutMessage()]
