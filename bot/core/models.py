@@ -164,6 +164,7 @@ class NudgeKind(StrEnum):
     GOAL_MIDMONTH = "goal-midmonth"
     GOAL_SUMMARY = "goal-summary"
     PHASE = "phase"
+    MILESTONE = "milestone"  # a key date of the cycle, or a task dated from one (ref names which)
 
 
 class NudgeStatus(StrEnum):

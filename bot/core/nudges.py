@@ -31,7 +31,7 @@ from bot.core.ports import DeliveryError, DeliveryPort
 from bot.core.registry import month_to_date
 from bot.core.reply import ActionStyle, Reply, Tone
 from bot.core.scripts import render_script, script_values
-from bot.core.timeline import dated_phases
+from bot.core.timeline import KeyKind, dated_phases, key_dates
 from bot.core.tracker import cadence_view
 
 __all__ = ["DeliveryError", "DeliveryPort", "NudgeEngine", "Outcome", "Pacer"]
@@ -299,6 +299,8 @@ class NudgeEngine:
                 full += part is not None
             elif n.kind == NudgeKind.PHASE:
                 part = self._phase_part(profile, n, today)
+            elif n.kind == NudgeKind.MILESTONE:
+                part = self._milestone_part(n, today)
             else:
                 part = await self._goal_part(profile, n, today, force=recovering)
             if part is None:
@@ -368,6 +370,23 @@ class NudgeEngine:
                 )
                 return r
         return None
+
+    def _milestone_part(self, n: Nudge, today: date) -> Reply | None:
+        """A key date or a task dated from one, looked up again so a playbook edit shows."""
+        pid, track, kind, key_id, eras = n.ref.split(":", 4)
+        lib = self.app.playbooks
+        if pid not in lib.ids:
+            return None
+        view = lib.get(pid).view(track)
+        k = next((k for k in key_dates(view, eras, today) if k.kind == kind and k.id == key_id), None)
+        if k is None:
+            return None
+        r = Reply(title="")
+        if k.kind == KeyKind.TASK:
+            r.text(self.app.registry.mark_commands(k.text), heading=f"To do now: {k.when}")
+        else:
+            r.text(f"{fmt_date(k.on)}: {k.text} ({k.when}).", heading="Key date of your application cycle")
+        return r
 
     async def _goal_part(self, profile: Profile, n: Nudge, today: date, force: bool) -> Reply | None:
         """Goal nudges speak about the month in their ref, even when delivered later."""

@@ -13,7 +13,7 @@ from bot.core.dates import add_months, after_quiet_hours, local_datetime, zone
 from bot.core.models import Contact, ContactState, NudgeKind, Profile
 from bot.core.playbooks.loader import PlaybookLibrary
 from bot.core.ports import Store
-from bot.core.timeline import PhaseState, dated_phases
+from bot.core.timeline import KeyKind, PhaseState, dated_phases, key_dates
 
 NUDGE_HOUR = time(9, 0)  # local wall time at which a day's nudges fall due
 SUMMARY_HOUR = time(18, 0)
@@ -59,7 +59,9 @@ async def plan_followup(
 
 
 async def plan_phases(store: Store, library: PlaybookLibrary, profile: Profile, now: datetime) -> None:
+    """A nudge at the start of each upcoming phase, and on each upcoming key date or task."""
     await store.cancel_nudges(profile.user_id, NudgeKind.PHASE)
+    await store.cancel_nudges(profile.user_id, NudgeKind.MILESTONE)
     if not (profile.eras and profile.specialty and profile.track):
         return
     if profile.specialty not in library.ids:
@@ -70,6 +72,13 @@ async def plan_phases(store: Store, library: PlaybookLibrary, profile: Profile, 
         if dp.state == PhaseState.UPCOMING:
             ref = f"{view.playbook.id}:{view.track}:{dp.phase.id}:{profile.eras}"
             await put(store, profile, NudgeKind.PHASE, ref, due_on(profile, dp.start), now)
+    for k in key_dates(view, profile.eras, today):
+        if k.kind == KeyKind.SUBMISSION:
+            continue
+        due = due_on(profile, k.on)
+        if due > now:
+            ref = f"{view.playbook.id}:{view.track}:{k.kind}:{k.id}:{profile.eras}"
+            await put(store, profile, NudgeKind.MILESTONE, ref, due, now)
 
 
 def month_key(d: date) -> str:

@@ -14,7 +14,7 @@ from bot.core.playbooks.schema import Item, ScriptKind, Situation, count_of
 from bot.core.registry import Choice, CommandSet, Option, OptionType
 from bot.core.reply import Reply
 from bot.core.scripts import render_script, script_values
-from bot.core.timeline import DatedPhase, PhaseState, dated_phases, to_ics
+from bot.core.timeline import DatedPhase, KeyKind, PhaseState, dated_phases, key_dates, to_ics
 from bot.core.tracker import resolve_contact
 
 commands = CommandSet()
@@ -190,7 +190,20 @@ async def timeline_show(ctx: Context, specialty: str | None, eras: str | None, t
             r.text(dp.phase.summary or f"{len(dp.checklist)} checklist items", heading=label)
     if not any(dp.state == PhaseState.CURRENT for dp in phases):
         r.text("Today falls outside every phase of this timeline.")
-    r.footer = f"Export to your calendar with {hint('timeline export')} · " + sources(view.timeline)
+    keys = key_dates(view, month, ctx.today)
+    if len(keys) > 1:
+        lines = []
+        for k in keys:
+            mark = "✓ " if k.past else ""
+            if k.kind == KeyKind.TASK:
+                lines.append(f"{mark}{fmt_date(k.on)}: to do: {k.text} ({k.when})")
+            elif k.kind == KeyKind.SUBMISSION:
+                lines.append(f"{mark}{k.when}: {k.text}")
+            else:
+                lines.append(f"{mark}{fmt_date(k.on)}: {k.text} ({k.when})")
+        r.bullets(lines, heading="Key dates of your application cycle")
+    shown: list[Item] = [*view.timeline, *view.milestones, *view.tasks]
+    r.footer = f"Export to your calendar with {hint('timeline export')} · " + sources(shown)
     return mentions(ctx, r)
 
 
@@ -204,9 +217,11 @@ async def timeline_show(ctx: Context, specialty: str | None, eras: str | None, t
 )
 async def timeline_export(ctx: Context, specialty: str | None, eras: str | None, track: str | None) -> Reply:
     view, month, phases = _dated(ctx, specialty, eras, track)
-    data = to_ics(view, phases, month, ctx.now)
+    keys = [k for k in key_dates(view, month, ctx.today) if k.kind != KeyKind.SUBMISSION]
+    data = to_ics(view, phases, month, ctx.now, keys)
     r = Reply(title=heading(view, "Timeline calendar"))
-    r.text(f"{len(phases)} phases with their checklists. Open the file to add them to your calendar.")
+    dated = f", {len(keys)} key dates and tasks" if keys else ""
+    r.text(f"{len(phases)} phases with their checklists{dated}. Open the file to add them to your calendar.")
     r.attach(f"imgbot-timeline-{view.playbook.id}-{month}.ics", data, "text/calendar")
     return r
 

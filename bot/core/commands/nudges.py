@@ -29,6 +29,7 @@ SNOOZE_DAYS = {"1d": 1, "3d": 3, "1w": 7}
 LABELS = {
     NudgeKind.FOLLOWUP: "follow-up",
     NudgeKind.PHASE: "timeline phase",
+    NudgeKind.MILESTONE: "key date",
     NudgeKind.GOAL_KICKOFF: "monthly goal kickoff",
     NudgeKind.GOAL_MIDMONTH: "mid-month goal check",
     NudgeKind.GOAL_SUMMARY: "month-end summary",
@@ -56,6 +57,8 @@ async def nudges_list(ctx: Context) -> Reply:
             what += f" with {c.ref} {c.name}" if c else ""
         elif n.kind == NudgeKind.PHASE:
             what += f" ({n.ref.split(':')[2]})"
+        elif n.kind == NudgeKind.MILESTONE:
+            what = ("timeline task" if n.ref.split(":")[2] == "task" else what) + f" ({n.ref.split(':')[3]})"
         when = "paused" if n.deliver_at >= planner.FAR_FUTURE else _local(ctx, n.deliver_at)
         lines.append(f"{when}: {what}" + (f" (retrying: {n.last_error})" if n.last_error else ""))
     r.bullets(lines)

@@ -25,6 +25,7 @@ from bot.core.playbooks.schema import (
     Faq,
     Goal,
     Item,
+    Milestone,
     Mistake,
     Phase,
     PlaybookFile,
@@ -32,6 +33,7 @@ from bot.core.playbooks.schema import (
     ScriptKind,
     Section,
     Situation,
+    Task,
 )
 
 
@@ -68,6 +70,8 @@ class TrackView:
     conferences: list[Conference]
     scripts: list[Script]
     timeline: list[Phase]
+    milestones: list[Milestone]
+    tasks: list[Task]
     goals: list[Goal]
     cadences: list[Cadence]
     mistakes: list[Mistake]
@@ -269,6 +273,14 @@ def _check_complete(parsed: _Parsed, items: dict[str, list[Item]]) -> list[Playb
         starts = [p.start for p in phases]
         if starts != sorted(starts, reverse=True):
             err("timeline", f"phases for the {track} track are not in date order (earliest first)")
+        milestones = {m.id for m in items["milestones"] if m.applies_to(track)}
+        for t in items["tasks"]:
+            if isinstance(t, Task) and t.applies_to(track) and t.milestone not in milestones:
+                known = ", ".join(sorted(milestones)) or "none"
+                err(
+                    "tasks",
+                    f"task '{t.id}' is dated from '{t.milestone}', not a milestone of the {track} track ({known})",
+                )
         if not any(s.id == "overview" for s in items["sections"] if s.applies_to(track)):
             err("sections", f"no 'overview' section for the {track} track")
         if not any(g.applies_to(track) for g in items["goals"]):

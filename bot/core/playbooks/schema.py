@@ -308,11 +308,100 @@ class Faq(Item):
         return _no_placeholder(value)
 
 
+MILESTONE_LABEL = "typical; check this year's official calendar"
+
+
+class Milestone(Item):
+    """A key date of the application cycle, as a typical calendar day.
+
+    ``year`` counts calendar years from the one in which the cycle opens (the earliest
+    milestone): 0 for ERAS opening in June, 1 for the rank-list deadline and Match Day.
+    """
+
+    title: str = Field(min_length=1, max_length=120)
+    month: int = Field(ge=1, le=12)
+    day: int = Field(ge=1, le=31)
+    year: int = Field(default=0, ge=0, le=1)
+    # How the date is shown: "mid-March" reads truer than a day that moves every year.
+    typical: str = Field(min_length=1, max_length=40)
+    note: str | None = None
+
+    @field_validator("title", "typical", "note")
+    @classmethod
+    def _plain(cls, value: str | None) -> str | None:
+        return _no_placeholder(value) if value else value
+
+    @model_validator(mode="after")
+    def _real_day(self) -> Milestone:
+        if self.day > (29 if self.month == 2 else 30 if self.month in (4, 6, 9, 11) else 31):
+            raise ValueError(f"month {self.month} has no day {self.day}")
+        return self
+
+
+# "2w before eras-opens", "3d after match-day", "before rank-list-deadline", "on match-day"
+_WHEN = re.compile(r"^(?:(\d{1,3})([dw]) )?(before|after|on) ([a-z0-9][a-z0-9-]*)$")
+DEFAULT_BEFORE_DAYS = 7  # "before X" with no number: a week ahead
+DEFAULT_AFTER_DAYS = 1  # "after X" with no number: the next day
+
+
+def parse_when(text: str) -> tuple[int, str]:
+    """``(days relative to the milestone, milestone id)`` for a task's ``when``."""
+    m = _WHEN.match(" ".join(text.split()))
+    if m is None:
+        raise ValueError(
+            f"'{text}' is not a milestone offset; write e.g. '2w before eras-opens', "
+            "'3d after match-day', 'before rank-list-deadline' or 'on match-day'"
+        )
+    count, unit, rel, milestone = m.groups()
+    if rel == "on":
+        if count:
+            raise ValueError(f"'{text}': 'on' takes no number; use before or after")
+        return 0, milestone
+    if count is None:
+        days = DEFAULT_BEFORE_DAYS if rel == "before" else DEFAULT_AFTER_DAYS
+    else:
+        days = int(count) * (7 if unit == "w" else 1)
+    return (-days if rel == "before" else days), milestone
+
+
+class Task(Item):
+    """A checklist step dated from a milestone, so it moves when the milestone does."""
+
+    text: Line
+    when: str
+
+    @field_validator("text", mode="before")
+    @classmethod
+    def _line(cls, value: object) -> object:
+        _check_lines([value])
+        return value
+
+    @field_validator("when")
+    @classmethod
+    def _when(cls, value: str) -> str:
+        parse_when(value)
+        return value
+
+    @property
+    def offset_days(self) -> int:
+        return parse_when(self.when)[0]
+
+    @property
+    def milestone(self) -> str:
+        return parse_when(self.when)[1]
+
+    def text_for(self, track: str) -> str | None:
+        lines = lines_for([self.text], track)
+        return lines[0] if lines else None
+
+
 _ITEM_LISTS: tuple[str, ...] = (
     "sections",
     "conferences",
     "scripts",
     "timeline",
+    "milestones",
+    "tasks",
     "goals",
     "cadences",
     "mistakes",
@@ -334,6 +423,8 @@ class PlaybookFile(_Strict):
     conferences: list[Conference] = Field(default_factory=list)
     scripts: list[Script] = Field(default_factory=list)
     timeline: list[Phase] = Field(default_factory=list)
+    milestones: list[Milestone] = Field(default_factory=list)
+    tasks: list[Task] = Field(default_factory=list)
     goals: list[Goal] = Field(default_factory=list)
     cadences: list[Cadence] = Field(default_factory=list)
     mistakes: list[Mistake] = Field(default_factory=list)
