@@ -41,8 +41,16 @@ DATA_TABLES = {
     "notices",
     "communities",
     "dm_channels",
+    "conference_plans",
 }
-ID_TABLES = ("users", "contacts", "interactions", "nudges", "notices")  # PostgreSQL identity columns
+ID_TABLES = (
+    "users",
+    "contacts",
+    "interactions",
+    "nudges",
+    "notices",
+    "conference_plans",
+)  # PostgreSQL identity columns
 
 # What a user builds up: a profile, contacts, logged interactions, goals (which schedule nudges).
 SESSION = [
@@ -54,8 +62,9 @@ SESSION = [
     "/nudges pause 2026-11-25",
     "/goal set emails 3 month",
     "/goal set new-contacts 2 week",
+    '/conference plan "APA Annual Meeting" 2027-05-15 4',
 ]
-CHECKS = ["/contact list", "/contact show #1", "/nudges list", "/goal progress", "/followups 30"]
+CHECKS = ["/contact list", "/contact show #1", "/nudges list", "/goal progress", "/followups 30", "/conference list"]
 
 
 def imgbot(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -240,6 +249,7 @@ async def test_sqlite_to_postgres_copy_behaves_the_same(tmp_path: Path, pg_url: 
     assert "Logged emailed with #2" in await on_pg.say("/contact log #2 emailed")
     assert "Logged replied with #1" in await on_pg.say("/contact log #1 replied")
     assert "#2 Dr Omar Said" in await on_pg.say("/contact list")
+    assert "Planned #2: ACP" in await on_pg.say("/conference plan ACP 2027-06-01 2")  # users.conference_seq
     assert "Profile updated" in await Transcript(app, user="sara").say("/profile set timezone:UTC")
     await app.store.add_notice(1, "hello", clock.now())
     for tbl in ID_TABLES:
@@ -319,7 +329,8 @@ async def test_an_older_source_is_migrated_before_the_copy(tmp_path: Path) -> No
     result = await copy_database(sqlite_url(old), sqlite_url(new))
     assert {c.table: c.target for c in result}["contacts"] == 1
     rows = table_rows(new)
-    assert rows["users"] == [(7, "console", "amal", None, "2026-11-23 10:00:00", 4)]  # contact_seq from 0006
+    # contact_seq from 0006, conference_seq from 0009
+    assert rows["users"] == [(7, "console", "amal", None, "2026-11-23 10:00:00", 4, 0)]
     assert rows["contacts"][0][-1] == 0  # imported, added by 0006
     with sqlite3.connect(old) as c:
         assert c.execute("SELECT MAX(version) FROM schema_version").fetchone() == (latest("sqlite"),)
@@ -339,7 +350,7 @@ async def test_a_target_with_data_is_refused_unless_forced(tmp_path: Path, db_ur
     refused = await aimgbot(["db", "copy", "--from", sqlite_url(old), "--to", db_url])
     assert refused.returncode == 2
     line = one_line(refused)
-    assert "already has data (users: 2, contacts: 1," in line and "pass --force to replace" in line
+    assert "already has data (users: 2, conference_plans: 1, contacts: 1," in line and "pass --force to replace" in line
     assert await counts(db_url) == {**copied, "users": copied["users"] + 1}  # untouched
 
     forced = await aimgbot(["db", "copy", "--from", sqlite_url(old), "--to", db_url, "--force"])

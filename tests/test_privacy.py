@@ -23,12 +23,14 @@ A_LINES = [
     '/contact add "Dr Omar Fathy" role:program-director how_met:email',
     '/contact log #1 emailed today "sent my poster PDF"',
     "/goal set emails 4 month",
+    '/conference plan "APA Annual Meeting" 2027-05-15 4',
 ]
 A_MARKERS = (A, "Dr Amal Qutb", "Dr Rania Saleh", "rania@example.org", "asked about CL research", "sent my poster PDF")
 B_LINES = [
     '/profile set name:"Dr Ben Okafor" specialty:im track:us-img timezone:America/Chicago',
     '/contact add "Dr Lena Park" role:fellow how_met:conference met_on:today notes:"ben private note"',
     "/goal set conversations 2 week",
+    "/conference plan ACP 2027-04-15 3",
 ]
 B_MARKERS = (B, "Dr Ben Okafor", "Dr Lena Park", "ben private note")
 
@@ -176,6 +178,7 @@ async def test_export_is_everything_held_about_the_user_and_nothing_of_anyone_el
         "contacts": len(data["contacts"]),
         "interactions": sum(len(c["history"]) for c in data["contacts"]),
         "goals": len(data["goals"]),
+        "conference_plans": len(data["conference_plans"]),
         "nudges": len(data["nudges"]),
         "notices": len(data["notices"]),
         "dm_channels": 1,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 
@@ -164,6 +164,7 @@ class NudgeKind(StrEnum):
     GOAL_MIDMONTH = "goal-midmonth"
     GOAL_SUMMARY = "goal-summary"
     PHASE = "phase"
+    CONFERENCE = "conference"  # a step of a /conference plan: ref "<plan id>:prep|day<N>|after"
     MILESTONE = "milestone"  # a key date of the cycle, or a task dated from one (ref names which)
 
 
@@ -189,6 +190,32 @@ class Nudge:
     attempts: int = 0
     last_error: str | None = None
     digest: str | None = None
+
+
+@dataclass(frozen=True)
+class ConferencePlan:
+    """A meeting the user will attend (/conference plan); its steps are planned nudges."""
+
+    id: int
+    user_id: int
+    number: int  # short per-user id shown as #2
+    name: str
+    specialty: str  # playbook id whose targets and windows the plan uses
+    starts_on: date
+    days: int
+    created_at: datetime | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"#{self.number}"
+
+    @property
+    def ends_on(self) -> date:
+        """The last day of the meeting."""
+        return self.starts_on + timedelta(days=self.days - 1)
+
+    def covers(self, day: date) -> bool:
+        return self.starts_on <= day <= self.ends_on
 
 
 @dataclass(frozen=True)

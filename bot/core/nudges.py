@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from bot.core import conferences, planner
 from bot.core import goals as goals_mod
-from bot.core import planner
 from bot.core.context import App
 from bot.core.dates import add_months, fmt_date, zone
 from bot.core.hints import hint
@@ -301,6 +301,8 @@ class NudgeEngine:
                 part = self._phase_part(profile, n, today)
             elif n.kind == NudgeKind.MILESTONE:
                 part = self._milestone_part(n, today)
+            elif n.kind == NudgeKind.CONFERENCE:
+                part = await self._conference_part(profile, n)
             else:
                 part = await self._goal_part(profile, n, today, force=recovering)
             if part is None:
@@ -370,6 +372,20 @@ class NudgeEngine:
                 )
                 return r
         return None
+
+    async def _conference_part(self, profile: Profile, n: Nudge) -> Reply | None:
+        plan_id, _, _step = n.ref.partition(":")
+        if not plan_id.isdigit():
+            return None
+        plan = await self.app.store.get_conference_plan(profile.user_id, int(plan_id))
+        if plan is None:  # cancelled meanwhile
+            return None
+        rules = conferences.rules_for(self.app.playbooks, plan)
+        step = conferences.step_for(plan, rules, n.ref) if rules else None
+        if step is None:
+            return None
+        met = await conferences.met_there(self.app.store, plan) if step.what == conferences.AFTER else []
+        return conferences.step_reply(self.app.playbooks, profile, plan, step, met)
 
     def _milestone_part(self, n: Nudge, today: date) -> Reply | None:
         """A key date or a task dated from one, looked up again so a playbook edit shows."""

@@ -11,7 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from typing import Protocol
 
-from bot.core.models import Contact, GoalTarget, Interaction, Nudge, Profile, UserRef
+from bot.core.models import ConferencePlan, Contact, GoalTarget, Interaction, Nudge, Profile, UserRef
 from bot.core.reply import Reply
 
 
@@ -70,6 +70,15 @@ class ContactStore(Protocol):
 class GoalStore(Protocol):
     async def set_goal(self, user_id: int, goal: GoalTarget) -> None: ...
     async def goals(self, user_id: int) -> list[GoalTarget]: ...
+
+
+class ConferenceStore(Protocol):
+    async def add_conference_plan(
+        self, user_id: int, name: str, specialty: str, starts_on: date, days: int, now: datetime
+    ) -> ConferencePlan: ...
+    async def conference_plans(self, user_id: int) -> list[ConferencePlan]: ...
+    async def get_conference_plan(self, user_id: int, plan_id: int) -> ConferencePlan | None: ...
+    async def delete_conference_plan(self, user_id: int, plan_id: int) -> bool: ...
 
 
 class NudgeStore(Protocol):
@@ -148,6 +157,7 @@ class Store(
     ProfileStore,
     ContactStore,
     GoalStore,
+    ConferenceStore,
     NudgeStore,
     DeliveryStore,
     NoticeStore,

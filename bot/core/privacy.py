@@ -19,6 +19,7 @@ KIND_LABELS = {
     "contacts": ("contact", "contacts"),
     "interactions": ("logged interaction", "logged interactions"),
     "goals": ("goal", "goals"),
+    "conference_plans": ("conference plan", "conference plans"),
     "nudges": ("nudge (owed or past)", "nudges (owed or past)"),
     "notices": ("pending notice", "pending notices"),
     "dm_channel": ("remembered DM channel", "remembered DM channels"),
@@ -101,6 +102,16 @@ class GoalExport:
 
 
 @dataclass(frozen=True)
+class ConferencePlanExport:
+    id: str  # the #number the user sees
+    name: str
+    specialty: str
+    starts_on: date
+    days: int
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
 class NudgeExport:
     kind: str
     ref: str
@@ -127,6 +138,7 @@ class UserExport:
     profile: ProfileExport
     contacts: list[ContactExport]
     goals: list[GoalExport]
+    conference_plans: list[ConferencePlanExport]
     nudges: list[NudgeExport]
     notices: list[NoticeExport]
 
@@ -197,6 +209,7 @@ async def export_user(store: Store, user_id: int, now: datetime) -> UserExport:
         contacts = await store.all_contacts(user_id)
         interactions = await store.user_interactions(user_id)
         goals = await store.goals(user_id)
+        plans = await store.conference_plans(user_id)
         nudges = await store.user_nudges(user_id)
         notices = await store.user_notices(user_id)
     history: dict[int, list[HistoryEntry]] = {}
@@ -211,6 +224,9 @@ async def export_user(store: Store, user_id: int, now: datetime) -> UserExport:
         profile=_profile(profile),
         contacts=[_contact(c, history.get(c.id, [])) for c in contacts],
         goals=[GoalExport(g.metric, g.period, g.count) for g in goals],
+        conference_plans=[
+            ConferencePlanExport(p.ref, p.name, p.specialty, p.starts_on, p.days, p.created_at) for p in plans
+        ],
         nudges=[
             NudgeExport(
                 kind=n.kind,

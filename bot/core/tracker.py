@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -10,7 +11,7 @@ from bot.core import planner
 from bot.core.context import Context
 from bot.core.errors import NotFoundError, UsageError
 from bot.core.hints import hint
-from bot.core.models import Contact, ContactState, HowMet, InteractionType, Profile
+from bot.core.models import ConferencePlan, Contact, ContactState, HowMet, InteractionType, Profile
 from bot.core.playbooks.loader import PlaybookLibrary, TrackView
 from bot.core.playbooks.schema import Situation
 
@@ -48,8 +49,30 @@ def unanswered_attempts(history: list[tuple[str, date]]) -> int:
     return count
 
 
-def next_step(contact: Contact, history: list[tuple[str, date]], view: TrackView) -> NextStep:
-    """Where this contact stands, from the latest interaction and the playbook's cadences."""
+def meeting_end(plans: Sequence[ConferencePlan]) -> Callable[[date], date | None]:
+    """The last day of the planned meeting that covers a day, if any."""
+
+    def end(day: date) -> date | None:
+        return next((p.ends_on for p in plans if p.covers(day)), None)
+
+    return end
+
+
+def next_step(
+    contact: Contact,
+    history: list[tuple[str, date]],
+    view: TrackView,
+    meeting_end: Callable[[date], date | None] | None = None,
+) -> NextStep:
+    """Where this contact stands, from the latest interaction and the playbook's cadences.
+
+    ``meeting_end`` gives the last day of a planned conference covering a day: someone met
+    there (``how_met`` conference, met on a day of the meeting) is followed up in the
+    after-meeting window counted from the end of the meeting, not from the middle of it."""
+
+    def after_meeting(met: date) -> NextStep:
+        end = meeting_end(met) if meeting_end and contact.how_met == HowMet.CONFERENCE else None
+        return rule(Situation.AFTER_MEETING, end or met)
 
     def rule(situation: Situation, start: date) -> NextStep:
         cadence = view.cadence(situation, contact.role)
@@ -61,6 +84,8 @@ def next_step(contact: Contact, history: list[tuple[str, date]], view: TrackView
         start = contact.met_on or (contact.created_at.date() if contact.created_at else None)
         if start is None:
             return NextStep(None, None, None)
+        if contact.how_met == HowMet.CONFERENCE and contact.met_on:
+            return after_meeting(contact.met_on)
         if contact.how_met in IN_PERSON_HOW and contact.met_on:
             return rule(Situation.AFTER_MEETING, start)
         return rule(Situation.MENTOR_UPDATE if contact.is_mentor else Situation.DORMANT, start)
@@ -68,7 +93,7 @@ def next_step(contact: Contact, history: list[tuple[str, date]], view: TrackView
     kind, on = history[-1]
     attempts = unanswered_attempts(history)
     if kind == InteractionType.MET:
-        return rule(Situation.AFTER_MEETING, on)
+        return after_meeting(on)
     if kind in HELP:
         return rule(Situation.THANKS_AFTER_HELP, on)
     if kind in (InteractionType.THANKED, InteractionType.UPDATE_SENT):
@@ -118,7 +143,7 @@ async def recompute(ctx: Context, contact: Contact, *, keep_overdue: bool = Fals
             f"{hint('profile set specialty:<name>')} (or the contact's with {hint('contact edit')}).",
         )
     else:
-        step = next_step(contact, history, view)
+        step = next_step(contact, history, view, meeting_end(await ctx.store.conference_plans(ctx.user_id)))
     updated = replace(
         contact,
         last_contact_on=last,

@@ -15,6 +15,7 @@ USER_TABLES = (
     ("nudges", "nudges"),
     ("notices", "notices"),
     ("goals", "goals"),
+    ("conference_plans", "conference_plans"),
     ("contacts", "contacts"),
     ("profile", "profiles"),
     ("dm_channel", "dm_channels"),

@@ -6,13 +6,14 @@ from bot.core.registry import Registry
 
 
 def build_registry() -> Registry:
-    from bot.core.commands import content, goals, help, nudges, privacy, profile, tracker
+    from bot.core.commands import conferences, content, goals, help, nudges, privacy, profile, tracker
 
     return Registry(
         [
             help.commands,
             profile.commands,
             content.commands,
+            conferences.commands,
             tracker.commands,
             goals.commands,
             nudges.commands,

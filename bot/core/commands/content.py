@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.core.commands.profile import TRACK_CHOICES
+from bot.core.conferences import ics_events
 from bot.core.context import Context
 from bot.core.dates import fmt_date, fmt_month
 from bot.core.errors import UsageError
@@ -218,9 +219,11 @@ async def timeline_show(ctx: Context, specialty: str | None, eras: str | None, t
 async def timeline_export(ctx: Context, specialty: str | None, eras: str | None, track: str | None) -> Reply:
     view, month, phases = _dated(ctx, specialty, eras, track)
     keys = [k for k in key_dates(view, month, ctx.today) if k.kind != KeyKind.SUBMISSION]
-    data = to_ics(view, phases, month, ctx.now, keys)
+    plans = await ctx.store.conference_plans(ctx.user_id)
+    data = to_ics(view, phases, month, ctx.now, keys, ics_events(ctx.app.playbooks, plans, ctx.now))
     r = Reply(title=heading(view, "Timeline calendar"))
     dated = f", {len(keys)} key dates and tasks" if keys else ""
+    dated += f", {len(plans)} conference plan{'s' if len(plans) != 1 else ''}" if plans else ""
     r.text(f"{len(phases)} phases with their checklists{dated}. Open the file to add them to your calendar.")
     r.attach(f"imgbot-timeline-{view.playbook.id}-{month}.ics", data, "text/calendar")
     return r

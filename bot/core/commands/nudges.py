@@ -30,6 +30,7 @@ LABELS = {
     NudgeKind.FOLLOWUP: "follow-up",
     NudgeKind.PHASE: "timeline phase",
     NudgeKind.MILESTONE: "key date",
+    NudgeKind.CONFERENCE: "conference",
     NudgeKind.GOAL_KICKOFF: "monthly goal kickoff",
     NudgeKind.GOAL_MIDMONTH: "mid-month goal check",
     NudgeKind.GOAL_SUMMARY: "month-end summary",
@@ -57,6 +58,9 @@ async def nudges_list(ctx: Context) -> Reply:
             what += f" with {c.ref} {c.name}" if c else ""
         elif n.kind == NudgeKind.PHASE:
             what += f" ({n.ref.split(':')[2]})"
+        elif n.kind == NudgeKind.CONFERENCE:
+            plan = await ctx.store.get_conference_plan(ctx.user_id, int(n.ref.split(":")[0]))
+            what += f" {plan.ref} {plan.name} ({n.ref.split(':')[1]})" if plan else ""
         elif n.kind == NudgeKind.MILESTONE:
             what = ("timeline task" if n.ref.split(":")[2] == "task" else what) + f" ({n.ref.split(':')[3]})"
         when = "paused" if n.deliver_at >= planner.FAR_FUTURE else _local(ctx, n.deliver_at)

@@ -16,7 +16,8 @@ STORED = (
     "interests, current role, quiet hours and any pause.",
     "Your contacts and what you logged with them: names, roles, institutions, emails, notes, tags, "
     "dates and follow-up plans.",
-    "Your goals, and the nudges the bot owes you or has sent (what about, when, whether delivered).",
+    "Your goals, your conference plans (meeting name, dates, specialty), and the nudges the bot owes you "
+    "or has sent (what about, when, whether delivered).",
     "Your chat account id and display name, and on Discord the id of your DM channel with the bot, "
     "so nudges can reach you.",
 )
@@ -58,7 +59,8 @@ async def privacy_export(ctx: Context) -> Reply:
     r = Reply(title="Everything the bot holds about you", tone=Tone.SUCCESS)
     r.text(
         f"Your profile, {len(export.contacts)} contact(s) with {history} logged interaction(s), "
-        f"{len(export.goals)} goal(s), {len(export.nudges)} nudge(s) and {len(export.notices)} pending notice(s)."
+        f"{len(export.goals)} goal(s), {len(export.conference_plans)} conference plan(s), "
+        f"{len(export.nudges)} nudge(s) and {len(export.notices)} pending notice(s)."
     )
     r.attach(f"imgbot-my-data-{ctx.today.isoformat()}.json", export.to_json(), "application/json")
     r.footer = "Keep it somewhere safe: it holds your contacts' names and emails."

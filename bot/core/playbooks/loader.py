@@ -22,6 +22,7 @@ from bot.core.playbooks.schema import (
     TRACKS,
     Cadence,
     Conference,
+    ConferencePlanRules,
     Faq,
     Goal,
     Item,
@@ -100,6 +101,7 @@ class Playbook:
     summary: str | None
     file: str
     items: dict[str, list[Any]] = field(repr=False)
+    conference_plan: ConferencePlanRules | None = None
 
     def view(self, track: str) -> TrackView:
         lists = {name: [item for item in self.items[name] if item.applies_to(track)] for name in ITEM_LISTS}
@@ -330,6 +332,10 @@ def load_playbooks(directory: Path | str) -> PlaybookLibrary:
             base = parent.model
         items = _merge(base, p.model)
         problems = _check_complete(p, items)
+        rules = p.model.conference_plan or (base.conference_plan if base else None)
+        if rules is None:
+            line = _line_of(p.node, ("id",)) or 1
+            problems.append(PlaybookError(p.name, "conference_plan", line, "no conference_plan here or in its base"))
         if problems:
             errors.extend(problems)
             continue
@@ -341,6 +347,7 @@ def load_playbooks(directory: Path | str) -> PlaybookLibrary:
                 summary=p.model.summary,
                 file=p.name,
                 items=items,
+                conference_plan=rules,
             )
         )
     if not files:

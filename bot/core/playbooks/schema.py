@@ -409,6 +409,42 @@ _ITEM_LISTS: tuple[str, ...] = (
 )
 
 
+class ConferencePlanRules(_Strict):
+    """What /conference plan turns into dated nudges, for one specialty (both tracks)."""
+
+    sources: list[str] = Field(min_length=1)
+    derived: str | None = None
+    prep_days_before: int = Field(default=21, ge=7, le=60)
+    faculty_min: int = Field(ge=1, le=20)
+    faculty_max: int = Field(ge=1, le=20)
+    prep_script: ScriptKind = ScriptKind.COLD_EMAIL
+    conversations_min: int = Field(ge=1, le=30)
+    conversations_max: int | None = Field(default=None, ge=1, le=30)
+    day_script: ScriptKind = ScriptKind.CONFERENCE_APPROACH
+    followup_script: ScriptKind = ScriptKind.CONFERENCE_FOLLOWUP
+
+    @model_validator(mode="after")
+    def _ranges(self) -> ConferencePlanRules:
+        if self.faculty_max < self.faculty_min:
+            raise ValueError("faculty_max must not be less than faculty_min")
+        if self.conversations_max is not None and self.conversations_max < self.conversations_min:
+            raise ValueError("conversations_max must not be less than conversations_min")
+        return self
+
+    @property
+    def faculty(self) -> str:
+        return (
+            f"{self.faculty_min}-{self.faculty_max}" if self.faculty_max > self.faculty_min else str(self.faculty_min)
+        )
+
+    @property
+    def conversations(self) -> str:
+        top = self.conversations_max
+        return (
+            f"{self.conversations_min}-{top}" if top and top > self.conversations_min else str(self.conversations_min)
+        )
+
+
 class PlaybookFile(_Strict):
     """One YAML file exactly as written on disk."""
 
@@ -429,6 +465,8 @@ class PlaybookFile(_Strict):
     cadences: list[Cadence] = Field(default_factory=list)
     mistakes: list[Mistake] = Field(default_factory=list)
     faqs: list[Faq] = Field(default_factory=list)
+    # a specialty's own replaces the base's as a whole
+    conference_plan: ConferencePlanRules | None = None
 
     @field_validator("aliases")
     @classmethod
