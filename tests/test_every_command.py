@@ -45,6 +45,12 @@ CASES: dict[str, tuple[str, str, str, str]] = {
     ),
     "conference list": ("/conference list", "Conference plans: 0", "/conference list all", "too many values"),
     "conference cancel": ("/conference cancel #1", "no conference plan #1", "/conference cancel", "needs plan"),
+    "review": (
+        '/review cold-email "Dear Dr. Lee, would you have 15 minutes for a call?"',
+        "Review of your cold-email draft",
+        "/review cold-email",
+        "needs draft",
+    ),
     "faq": ("/faq", "FAQ", "/faq specialty:cardio", "no playbook for 'cardio'"),
     "mistakes": ("/mistakes", "Fix:", "/mistakes specialty:xyz", "no playbook for 'xyz'"),
     "contact add": ('/contact add "Dr New" role:fellow', "Added #2 Dr New", "/contact add", "/contact add needs name"),

@@ -3,6 +3,10 @@
 On a terminal it is a prompt_toolkit session (history, tab completion) with
 rich rendering. With piped input it reads one command per line and prints
 plain text, exiting 0 at the end of input.
+
+Long text (a draft for ``/review``, notes) comes as a block: a command line ending in ``<<``
+makes the lines after it, up to a line holding a single ``.`` (or the end of input), the
+value of the command's first multi-line option not given on the line.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from bot.core.reply import (
 )
 
 PLATFORM = "console"
+BLOCK_START = "<<"  # a command line ending in this takes the next lines as its text block...
+BLOCK_END = "."  # ...up to a line holding only this
 
 
 def console_origin(community: str | None, channel: str | None, admin: bool) -> Origin:
@@ -149,6 +155,8 @@ class ConsoleFrontend:
         self.rich = self.out.isatty() if rich is None else rich
         self.attachments_dir = attachments_dir or Path.cwd()
         self.port = ConsolePort(self)
+        # a text block being collected: (command line without "<<", option name, lines so far)
+        self._block: tuple[str, str, list[str]] | None = None
         self._console = None
         if self.rich:
             from rich.console import Console
@@ -156,16 +164,57 @@ class ConsoleFrontend:
             self._console = Console(file=self.out, highlight=False)
 
     # ------------------------------------------------------------ one line
+    @property
+    def collecting(self) -> bool:
+        """True while the lines typed are a text block, not commands."""
+        return self._block is not None
+
     async def handle(self, line: str) -> Reply | None:
         """Run one input line and print its reply; never raises for user errors."""
+        if self._block is not None:
+            if line.strip() != BLOCK_END:
+                self._block[2].append(line.rstrip("\r\n"))
+                return None
+            return await self.finish_block()
         line = line.strip()
         if not line or line.startswith("#"):
             return None
         if not line.startswith("/"):
             line = "/" + line
+        if line.endswith(BLOCK_START):
+            return self._start_block(line[: -len(BLOCK_START)].rstrip())
+        return await self._run(line)
+
+    def _start_block(self, line: str) -> Reply | None:
+        try:
+            command, raw, _ = parse_line_positions(self.app, line)
+        except Exception as exc:
+            reply = error_reply(exc)
+            self.show(reply)
+            return reply
+        opt = next((o for o in command.options if o.multiline and o.name not in raw), None)
+        if opt is None:
+            reply = error_reply(UsageError(f"/{command.qualified} takes no text block; leave out the {BLOCK_START}"))
+            self.show(reply)
+            return reply
+        self._block = (line, opt.name, [])
+        if self.out.isatty():
+            self.out.write(f"(paste the {opt.name}, then a line with a single {BLOCK_END} to finish)\n")
+        return None
+
+    async def finish_block(self) -> Reply | None:
+        """Run the command waiting for its text block (at ``.``, or at the end of input)."""
+        if self._block is None:
+            return None
+        line, name, lines = self._block
+        self._block = None
+        return await self._run(line, {name: "\n".join(lines).strip("\n")})
+
+    async def _run(self, line: str, block: dict[str, str] | None = None) -> Reply | None:
         positional: list[str] = []
         try:
             command, raw, positional = parse_line_positions(self.app, line)
+            raw.update(block or {})
             files: tuple[Attachment, ...] = ()
             file_opt = next((o for o in command.options if o.type == OptionType.FILE), None)
             if file_opt is not None:
@@ -281,6 +330,7 @@ async def run_piped(front: ConsoleFrontend, engine: NudgeEngine, stream: TextIO)
     for line in stream:
         await front.handle(line)
         await engine.run_due()
+    await front.finish_block()  # a block the input ended inside
     return 0
 
 
@@ -314,12 +364,12 @@ async def run_interactive(front: ConsoleFrontend, engine: NudgeEngine, heartbeat
         try:
             while True:
                 try:
-                    line = await session.prompt_async("imgbot> ")
+                    line = await session.prompt_async("   ...> " if front.collecting else "imgbot> ")
                 except KeyboardInterrupt:
                     continue
                 except EOFError:
                     break
-                if line.strip() in ("/quit", "/exit", "quit", "exit"):
+                if not front.collecting and line.strip() in ("/quit", "/exit", "quit", "exit"):
                     break
                 await front.handle(line)
         finally:

@@ -6,7 +6,7 @@ from bot.core.registry import Registry
 
 
 def build_registry() -> Registry:
-    from bot.core.commands import conferences, content, goals, help, nudges, privacy, profile, tracker
+    from bot.core.commands import conferences, content, goals, help, nudges, privacy, profile, review, tracker
 
     return Registry(
         [
@@ -14,6 +14,7 @@ def build_registry() -> Registry:
             profile.commands,
             content.commands,
             conferences.commands,
+            review.commands,
             tracker.commands,
             goals.commands,
             nudges.commands,

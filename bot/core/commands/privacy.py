@@ -40,8 +40,8 @@ async def privacy_about(ctx: Context) -> Reply:
         heading="Who can see it",
     )
     r.text(
-        "Scripts are written fresh from your profile each time and not kept. Drafts you give /review to check "
-        "are read, answered and never stored.",
+        "Scripts are written fresh from your profile each time and not kept. Drafts you give "
+        f"{hint('review')} to check are read, answered and never stored.",
         heading="Never stored",
     )
     r.text(

@@ -30,6 +30,7 @@ from bot.core.playbooks.schema import (
     Mistake,
     Phase,
     PlaybookFile,
+    ReviewRule,
     Script,
     ScriptKind,
     Section,
@@ -77,6 +78,7 @@ class TrackView:
     cadences: list[Cadence]
     mistakes: list[Mistake]
     faqs: list[Faq]
+    review_rules: list[ReviewRule]
 
     def script(self, kind: str) -> Script | None:
         return next((s for s in self.scripts if s.kind == kind), None)

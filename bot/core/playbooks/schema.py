@@ -395,6 +395,65 @@ class Task(Item):
         return lines[0] if lines else None
 
 
+class ReviewCheck(StrEnum):
+    MAX_LINES = "max-lines"  # the body is longer than ``limit`` lines
+    PATTERN = "pattern"  # a pattern is found (and no ``unless`` pattern)
+    IN_OPENING = "in-opening"  # a pattern is found in the first ``limit`` lines of the body
+    MISSING = "missing"  # none of the patterns is found
+    ASKS = "asks"  # fewer asks than ``min`` or more than ``max``
+
+
+class ReviewRule(Item):
+    """One check /review runs on a pasted draft: a detector from :class:`ReviewCheck`, its
+    patterns, the script kinds it applies to, and what to say when the draft passes or fails."""
+
+    check: ReviewCheck
+    kinds: list[ScriptKind] = Field(default_factory=list)  # empty: every kind
+    title: str = Field(min_length=1, max_length=60)
+    ok: str = Field(min_length=1, max_length=200)
+    fix: str = Field(min_length=1, max_length=300)
+    patterns: list[str] = Field(default_factory=list)
+    unless: list[str] = Field(default_factory=list)
+    case_sensitive: bool = False
+    # pattern rules: look only inside the draft's asks (the sentences an 'asks' rule counts)
+    in_asks: bool = False
+    limit: int | None = Field(default=None, ge=1, le=200)
+    min: int | None = Field(default=None, ge=0, le=20)
+    max: int | None = Field(default=None, ge=0, le=20)
+
+    @field_validator("title", "ok", "fix")
+    @classmethod
+    def _plain(cls, value: str) -> str:
+        return _no_placeholder(value)
+
+    @field_validator("patterns", "unless")
+    @classmethod
+    def _regexes(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {pattern!r} is not a valid regular expression: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _needs(self) -> ReviewRule:
+        c = self.check
+        if (
+            c in (ReviewCheck.PATTERN, ReviewCheck.IN_OPENING, ReviewCheck.MISSING, ReviewCheck.ASKS)
+            and not self.patterns
+        ):
+            raise ValueError(f"a '{c}' rule needs patterns")
+        if c in (ReviewCheck.MAX_LINES, ReviewCheck.IN_OPENING) and self.limit is None:
+            raise ValueError(f"a '{c}' rule needs a limit")
+        if c == ReviewCheck.ASKS and self.min is None and self.max is None:
+            raise ValueError("an 'asks' rule needs min or max")
+        return self
+
+    def applies_to_kind(self, kind: str) -> bool:
+        return not self.kinds or kind in self.kinds
+
+
 _ITEM_LISTS: tuple[str, ...] = (
     "sections",
     "conferences",
@@ -406,6 +465,7 @@ _ITEM_LISTS: tuple[str, ...] = (
     "cadences",
     "mistakes",
     "faqs",
+    "review_rules",
 )
 
 
@@ -465,6 +525,7 @@ class PlaybookFile(_Strict):
     cadences: list[Cadence] = Field(default_factory=list)
     mistakes: list[Mistake] = Field(default_factory=list)
     faqs: list[Faq] = Field(default_factory=list)
+    review_rules: list[ReviewRule] = Field(default_factory=list)
     # a specialty's own replaces the base's as a whole
     conference_plan: ConferencePlanRules | None = None
 
