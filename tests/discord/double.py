@@ -133,7 +133,7 @@ class Interaction:
     def answered(self) -> bool:
         if self.callback is None:
             return False
-        if self.kind == 8:  # autocomplete result
+        if self.kind in (8, 9):  # autocomplete result, or a modal opened
             return True
         loading = self.original is not None and bool(int(self.original.get("flags", 0)) & LOADING)
         return not (loading and not self.original_deleted)
@@ -143,6 +143,12 @@ class Interaction:
         """What the user sees, in order."""
         first = [self.original] if self.original is not None and not self.original_deleted else []
         return first + self.followups
+
+    @property
+    def modal(self) -> dict[str, Any]:
+        """The modal the bot opened in answer (callback type 9)."""
+        assert self.callback is not None and self.kind == 9, f"not a modal answer: {self.callback}"
+        return dict(self.callback["data"])
 
     @property
     def choices(self) -> list[dict[str, Any]]:
@@ -211,6 +217,35 @@ def limit_problems(payload: dict[str, Any]) -> list[str]:
             problems.append("more than 5 buttons in a row")
     if len(ids) != len(set(ids)):
         problems.append("duplicate custom_id")
+    return problems
+
+
+def modal_problems(data: dict[str, Any]) -> list[str]:
+    """What Discord would reject in a MODAL callback: a title of 1-45 characters, a custom_id of
+    at most 100, 1-5 action rows each holding one text input (label 1-45, style 1 or 2, lengths
+    up to 4000, placeholder up to 100)."""
+    problems = []
+    if not 1 <= len(data.get("title") or "") <= 45:
+        problems.append("modal title must be 1-45 characters")
+    if not 1 <= len(data.get("custom_id") or "") <= 100:
+        problems.append("modal custom_id must be 1-100 characters")
+    rows = data.get("components") or []
+    if not 1 <= len(rows) <= 5:
+        problems.append("a modal needs 1-5 rows")
+    for row in rows:
+        inputs = row.get("components") or []
+        if row.get("type") != 1 or len(inputs) != 1 or inputs[0].get("type") != 4:
+            problems.append("each modal row holds exactly one text input")
+            continue
+        box = inputs[0]
+        if not 1 <= len(box.get("label") or "") <= 45 or box.get("style") not in (1, 2):
+            problems.append("text input label must be 1-45 characters and style 1 or 2")
+        if not 1 <= len(box.get("custom_id") or "") <= 100:
+            problems.append("text input custom_id must be 1-100 characters")
+        if int(box.get("max_length") or 4000) > 4000 or int(box.get("min_length") or 0) > 4000:
+            problems.append("text input lengths are at most 4000")
+        if len(box.get("placeholder") or "") > 100:
+            problems.append("text input placeholder over 100")
     return problems
 
 
@@ -552,7 +587,15 @@ class DiscordDouble:
         if inter.callback is not None:
             return error(400, 40060, "Interaction has already been acknowledged.")
         body = call.json or {}
-        if (bad := self._invalid(body.get("data") or {})) is not None:
+        if int(body.get("type") or 0) == 9:
+            # a modal answers a command or a button, never a modal submit or an autocomplete
+            if inter.payload["type"] not in (2, 3):
+                self.invalid.append("a modal cannot answer this interaction type")
+                return error(400, 50035, "Invalid Form Body")
+            if problems := modal_problems(body.get("data") or {}):
+                self.invalid.extend(problems)
+                return json_response({"message": "Invalid Form Body", "code": 50035, "errors": problems}, 400)
+        elif (bad := self._invalid(body.get("data") or {})) is not None:
             return bad
         inter.callback, inter.callback_at = body, time.monotonic()
         kind = int(body["type"])
@@ -897,6 +940,20 @@ class DiscordDouble:
         guild = None if int(message["channel_id"]) in self.dm_users else GUILD_ID
         return self._base(3, who, data, guild, message)
 
+    def modal_submit(self, who: dict[str, Any], opened: Interaction, values: dict[str, str]) -> dict[str, Any]:
+        """The payload Discord sends when ``who`` fills in the modal the bot opened on ``opened``
+        (text by each input's custom_id) and presses Submit."""
+        modal = opened.modal
+        rows = []
+        for row in modal["components"]:
+            box = row["components"][0]
+            text = values.get(box["custom_id"], "")
+            assert len(text) <= int(box.get("max_length") or 4000), "Discord stops typing at max_length"
+            rows.append({"type": 1, "components": [{"type": 4, "custom_id": box["custom_id"], "value": text}]})
+        data = {"custom_id": modal["custom_id"], "components": rows}
+        guild = int(opened.payload["guild_id"]) if opened.payload.get("guild_id") else None
+        return self._base(5, who, data, guild)
+
     def upload(self, filename: str, content: bytes, content_type: str = "text/csv") -> dict[str, Any]:
         """An attachment the user picked for a file option."""
         aid = str(self.snowflake())
@@ -921,7 +978,7 @@ class DiscordDouble:
         self.interactions[inter.id] = inter
         await self.push("INTERACTION_CREATE", payload, int(payload["guild_id"]) if payload.get("guild_id") else None)
         await self.wait_for(
-            lambda: inter.answered and (inter.kind == 8 or len(inter.messages) >= expect),
+            lambda: inter.answered and (inter.kind in (8, 9) or len(inter.messages) >= expect),
             within,
             f"an answer to interaction {inter.id}",
         )

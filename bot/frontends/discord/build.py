@@ -141,6 +141,18 @@ def transformer(app: App, opt: Option, handler: Handler) -> OptionTransformer:
     return OptionTransformer(kind, min_value=lo, max_value=hi)
 
 
+def asks_in_form(opt: Option) -> bool:
+    """A required multi-line option: Discord's one-line option box is no place for it, so the
+    slash command lets it be left out and the front end opens a form (a modal) for it."""
+    return opt.required and opt.multiline and opt.type == OptionType.TEXT
+
+
+def option_description(opt: Option) -> str:
+    if asks_in_form(opt):
+        return "leave empty to write it in a text box; " + opt.description.split(" (console:")[0]
+    return opt.description or opt.name
+
+
 def _param_name(name: str, index: int) -> str:
     return name if name.isidentifier() and not keyword.iskeyword(name) and name != "interaction" else f"option_{index}"
 
@@ -152,7 +164,8 @@ def make_command(app: App, command: Command, handler: Handler) -> app_commands.C
     for i, opt in enumerate(command.options):
         py = _param_name(opt.name, i)
         names[py] = opt.name
-        default = inspect.Parameter.empty if opt.required else None
+        # a required long text (a draft) may be left out: the front end then asks for it in a form
+        default = inspect.Parameter.empty if opt.required and not asks_in_form(opt) else None
         params.append(
             inspect.Parameter(
                 py, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=transformer(app, opt, handler)
@@ -167,7 +180,7 @@ def make_command(app: App, command: Command, handler: Handler) -> app_commands.C
     callback.__name__ = callback.__qualname__ = "imgbot_" + command.qualified.replace(" ", "_").replace("-", "_")
     app_commands.describe(
         **{
-            py: short(command.option(name).description or name)  # type: ignore[union-attr]
+            py: short(option_description(command.option(name)))  # type: ignore[arg-type]
             for py, name in names.items()
         }
     )(callback)

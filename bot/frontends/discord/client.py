@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,9 +30,9 @@ from bot.core.errors import BotError, UsageError
 from bot.core.hints import SLASH, format_hints
 from bot.core.models import UserRef
 from bot.core.origin import Origin, Permission
-from bot.core.registry import Command
+from bot.core.registry import Command, Option
 from bot.core.reply import Attachment, Reply, Tone
-from bot.frontends.discord.build import CHOICE_VALUE, CHOICES, build_commands, short
+from bot.frontends.discord.build import CHOICE_VALUE, CHOICES, DESCRIPTION, asks_in_form, build_commands, short
 from bot.frontends.discord.components import CommandButton, make_files, make_view
 from bot.frontends.discord.render import BUTTON_TEMPLATE, render
 
@@ -42,6 +43,14 @@ DEFER_AFTER = 2.0  # seconds of work before deferring; Discord wants an answer w
 TOKEN_LIFE = timedelta(minutes=15)
 MAX_UPLOAD = 5 * 1024 * 1024
 NO_MENTIONS = discord.AllowedMentions.none()
+# Text forms (modals): Discord's limits for a title, a box's label and its text; at most 5 boxes.
+FORM_PREFIX = "imgbot-form:"
+FORM_TITLE = 45
+FORM_LABEL = 45
+FORM_TEXT = 4000
+FORM_INPUTS = 5
+FORM_LIFE = 15 * 60  # seconds a form stays open in this process
+OLD_FORM = "that form has expired (or the bot restarted since it opened); run the command again"
 
 Work = Callable[[], Awaitable[tuple[Reply, list[str]]]]
 
@@ -89,10 +98,17 @@ class Frontend:
         self.app = app
         self.defer_after = defer_after
         self.max_upload = max_upload
+        self.forms: set[str] = set()  # custom ids of the text forms (modals) still open
 
     # ------------------------------------------------------------ entry points
     async def invoke(self, interaction: discord.Interaction, command: Command, raw: dict[str, Any]) -> None:
         """A slash command: ``raw`` holds Discord's typed option values by option name."""
+        missing = [o for o in command.options if asks_in_form(o) and o.name not in raw]
+        if missing and interaction.type is discord.InteractionType.application_command:
+            form = TextForm(self, command, raw, missing)
+            self.forms.add(form.custom_id)
+            await interaction.response.send_modal(form)
+            return
         user = user_ref(interaction.user)
         origin = origin_of(interaction)
         uploads = [v for v in raw.values() if isinstance(v, discord.Attachment)]
@@ -294,6 +310,42 @@ def _count_429s(app: App) -> aiohttp.TraceConfig:
     return trace
 
 
+class TextForm(discord.ui.Modal):
+    """A form (modal) with a paragraph box for each long text a slash command left out, e.g.
+    the draft of /review. Submitting it runs the command with the typed text added."""
+
+    def __init__(self, frontend: Frontend, command: Command, values: dict[str, Any], missing: list[Option]) -> None:
+        given = " ".join(str(v) for v in values.values() if isinstance(v, str))
+        super().__init__(
+            title=short(f"/{command.qualified} {given}".strip(), FORM_TITLE),
+            timeout=FORM_LIFE,
+            custom_id=FORM_PREFIX + secrets.token_hex(8),
+        )
+        self.frontend, self.command, self.values = frontend, command, dict(values)
+        self.inputs: dict[str, discord.ui.TextInput[TextForm]] = {}
+        for opt in missing[:FORM_INPUTS]:
+            box: discord.ui.TextInput[TextForm] = discord.ui.TextInput(
+                label=short(opt.name, FORM_LABEL),
+                custom_id=opt.name,
+                style=discord.TextStyle.paragraph,
+                max_length=min(opt.max_length, FORM_TEXT),
+                placeholder=short(opt.description.split(" (console:")[0], DESCRIPTION),
+                required=True,
+            )
+            self.add_item(box)
+            self.inputs[opt.name] = box
+
+    async def on_submit(self, interaction: discord.Interaction, /) -> None:
+        raw = {**self.values, **{name: box.value for name, box in self.inputs.items()}}
+        await self.frontend.invoke(interaction, self.command, raw)
+
+    async def on_timeout(self) -> None:
+        self.frontend.forms.discard(self.custom_id)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
+        await self.frontend.fail(interaction, error)
+
+
 class Tree(app_commands.CommandTree):
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError, /) -> None:
         frontend: Frontend = interaction.client.frontend  # type: ignore[attr-defined]
@@ -322,6 +374,12 @@ class _ImgBot:
             if not re.fullmatch(BUTTON_TEMPLATE, custom_id):
                 log.warning("a click on an unknown button: %r", custom_id[:100])
                 await self.frontend.fail(interaction, BotError(OLD_BUTTON))
+        elif interaction.type is discord.InteractionType.modal_submit:
+            # a form this process did not open (it restarted) or that timed out: say so
+            custom_id = str(dict(interaction.data or {}).get("custom_id", ""))
+            if custom_id not in self.frontend.forms:
+                log.info("a form submitted after it expired")
+                await self.frontend.fail(interaction, BotError(OLD_FORM))
 
 
 class ImgBotClient(_ImgBot, discord.Client):
