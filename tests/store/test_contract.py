@@ -52,6 +52,23 @@ async def test_migrations_apply_once_and_record_the_latest_version(db_url: str) 
         await store.close()
 
 
+async def test_a_lower_numbered_migration_merged_later_still_runs(db_url: str) -> None:
+    """Migration numbers are handed out per feature, so a database can have 0009 applied before
+    0008 exists in the code: the migrator runs every migration it has not recorded, in order."""
+    store = await open_store(db_url)
+    try:
+        (status,) = [m for m in migrations(store.db.dialect) if m.name == "profile_status"]
+        assert status.number < latest(store.db.dialect)
+        # as if this migration had not been written yet when the later ones ran
+        await store.db.execute("ALTER TABLE profiles DROP COLUMN status")
+        await store.db.execute("DELETE FROM schema_version WHERE version = ?", (status.number,))
+        assert await store.migrate() == [status.number]
+        await store.db.execute("UPDATE profiles SET status = NULL")  # the column is back
+        assert await store.migrate() == []
+    finally:
+        await store.close()
+
+
 async def test_instances_migrating_at_once_apply_each_migration_once(db_url: str) -> None:
     first, second, third = await asyncio.gather(*(open_store(db_url, migrate=False) for _ in range(3)))
     try:
