@@ -162,8 +162,11 @@ async def test_playbook_conferences_get_their_full_name(tmp_path: Path) -> None:
     app = await _app(f"sqlite:///{tmp_path / 'db.sqlite'}", ManualClock(NOW))
     t, _ = await _user(app, "/profile set specialty:em track:us-img eras:2027-09 timezone:UTC")
     out = await t.say("/conference plan saem 2027-05-12 4")
-    assert "Society for Academic Emergency Medicine" in out and "(SAEM)" in out
+    assert "Planned #1: SAEM Annual Meeting (Society for Academic Emergency Medicine), Wed 12 May 2027" in out
     assert "aim for 3 real conversations" in out
+    t2, _ = await _user(app, "/profile set specialty:im track:us-img eras:2027-09 timezone:UTC", "ben")
+    out = await t2.say("/conference plan acp 2027-04-15 3")
+    assert "Planned #1: American College of Physicians (ACP) national meeting, Thu 15 Apr 2027" in out
 
 
 async def test_plans_appear_in_timeline_export_and_privacy_export_and_delete(db_url: str, tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ def conference_name(view: TrackView, text: str) -> str:
     key = name_key(text)
     for c in view.conferences:
         if key in {name_key(c.name), name_key(c.short or "")} - {""}:
-            return f"{c.name} ({c.short})" if c.short else c.name
+            return f"{c.name} ({c.short})" if c.short and c.short not in c.name else c.name
     return " ".join(text.split())
 
 
