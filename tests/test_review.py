@@ -114,6 +114,7 @@ PLANTS: dict[str, list[Callable[[str], str]]] = {
         lambda t: t.replace(ASK, "Could you write me a letter of recommendation for ERAS?"),
         lambda t: t.replace(ASK, "Is there an open position in your research group?"),
         lambda t: t.replace(ASK, "I am writing to request a clinical elective with your team."),
+        lambda t: t.replace(ASK, "Please give me an observership and a letter."),
     ],
     "generic-greeting": [
         lambda t: t.replace("Dear Dr. Lee,", "To whom it may concern,"),
