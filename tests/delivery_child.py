@@ -1,0 +1,64 @@
+"""One delivery instance in a process of its own, for tests that SIGKILL it (tests/test_crash_loop.py).
+
+``python -m tests.delivery_child DB_URL INSTANCE OUT [SEND_SECONDS]``: the real app (``build_app``),
+``NudgeEngine`` and ``NudgeScheduler``, as ``imgbot run`` assembles them, with a delivery port that
+takes SEND_SECONDS per message and then appends one JSON line (nonce, account, nudge ids) to OUT
+with an unbuffered ``os.write``, so what was delivered survives ``kill -9``. Prints READY once
+started; SIGTERM drains and exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import sys
+from datetime import timedelta
+
+from bot.core.models import UserRef
+from bot.core.nudges import NudgeEngine
+from bot.core.reply import Reply
+from bot.runtime import build_app
+from bot.scheduler import NudgeScheduler
+from bot.settings import load_settings
+
+PLATFORM = "crashtest"
+LEASE = timedelta(seconds=10)
+IDS = re.compile(r"(?:nudge:done:|/nudges done )(\d+)")
+
+
+class FilePort:
+    def __init__(self, path: str, send_seconds: float) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.send_seconds = send_seconds
+
+    async def deliver(self, user: UserRef, reply: Reply, nonce: str) -> None:
+        await asyncio.sleep(self.send_seconds)
+        seen = [a.id for a in reply.actions] + [str(getattr(b, "text", "")) for b in reply.blocks]
+        ids = sorted({int(m) for text in seen for m in IDS.findall(text)})
+        os.write(self.fd, (json.dumps({"nonce": nonce, "account": user.account, "ids": ids}) + "\n").encode())
+
+
+async def main(url: str, instance: str, out: str, send_seconds: float) -> int:
+    settings = load_settings(database_url=url, instance_id=instance, lease_seconds=int(LEASE.total_seconds()))
+    app = await build_app(settings)
+    engine = NudgeEngine(
+        app, {PLATFORM: FilePort(out, send_seconds)}, instance=instance, lease=LEASE, concurrency=2, rate=1e6
+    )
+    sched = NudgeScheduler(engine, heartbeat_seconds=5)
+    app.on_nudges_changed = sched.poke
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    print("READY", flush=True)
+    await sched.start()
+    await stop.wait()
+    await sched.shutdown()
+    await app.store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    sys.exit(asyncio.run(main(args[0], args[1], args[2], float(args[3]) if len(args) > 3 else 0.05)))
