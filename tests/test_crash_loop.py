@@ -30,7 +30,7 @@ PER_USER = 20  # 1,000 nudges
 KILLS = int(os.environ.get("IMGBOT_CRASH_KILLS", "20"))
 
 
-async def seed(url: str, users: int, per_user: int) -> None:
+async def seed(url: str, users: int, per_user: int, platform: str = PLATFORM, first_account: int = 0) -> None:
     """Users with quiet hours off and follow-ups due an hour ago, through the real store."""
     store = await open_store(url)
     now = datetime.now(UTC).replace(microsecond=0)
@@ -38,7 +38,9 @@ async def seed(url: str, users: int, per_user: int) -> None:
     try:
         async with store.transaction():
             for u in range(users):
-                uid = await store.ensure_user(UserRef(PLATFORM, f"u{u}", f"User {u}"), now)
+                uid = await store.ensure_user(
+                    UserRef(platform, f"u{u}" if platform == PLATFORM else str(first_account + u), f"User {u}"), now
+                )
                 await store.save_profile(
                     Profile(uid, name=f"Dr U{u}", specialty="psych", quiet_start=dtime(0), quiet_end=dtime(0)), now
                 )
