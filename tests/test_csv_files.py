@@ -6,20 +6,27 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bot.core.csvio import FORMULA_STARTS, MAX_ROWS
+from bot.core.csvio import FORMULA_STARTS, MAX_ROWS, export_csv, parse_csv
+from bot.core.errors import UsageError
+from bot.core.models import Contact
 from tests.helpers import Transcript, make_app
 from tests.test_cli_and_settings import ROOT, imgbot
 
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
 NAMES = "name,role,institution,notes\n"
 ROW = "José Müller,attending,São Paulo – Hospital das Clínicas,café “chat” at the booth\n"
 
@@ -55,6 +62,7 @@ async def test_each_accepted_encoding_is_read_from_the_bytes(
         (b"PK\x03\x04\x14\x00\x06\x00\x08\x00", "not UTF-8, UTF-16 or Latin-1 text"),  # an .xlsx
         (NAMES.encode() + b"Dr \x81\x8d,peer,,\n", "not UTF-8, UTF-16 or Latin-1 text"),  # no character in cp1252
         (NAMES.encode() + b"Dr \x00\xff,peer,,\n", "not UTF-8, UTF-16 or Latin-1 text"),  # NUL: binary
+        (b"\r\x01", "could not read that CSV's header row"),  # found by the fuzz test below: was an apology
     ],
 )
 async def test_other_bytes_get_one_clear_refusal_and_change_nothing(
@@ -203,3 +211,87 @@ def test_sigkill_in_the_middle_of_an_import_leaves_nothing_of_it(tmp_path: Path)
     again = imgbot(["console", "--db", str(db)], f"/contact import {big}\n/contact list\n", env=_env())
     assert f"Imported {ROWS} contact(s)" in again.stdout, again.stdout + again.stderr
     assert _contacts(db) == ROWS + 1
+
+
+# ---------------------------------------------------------------- hostile bytes and round trips, fuzzed
+
+CSV_PIECES = [
+    "name",
+    "role",
+    "notes",
+    "met_on",
+    "last_contact",
+    "email",
+    "tags",
+    "state",
+    ",",
+    '"',
+    "'",
+    "\n",
+    "\r\n",
+    "\r",
+    "=",
+    "@",
+    "\t",
+    "Dr A",
+    "peer",
+    "2026-13-40",
+    "yesterday",
+    "a@b",
+    "\ufeff",
+    "\x00",
+    "é",
+    "\udcff",
+]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, database=None)
+@given(
+    data=st.one_of(
+        st.binary(max_size=300),
+        st.lists(st.sampled_from(CSV_PIECES), max_size=40).map(
+            lambda parts: "".join(parts).encode("utf-8", "surrogatepass")
+        ),
+        st.lists(st.sampled_from(CSV_PIECES[:-2]), max_size=40).map(lambda p: "".join(p).encode("utf-16")),
+    )
+)
+def test_any_bytes_parse_to_rows_and_rejections_or_one_usage_message(data: bytes) -> None:
+    try:
+        parsed = parse_csv(data, date(2026, 11, 23))
+    except UsageError as exc:
+        assert exc.message and "\n" not in exc.message
+        return
+    for _row_no, contact in parsed.rows:  # what would be stored is storable text
+        for value in (contact.name, contact.notes or "", contact.institution or "", contact.specialty or ""):
+            value.encode("utf-8")
+            assert "\x00" not in value
+    for _row_no, why in parsed.rejected:
+        assert why and "\n" not in why
+
+
+cell_text = (
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=30)
+    .map(str.strip)
+    .filter(bool)
+)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(names=st.lists(cell_text, min_size=1, max_size=5), notes=st.lists(st.text(max_size=40), max_size=5))
+def test_export_then_import_gives_back_every_name_and_note(names: list[str], notes: list[str]) -> None:
+    today = date(2026, 11, 23)
+    contacts = []
+    for i, name in enumerate(names):
+        note = notes[i] if i < len(notes) else None
+        note = (
+            note.strip()
+            if note is not None and not _CONTROLS.search(note.replace("\t", "").replace("\n", ""))
+            else None
+        )
+        contacts.append(
+            Contact(id=i + 1, user_id=1, number=i + 1, name=name, role="peer", how_met="email", notes=note or None)
+        )
+    parsed = parse_csv(export_csv(contacts), today)
+    got = [(c.name, c.notes) for _n, c in parsed.rows]
+    want = [(c.name, c.notes) for c in contacts]
+    assert (got, parsed.rejected) == (want, []) or any(",".join(["x"] * 13) in (c.notes or "") for c in contacts)

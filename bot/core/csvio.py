@@ -126,7 +126,11 @@ def parse_csv(data: bytes, today: date) -> ParsedCSV:
         raise UsageError(f"that file is {len(data):,} bytes; the limit is {MAX_BYTES:,}")
     text = decode(data)
     reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower().replace(" ", "_") for h in (reader.fieldnames or [])]
+    try:
+        fields = reader.fieldnames or []  # reads the first record: it can fail like any other
+    except csv.Error as exc:
+        raise UsageError(f"could not read that CSV's header row: {exc}") from None
+    header = [h.strip().lower().replace(" ", "_") for h in fields]
     if "name" not in header:
         raise UsageError(
             "that CSV has no 'name' column; the first row must be headers such as " + ", ".join(COLUMNS[1:8])
