@@ -182,3 +182,19 @@ async def test_a_database_replaced_while_running_is_left_to_the_new_file(tmp_pat
         " restart imgbot to use the new file\n"
     ), out
     assert db.read_bytes() == restored  # the new file is untouched
+
+
+def test_a_database_locked_by_another_process_at_start_is_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "busy.db"
+    _seed(db, contacts=1)
+    locker = subprocess.Popen(
+        [sys.executable, "-c", LOCKER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert locker.stdout is not None and locker.stdout.readline() == "LOCKED\n"
+        res = imgbot(["console", "--db", str(db)], "/contact list\n")
+    finally:
+        locker.communicate("", timeout=10)
+    assert res.returncode == 2 and res.stdout == "" and res.stderr.count("\n") == 1, res.stderr
+    assert f"the database {db} is locked by another program, nothing was changed" in res.stderr
+    assert _names(db) == ["Dr Kept 0"]
