@@ -463,27 +463,71 @@ def _check_writable(path: str) -> None:
 # ---------------------------------------------------------------------------- PostgreSQL
 
 
+def pg_fault(exc: BaseException, where: str) -> StorageError | None:
+    """The one line for a fault of the PostgreSQL server or the connection to it, or None for any
+    other error. (SQLSTATE classes: 25006 read-only, 53 resources, 55P03/40P01 locks, 57 operator.)"""
+    import asyncpg
+
+    state = str(getattr(exc, "sqlstate", "") or "")
+    if state == "25006":
+        return StorageError(f"the database at {where} is read-only, nothing was changed; make it writable for imgbot")
+    if state in ("53100", "53200"):
+        return StorageError(f"the database server at {where} is out of disk or memory, nothing was changed")
+    if state in ("55P03", "40P01"):
+        return StorageError(f"the database at {where} is locked by another session, nothing was changed; try again")
+    if state in ("53300", "57P03"):
+        return StorageError(f"the database server at {where} is not accepting connections right now; try again")
+    if state.startswith("57P") or isinstance(exc, asyncpg.ConnectionDoesNotExistError | ConnectionError):
+        return StorageError(_lost(where))
+    return None
+
+
+def _lost(where: str) -> str:
+    return (
+        f"the connection to the database at {where} was lost; anything not yet saved was rolled back: "
+        "check, then try again"
+    )
+
+
 class _PgConnection(Connection):
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, where: str = "") -> None:
         self.raw = conn
+        self.where = where
+
+    @contextlib.contextmanager
+    def _faults(self) -> Iterator[None]:
+        try:
+            yield
+        except Exception as exc:
+            fault = pg_fault(exc, self.where)
+            if fault is None and self.raw.is_closed():  # cut mid-statement: asyncpg's error varies
+                fault = StorageError(_lost(self.where))
+            if fault is None:
+                raise
+            raise fault from exc
 
     async def one(self, sql: str, args: Iterable[object] = ()) -> Row | None:
-        row = await self.raw.fetchrow(pg_sql(sql), *map(_pg_value, args))
+        with self._faults():
+            row = await self.raw.fetchrow(pg_sql(sql), *map(_pg_value, args))
         return tuple(row) if row is not None else None
 
     async def all(self, sql: str, args: Iterable[object] = ()) -> list[Row]:
-        return [tuple(r) for r in await self.raw.fetch(pg_sql(sql), *map(_pg_value, args))]
+        with self._faults():
+            return [tuple(r) for r in await self.raw.fetch(pg_sql(sql), *map(_pg_value, args))]
 
     async def execute(self, sql: str, args: Iterable[object] = ()) -> int:
-        status: str = await self.raw.execute(pg_sql(sql), *map(_pg_value, args))
+        with self._faults():
+            status: str = await self.raw.execute(pg_sql(sql), *map(_pg_value, args))
         tail = status.rsplit(" ", 1)[-1]
         return int(tail) if tail.isdigit() else 0
 
     async def many(self, sql: str, rows: Iterable[Iterable[object]]) -> None:
-        await self.raw.executemany(pg_sql(sql), [tuple(map(_pg_value, r)) for r in rows])
+        with self._faults():
+            await self.raw.executemany(pg_sql(sql), [tuple(map(_pg_value, r)) for r in rows])
 
     async def script(self, sql: str) -> None:
-        await self.raw.execute(sql)
+        with self._faults():
+            await self.raw.execute(sql)
 
 
 class PostgresDriver(Driver):
@@ -494,7 +538,7 @@ class PostgresDriver(Driver):
         import asyncpg
 
         super().__init__()
-        self.errors = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+        self.errors = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, StorageError)
         self.pool = pool
         self.dsn = dsn
         self.url_for_humans = redact_url(dsn)
@@ -509,8 +553,18 @@ class PostgresDriver(Driver):
 
     @asynccontextmanager
     async def _acquire(self) -> AsyncIterator[_PgConnection]:
-        async with self.pool.acquire() as conn:
-            yield _PgConnection(conn)
+        import asyncpg
+
+        try:
+            conn = await self.pool.acquire()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            fault = pg_fault(exc, self.url_for_humans)
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            raise fault or StorageError(f"cannot reach the database at {self.url_for_humans}: {reason}") from exc
+        try:
+            yield _PgConnection(conn, self.url_for_humans)
+        finally:
+            await self.pool.release(conn)
 
     async def _begin(self, conn: Connection) -> None:
         await conn.execute("BEGIN")
