@@ -3,8 +3,13 @@
 ``python -m tests.delivery_child DB_URL INSTANCE OUT [SEND_SECONDS]``: the real app (``build_app``),
 ``NudgeEngine`` and ``NudgeScheduler``, as ``imgbot run`` assembles them, with a delivery port that
 takes SEND_SECONDS per message and then appends one JSON line (nonce, account, nudge ids) to OUT
-with an unbuffered ``os.write``, so what was delivered survives ``kill -9``. Prints READY once
-started; SIGTERM drains and exits 0.
+with an unbuffered ``os.write``, so what was delivered survives ``kill -9``. Prints ``READY <pid>``
+once started; SIGTERM drains, prints ``EXIT <pid> <status>`` and exits.
+
+``python -m tests.delivery_child --zygote DB_URL OUT [SEND_SECONDS]`` imports all that once, then
+forks one such instance per ``FORK <instance>`` line on stdin (answering ``FORKED <pid>``): a test
+that kills and restarts an instance twenty times pays Python's start-up once, not twenty times.
+Each fork is a process of its own; ``kill -9`` ends it like any other.
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ async def main(url: str, instance: str, out: str, send_seconds: float) -> int:
     app.on_nudges_changed = sched.poke
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    print("READY", flush=True)
+    print(f"READY {os.getpid()}", flush=True)
     await sched.start()
     await stop.wait()
     await sched.shutdown()
@@ -59,6 +64,33 @@ async def main(url: str, instance: str, out: str, send_seconds: float) -> int:
     return 0
 
 
+def run(url: str, instance: str, out: str, send_seconds: float) -> int:
+    status = 1
+    try:
+        status = asyncio.run(main(url, instance, out, send_seconds))
+    finally:
+        print(f"EXIT {os.getpid()} {status}", flush=True)
+    return status
+
+
+def zygote(url: str, out: str, send_seconds: float) -> int:
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forks are reaped as they end
+    print("ZYGOTE", flush=True)
+    for line in sys.stdin:
+        command, _, instance = line.strip().partition(" ")
+        if command != "FORK":
+            continue
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            os.close(0)
+            os._exit(run(url, instance, out, send_seconds))
+        print(f"FORKED {pid}", flush=True)
+    return 0
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
-    sys.exit(asyncio.run(main(args[0], args[1], args[2], float(args[3]) if len(args) > 3 else 0.05)))
+    if args[0] == "--zygote":
+        sys.exit(zygote(args[1], args[2], float(args[3]) if len(args) > 3 else 0.05))
+    sys.exit(run(args[0], args[1], args[2], float(args[3]) if len(args) > 3 else 0.05))
