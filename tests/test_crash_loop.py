@@ -30,8 +30,11 @@ PER_USER = 20  # 1,000 nudges
 KILLS = int(os.environ.get("IMGBOT_CRASH_KILLS", "20"))
 
 
-async def seed(url: str, users: int, per_user: int, platform: str = PLATFORM, first_account: int = 0) -> None:
-    """Users with quiet hours off and follow-ups due an hour ago, through the real store."""
+async def seed(
+    url: str, users: int, per_user: int, platform: str = PLATFORM, first_account: int = 0, spread: float = 0
+) -> None:
+    """Users with quiet hours off and follow-ups due an hour ago (or, with ``spread``, falling due one
+    user after another over the ``spread`` seconds starting 5 s from now), through the real store."""
     store = await open_store(url)
     now = datetime.now(UTC).replace(microsecond=0)
     today = now.date()
@@ -64,6 +67,8 @@ async def seed(url: str, users: int, per_user: int, platform: str = PLATFORM, fi
                         now,
                     )
                     due = now - timedelta(hours=1)
+                    if spread:
+                        due = datetime.now(UTC) + timedelta(seconds=5 + spread * u / users)
                     await store.put_nudge(uid, "followup", str(c.id), due, due)
     finally:
         await store.close()
