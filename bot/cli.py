@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.core.errors import ConfigError
+from bot.core.errors import ConfigError, StorageError
 from bot.core.playbooks.loader import PlaybookLoadError, load_playbooks, shipped_playbooks_dir
 
 if TYPE_CHECKING:
@@ -229,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except ConfigError as exc:
         return _fail(str(exc))
+    except StorageError as exc:  # the database failed outside any command (start-up, shutdown)
+        return _fail(exc.message)
     except PlaybookLoadError as exc:
         print("imgbot: the playbook directory has problems:", file=sys.stderr)
         for err in exc.errors:

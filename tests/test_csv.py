@@ -60,8 +60,8 @@ async def test_bad_rows_are_reported_by_row_number_and_good_ones_imported(consol
 async def test_broken_files_change_nothing(console: Transcript, tmp_path: Path) -> None:
     await console.say('/contact add "Dr Keep"')
     binary = tmp_path / "x.csv"
-    binary.write_bytes(b"\xff\xfe\x00garbage")
-    assert "not UTF-8 text" in await console.say(f"/contact import {binary}")
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")  # a picture, not a spreadsheet
+    assert "not UTF-8, UTF-16 or Latin-1 text" in await console.say(f"/contact import {binary}")
     noname = tmp_path / "y.csv"
     noname.write_text("who,where\nA,B\n")
     assert "has no 'name' column" in await console.say(f"/contact import {noname}")

@@ -10,6 +10,7 @@ from datetime import date
 from bot.core.dates import parse_date
 from bot.core.errors import UsageError
 from bot.core.models import Contact, ContactRole, ContactState, HowMet, InteractionType, name_key
+from bot.core.textin import check_controls
 
 COLUMNS = (
     "id",
@@ -28,12 +29,18 @@ COLUMNS = (
     "notes",
 )
 MAX_BYTES = 2_000_000
+MAX_ROWS = 10_000
 LIMITS = {"name": 80, "specialty": 60, "institution": 120, "email": 254, "notes": 500, "tags": 200}
 
 
+# A cell starting with one of these is run as a formula by spreadsheet apps (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _safe_cell(value: str) -> str:
-    """Stop spreadsheet apps from running a cell as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    """Stop spreadsheet apps from running a cell as a formula: a leading ``'`` shows it as text.
+    A value that itself starts with ``'`` gets one too, so :func:`_unsafe` gives back every value."""
+    return "'" + value if value[:1] in (*FORMULA_STARTS, "'") else value
 
 
 def export_csv(contacts: list[Contact]) -> bytes:
@@ -76,7 +83,40 @@ class ParsedCSV:
 
 
 def _unsafe(value: str) -> str:
-    return value[1:] if value[:2] in ("'=", "'+", "'-", "'@") else value
+    """The value :func:`_safe_cell` was given (a cell our export neutralised), else the cell as it is."""
+    return value[1:] if value[:1] == "'" and value[1:2] in (*FORMULA_STARTS, "'") else value
+
+
+def decode(data: bytes) -> str:
+    """The file's text: UTF-8 with or without a BOM, UTF-16 with a BOM, else Latin-1 (as Windows
+    spreadsheets write it, cp1252) when the bytes look like text in it; any other file is refused."""
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        raise UsageError("that file is UTF-32 text; export it as 'CSV UTF-8' and try again")
+    try:
+        utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
+        text = data.decode("utf-16" if utf16 else "utf-8-sig")
+    except UnicodeDecodeError:
+        text = _latin1(data)
+    if "\x00" in text:  # no text file holds NUL: UTF-16 without a BOM, or a binary file
+        raise UsageError(_REFUSED)
+    return text.removeprefix("\ufeff")
+
+
+_REFUSED = "that file is not UTF-8, UTF-16 or Latin-1 text; export it as 'CSV UTF-8' and try again"
+# control characters no text file holds (tab, line feed and carriage return are fine)
+_NOT_TEXT = frozenset(chr(c) for c in [*range(0, 9), 11, 12, *range(14, 32), 127])
+
+
+def _latin1(data: bytes) -> str:
+    if b"\x00" in data:  # UTF-16 without a BOM, or a binary file
+        raise UsageError(_REFUSED)
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:  # 0x81, 0x8d, 0x8f, 0x90, 0x9d: no character in cp1252
+        raise UsageError(_REFUSED) from None
+    if any(ch in _NOT_TEXT for ch in text):  # bytes that are no text in any of them: a binary file
+        raise UsageError(_REFUSED)
+    return text
 
 
 def parse_csv(data: bytes, today: date) -> ParsedCSV:
@@ -84,12 +124,13 @@ def parse_csv(data: bytes, today: date) -> ParsedCSV:
 
     if len(data) > MAX_BYTES:
         raise UsageError(f"that file is {len(data):,} bytes; the limit is {MAX_BYTES:,}")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UsageError("that file is not UTF-8 text; export it as 'CSV UTF-8' and try again") from None
+    text = decode(data)
     reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower().replace(" ", "_") for h in (reader.fieldnames or [])]
+    try:
+        fields = reader.fieldnames or []  # reads the first record: it can fail like any other
+    except csv.Error as exc:
+        raise UsageError(f"could not read that CSV's header row: {exc}") from None
+    header = [h.strip().lower().replace(" ", "_") for h in fields]
     if "name" not in header:
         raise UsageError(
             "that CSV has no 'name' column; the first row must be headers such as " + ", ".join(COLUMNS[1:8])
@@ -100,15 +141,18 @@ def parse_csv(data: bytes, today: date) -> ParsedCSV:
     hows = {h.value for h in HowMet}
     try:
         last_line = reader.line_num  # the header's
-        for raw in reader:
+        for count, raw in enumerate(reader, 1):
+            if count > MAX_ROWS:
+                raise UsageError(f"that file has more than {MAX_ROWS:,} rows, the limit; split it and import each part")
             cells = [c for v in raw.values() for c in (v if isinstance(v, list) else [v or ""])]
             breaks = sum(c.count("\n") for c in cells)
             # the file line the record starts on (a spreadsheet's row number), past any blank lines
             row_no = max(last_line + 1, reader.line_num - breaks)
             last_line = reader.line_num
-            if breaks or any("\r" in c for c in cells):
-                # No field of ours holds a line break: a quote was left open and swallowed the rows after it.
-                col = next((k or "extra" for k, v in raw.items() if "\n" in str(v) or "\r" in str(v)), "name")
+            swallowed = _swallowed(raw, len(header))
+            if swallowed:
+                # A quote was left open and swallowed the rows after it.
+                col = swallowed
                 out.rejected.append(
                     (row_no, f"a quote is not closed: the {col} cell runs over rows {row_no}-{reader.line_num}")
                 )
@@ -116,8 +160,10 @@ def parse_csv(data: bytes, today: date) -> ParsedCSV:
             if None in raw:
                 out.rejected.append((row_no, "more cells than headers"))
                 continue
-            row = {k: _unsafe((v or "").strip()) for k, v in raw.items() if k}
+            row = {k: _unsafe((v or "").replace("\r\n", "\n").strip()) for k, v in raw.items() if k}
             try:
+                for col, value in row.items():
+                    check_controls(col, value, multiline=col == "notes")
                 name = row.get("name", "")
                 if not name:
                     raise UsageError("name is empty")
@@ -158,6 +204,23 @@ def parse_csv(data: bytes, today: date) -> ParsedCSV:
     except csv.Error as exc:
         raise UsageError(f"could not read that CSV near line {reader.line_num}: {exc}") from None
     return out
+
+
+def _swallowed(raw: dict[str | None, object], columns: int) -> str | None:
+    """The column whose cell swallowed the rows after it through an unclosed quote, if one did.
+
+    No field of ours but notes holds a line break. Notes may (our export writes them as they are),
+    unless a line inside looks like a whole row of this file: a cell count's worth of commas."""
+    for key, value in raw.items():
+        for cell in value if isinstance(value, list) else [value or ""]:
+            text = str(cell)
+            if "\n" not in text and "\r" not in text:
+                continue
+            if key != "notes":
+                return key or "extra"
+            if any(line.count(",") >= columns - 1 for line in text.splitlines()[1:]):
+                return key
+    return None
 
 
 def _past(value: str | None, today: date, column: str) -> date | None:

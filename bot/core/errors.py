@@ -23,5 +23,10 @@ class LimitError(BotError):
     """A cap such as the per-user contact limit."""
 
 
+class StorageError(BotError):
+    """The database cannot do what was asked (read-only, full, locked, damaged, deleted). The
+    statement or transaction was rolled back: nothing was half-written."""
+
+
 class ConfigError(Exception):
     """Invalid settings; start-up stops with this one line."""

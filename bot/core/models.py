@@ -190,6 +190,7 @@ class Nudge:
     attempts: int = 0
     last_error: str | None = None
     digest: str | None = None
+    sent_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ class ProfileExport:
     specialty: str | None
     track: str | None
     visa: str | None
+    status: str | None
     eras: str | None
     timezone: str
     interests: str | None
@@ -121,6 +122,7 @@ class NudgeExport:
     status: str
     attempts: int
     last_error: str | None
+    sent_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,20 @@ class UserExport:
     conference_plans: list[ConferencePlanExport]
     nudges: list[NudgeExport]
     notices: list[NoticeExport]
+
+    def counts(self) -> dict[str, int]:
+        """Rows of each kind in this export, by the kinds of :data:`KIND_LABELS` (what the store counts)."""
+        return {
+            "profile": 1,
+            "contacts": len(self.contacts),
+            "interactions": sum(len(c.history) for c in self.contacts),
+            "goals": len(self.goals),
+            "conference_plans": len(self.conference_plans),
+            "nudges": len(self.nudges),
+            "notices": len(self.notices),
+            "dm_channel": int(self.account.dm_channel is not None),
+            "account": 1,
+        }
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), default=_encode, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
@@ -165,6 +181,7 @@ def _profile(p: Profile) -> ProfileExport:
         specialty=p.specialty,
         track=p.track,
         visa=p.visa,
+        status=p.status,
         eras=p.eras,
         timezone=p.timezone,
         interests=p.interests,
@@ -237,6 +254,7 @@ async def export_user(store: Store, user_id: int, now: datetime) -> UserExport:
                 status=n.status,
                 attempts=n.attempts,
                 last_error=n.last_error,
+                sent_at=n.sent_at,
             )
             for n in nudges
         ],

@@ -25,7 +25,7 @@ from prompt_toolkit.document import Document
 from bot.core.context import App
 from bot.core.csvio import MAX_BYTES
 from bot.core.dispatch import choices_for, error_reply, parse_line_positions, quote_hint, run_command
-from bot.core.errors import BotError, UsageError
+from bot.core.errors import BotError, StorageError, UsageError
 from bot.core.hints import SLASH
 from bot.core.models import UserRef
 from bot.core.nudges import NudgeEngine
@@ -325,13 +325,23 @@ class ConsoleFrontend:
 
 async def run_piped(front: ConsoleFrontend, engine: NudgeEngine, stream: TextIO) -> int:
     """Non-interactive: deliver what is due, then one reply per input line."""
-    await engine.recover()
-    await engine.run_due()
+    await _deliver_due(front, engine, recover=True)
     for line in stream:
         await front.handle(line)
-        await engine.run_due()
+        await _deliver_due(front, engine)
     await front.finish_block()  # a block the input ended inside
     return 0
+
+
+async def _deliver_due(front: ConsoleFrontend, engine: NudgeEngine, *, recover: bool = False) -> None:
+    """Deliver what is due; a database fault (locked, full, read-only...) is one line, and the
+    session goes on: the nudges stay owed, and the next command may well work."""
+    try:
+        if recover:
+            await engine.recover()
+        await engine.run_due()
+    except StorageError as exc:
+        front.show(error_reply(StorageError(f"nudges not delivered: {exc.message}")))
 
 
 async def run_interactive(front: ConsoleFrontend, engine: NudgeEngine, heartbeat: int) -> int:

@@ -18,11 +18,14 @@ IMMEDIATE`` with a busy timeout), PostgreSQL with row locks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
+import errno
 import logging
+import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -30,7 +33,7 @@ from typing import Any, Literal
 
 import aiosqlite
 
-from bot.core.errors import ConfigError
+from bot.core.errors import ConfigError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +164,10 @@ class Driver:
                     if self._notify_pending.get():
                         await self._send_notify(conn)
                 except BaseException:
-                    await conn.execute("ROLLBACK")
+                    # (a failed statement may have ended the transaction already, e.g. on a full disk:
+                    # the error to report is the first one, not "no transaction is active")
+                    with contextlib.suppress(Exception):
+                        await conn.execute("ROLLBACK")
                     raise
                 await conn.execute("COMMIT")
                 notify = self._notify_pending.get()
@@ -243,29 +249,65 @@ _BACKGROUND: set[asyncio.Task[None]] = set()
 # ---------------------------------------------------------------------------- SQLite
 
 
+def sqlite_fault(exc: sqlite3.Error, path: str) -> StorageError | None:
+    """The one line a user sees for a fault of the database file itself, or None for any other
+    error (a bug, which must not be dressed up as a fault). Nothing was written: SQLite rolls the
+    statement back, and the transaction around it is rolled back too."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc)
+    kept = "nothing was changed"
+    if name.startswith("SQLITE_READONLY") or "readonly database" in text:
+        return StorageError(f"the database {path} is read-only, {kept}; make it writable for imgbot")
+    if name == "SQLITE_FULL" or "database or disk is full" in text:
+        return StorageError(f"the disk holding the database {path} is full, {kept}; free some space and try again")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in text:
+        return StorageError(f"the database {path} is locked by another program, {kept}; try again once it lets go")
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text or "not a database" in text:
+        return StorageError(f"the database file {path} is damaged ({text}), {kept}; restore it from a backup")
+    if name.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")) or "disk I/O error" in text:
+        return StorageError(f"the database file {path} cannot be read or written ({text}), {kept}")
+    return None
+
+
 class _SQLiteConnection(Connection):
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: str = "") -> None:
         self.raw = conn
+        self.path = path
+
+    @contextlib.contextmanager
+    def _faults(self) -> Iterator[None]:
+        """A fault of the database file becomes its one line; any other error stays as it is."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            fault = sqlite_fault(exc, self.path)
+            if fault is None:
+                raise
+            raise fault from exc
 
     async def one(self, sql: str, args: Iterable[object] = ()) -> Row | None:
         # (SQLite makes every change of an INSERT/UPDATE ... RETURNING at its first step)
-        async with self.raw.execute(sql, tuple(map(_sqlite_value, args))) as cur:
-            return await cur.fetchone()
+        with self._faults():
+            async with self.raw.execute(sql, tuple(map(_sqlite_value, args))) as cur:
+                return await cur.fetchone()
 
     async def all(self, sql: str, args: Iterable[object] = ()) -> list[Row]:
-        async with self.raw.execute(sql, tuple(map(_sqlite_value, args))) as cur:
-            return list(await cur.fetchall())
+        with self._faults():
+            async with self.raw.execute(sql, tuple(map(_sqlite_value, args))) as cur:
+                return list(await cur.fetchall())
 
     async def execute(self, sql: str, args: Iterable[object] = ()) -> int:
-        async with self.raw.execute(sql, tuple(map(_sqlite_value, args))) as cur:
-            return cur.rowcount
+        with self._faults():
+            async with self.raw.execute(sql, tuple(map(_sqlite_value, args))) as cur:
+                return cur.rowcount
 
     async def many(self, sql: str, rows: Iterable[Iterable[object]]) -> None:
-        await self.raw.executemany(sql, [tuple(map(_sqlite_value, r)) for r in rows])
+        with self._faults():
+            await self.raw.executemany(sql, [tuple(map(_sqlite_value, r)) for r in rows])
 
     async def script(self, sql: str) -> None:
         for stmt in split_statements(sql):
-            await self.raw.execute(stmt)
+            await self.execute(stmt)
 
 
 def split_statements(sql: str) -> list[str]:
@@ -302,10 +344,13 @@ class SQLiteDriver(Driver):
         super().__init__()
         self.path = path
         self.url_for_humans = f"sqlite:///{path}"
-        self._all_conns = [_SQLiteConnection(c) for c in conns]
+        self.errors = (*self.errors, StorageError)
+        self._all_conns = [_SQLiteConnection(c, path) for c in conns]
         self._free: asyncio.Queue[_SQLiteConnection] = asyncio.Queue()
         for c in self._all_conns:
             self._free.put_nowait(c)
+        self._identity = _file_identity(path)
+        self._gone: StorageError | None = None
 
     @classmethod
     async def open(cls, path: str, size: int = 4) -> SQLiteDriver:
@@ -313,6 +358,7 @@ class SQLiteDriver(Driver):
             size = 1  # every connection to :memory: is a database of its own
         else:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _check_writable(path)
         conns: list[aiosqlite.Connection] = []
         try:
             for i in range(size):
@@ -333,9 +379,49 @@ class SQLiteDriver(Driver):
     async def _acquire(self) -> AsyncIterator[_SQLiteConnection]:
         conn = await self._free.get()
         try:
+            await self._still_there(conn)
             yield conn
         finally:
             self._free.put_nowait(conn)
+
+    async def _still_there(self, conn: _SQLiteConnection) -> None:
+        """Refuse to go on when the file was deleted or replaced while we ran: the open connections
+        would keep writing into a file nobody can see again, lost when the process exits. A deleted
+        file is first written back, whole, from the copy the connections still hold open."""
+        if self._gone is None and self._identity is not None and _file_identity(self.path) != self._identity:
+            if _file_identity(self.path) == _MISSING:
+                self._gone = await self._write_back(conn)
+            else:
+                self._gone = StorageError(
+                    f"the database file {self.path} was replaced while imgbot was running; nothing more is "
+                    "written to the old one: restart imgbot to use the new file"
+                )
+            log.error("database file problem: %s", self._gone.message)
+        if self._gone is not None:
+            raise StorageError(self._gone.message)
+
+    async def _write_back(self, conn: _SQLiteConnection) -> StorageError:
+        target = Path(self.path)
+        partial = target.with_name(target.name + ".restoring")
+        try:
+            partial.unlink(missing_ok=True)
+            copy = await aiosqlite.connect(str(partial))
+            try:
+                await conn.raw.backup(copy)
+            finally:
+                await copy.close()
+            for suffix in ("-wal", "-shm"):  # the deleted file's: SQLite must not apply them to the copy
+                target.with_name(target.name + suffix).unlink(missing_ok=True)
+            os.replace(partial, target)
+        except (OSError, sqlite3.Error) as exc:
+            return StorageError(
+                f"the database file {self.path} was deleted while imgbot was running and could not be written "
+                f"back ({exc}); keep imgbot running and copy /proc/{os.getpid()}/fd/* of it to safety"
+            )
+        return StorageError(
+            f"the database file {self.path} was deleted while imgbot was running; it has been written back "
+            "with everything stored until now: restart imgbot to go on"
+        )
 
     async def _begin(self, conn: Connection) -> None:
         await conn.execute("BEGIN IMMEDIATE")
@@ -345,30 +431,103 @@ class SQLiteDriver(Driver):
             await c.raw.close()
 
 
+_MISSING = (-1, -1)
+
+
+def _file_identity(path: str) -> tuple[int, int] | None:
+    if path == ":memory:":
+        return None
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return _MISSING
+    return (st.st_dev, st.st_ino)
+
+
+def _check_writable(path: str) -> None:
+    """A database file we cannot write is refused at start, in one line, rather than at the first change."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return  # created on first use
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise ConfigError(
+                f"IMGBOT_DATABASE_URL: the database file {path} is read-only ({exc.strerror}); "
+                "make it writable for the user running imgbot"
+            ) from None
+        raise
+    os.close(fd)
+
+
 # ---------------------------------------------------------------------------- PostgreSQL
 
 
+def pg_fault(exc: BaseException, where: str) -> StorageError | None:
+    """The one line for a fault of the PostgreSQL server or the connection to it, or None for any
+    other error. (SQLSTATE classes: 25006 read-only, 53 resources, 55P03/40P01 locks, 57 operator.)"""
+    import asyncpg
+
+    state = str(getattr(exc, "sqlstate", "") or "")
+    if state == "25006":
+        return StorageError(f"the database at {where} is read-only, nothing was changed; make it writable for imgbot")
+    if state in ("53100", "53200"):
+        return StorageError(f"the database server at {where} is out of disk or memory, nothing was changed")
+    if state in ("55P03", "40P01"):
+        return StorageError(f"the database at {where} is locked by another session, nothing was changed; try again")
+    if state in ("53300", "57P03"):
+        return StorageError(f"the database server at {where} is not accepting connections right now; try again")
+    if state.startswith("57P") or isinstance(exc, asyncpg.ConnectionDoesNotExistError | ConnectionError):
+        return StorageError(_lost(where))
+    return None
+
+
+def _lost(where: str) -> str:
+    return (
+        f"the connection to the database at {where} was lost; anything not yet saved was rolled back: "
+        "check, then try again"
+    )
+
+
 class _PgConnection(Connection):
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, where: str = "") -> None:
         self.raw = conn
+        self.where = where
+
+    @contextlib.contextmanager
+    def _faults(self) -> Iterator[None]:
+        try:
+            yield
+        except Exception as exc:
+            fault = pg_fault(exc, self.where)
+            if fault is None and self.raw.is_closed():  # cut mid-statement: asyncpg's error varies
+                fault = StorageError(_lost(self.where))
+            if fault is None:
+                raise
+            raise fault from exc
 
     async def one(self, sql: str, args: Iterable[object] = ()) -> Row | None:
-        row = await self.raw.fetchrow(pg_sql(sql), *map(_pg_value, args))
+        with self._faults():
+            row = await self.raw.fetchrow(pg_sql(sql), *map(_pg_value, args))
         return tuple(row) if row is not None else None
 
     async def all(self, sql: str, args: Iterable[object] = ()) -> list[Row]:
-        return [tuple(r) for r in await self.raw.fetch(pg_sql(sql), *map(_pg_value, args))]
+        with self._faults():
+            return [tuple(r) for r in await self.raw.fetch(pg_sql(sql), *map(_pg_value, args))]
 
     async def execute(self, sql: str, args: Iterable[object] = ()) -> int:
-        status: str = await self.raw.execute(pg_sql(sql), *map(_pg_value, args))
+        with self._faults():
+            status: str = await self.raw.execute(pg_sql(sql), *map(_pg_value, args))
         tail = status.rsplit(" ", 1)[-1]
         return int(tail) if tail.isdigit() else 0
 
     async def many(self, sql: str, rows: Iterable[Iterable[object]]) -> None:
-        await self.raw.executemany(pg_sql(sql), [tuple(map(_pg_value, r)) for r in rows])
+        with self._faults():
+            await self.raw.executemany(pg_sql(sql), [tuple(map(_pg_value, r)) for r in rows])
 
     async def script(self, sql: str) -> None:
-        await self.raw.execute(sql)
+        with self._faults():
+            await self.raw.execute(sql)
 
 
 class PostgresDriver(Driver):
@@ -379,7 +538,7 @@ class PostgresDriver(Driver):
         import asyncpg
 
         super().__init__()
-        self.errors = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+        self.errors = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, StorageError)
         self.pool = pool
         self.dsn = dsn
         self.url_for_humans = redact_url(dsn)
@@ -394,8 +553,18 @@ class PostgresDriver(Driver):
 
     @asynccontextmanager
     async def _acquire(self) -> AsyncIterator[_PgConnection]:
-        async with self.pool.acquire() as conn:
-            yield _PgConnection(conn)
+        import asyncpg
+
+        try:
+            conn = await self.pool.acquire()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            fault = pg_fault(exc, self.url_for_humans)
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            raise fault or StorageError(f"cannot reach the database at {self.url_for_humans}: {reason}") from exc
+        try:
+            yield _PgConnection(conn, self.url_for_humans)
+        finally:
+            await self.pool.release(conn)
 
     async def _begin(self, conn: Connection) -> None:
         await conn.execute("BEGIN")

@@ -17,7 +17,7 @@ from bot.core.models import Nudge
 from bot.store.base import Feature
 from bot.store.driver import Row, as_dt
 
-NUDGE_COLS = "id, user_id, kind, ref, due_at, deliver_at, status, attempts, last_error, digest"
+NUDGE_COLS = "id, user_id, kind, ref, due_at, deliver_at, status, attempts, last_error, digest, sent_at"
 # claims read at most this many due rows per user asked for (leftovers come in the next claim)
 DUE_ROWS_PER_USER = 100
 
@@ -34,6 +34,7 @@ def _nudge(row: Row) -> Nudge:
         attempts=row[7],
         last_error=row[8],
         digest=row[9],
+        sent_at=as_dt(row[10]),
     )
 
 

@@ -21,6 +21,10 @@ USER_TABLES = (
     ("dm_channel", "dm_channels"),
 )
 
+# Columns outside those tables whose names suggest a person, and why they hold no one's personal
+# data (tests/test_privacy_schema.py fails on any such column that is in neither place).
+NOT_PERSONAL: dict[tuple[str, str], str] = {}
+
 
 class UserSQL(Feature):
     async def ensure_user(self, ref: UserRef, now: datetime) -> int:
