@@ -11,7 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from typing import Protocol
 
-from bot.core.models import Contact, GoalTarget, Interaction, Nudge, Profile, UserRef
+from bot.core.models import Contact, GoalTarget, Installation, Interaction, Nudge, Profile, UserRef
 from bot.core.reply import Reply
 
 
@@ -143,6 +143,20 @@ class CommunityStore(Protocol):
     async def accountability_channel(self, platform: str, community: str) -> str | None: ...
 
 
+class InstallationStore(Protocol):
+    """Slack installations (OAuth) and the requests already taken, shared by every instance."""
+
+    async def save_installation(self, inst: Installation) -> None: ...
+    async def find_installation(
+        self, enterprise_id: str | None, team_id: str | None, *, is_enterprise_install: bool = False
+    ) -> Installation | None: ...
+    async def delete_installation(
+        self, enterprise_id: str | None, team_id: str | None, *, is_enterprise_install: bool = False
+    ) -> int: ...
+    async def installation_count(self) -> int: ...
+    async def first_request(self, key: str, now: datetime) -> bool: ...
+
+
 class Store(
     UserStore,
     ProfileStore,
@@ -153,6 +167,7 @@ class Store(
     NoticeStore,
     ChannelStore,
     CommunityStore,
+    InstallationStore,
     Protocol,
 ):
     """Everything core asks of storage. Implemented by ``bot.store.SQLStore``."""

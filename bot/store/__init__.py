@@ -1,5 +1,5 @@
 """The SQL store: feature stores (users, profiles, contacts, goals, nudges, notices, DM
-channels, communities) combined over one driver, implementing core's ``Store`` protocol."""
+channels, communities, Slack installations) combined over one driver, implementing core's ``Store`` protocol."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from bot.store.communities import CommunitySQL
 from bot.store.contacts import ContactSQL
 from bot.store.driver import Driver, open_driver, redact_url
 from bot.store.goals import GoalSQL
+from bot.store.installations import InstallationSQL
 from bot.store.notices import NoticeSQL
 from bot.store.nudges import NudgeSQL
 from bot.store.profiles import ProfileSQL
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 
 # ChannelSQL builds on UserSQL (it makes sure a user exists before remembering its channel).
-class SQLStore(ChannelSQL, ProfileSQL, ContactSQL, GoalSQL, NudgeSQL, NoticeSQL, CommunitySQL):
+class SQLStore(ChannelSQL, ProfileSQL, ContactSQL, GoalSQL, NudgeSQL, NoticeSQL, CommunitySQL, InstallationSQL):
     def __init__(self, db: Driver) -> None:
         self.db = db
 

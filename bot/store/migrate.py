@@ -1,7 +1,10 @@
 """Numbered migrations per dialect, applied at start in one transaction.
 
 ``migrations/sqlite/NNNN_name.sql`` and ``migrations/postgres/NNNN_name.sql`` are numbered
-independently. On PostgreSQL the run holds an advisory lock, so instances starting together
+independently. Numbers may have gaps (numbers are handed out to features built in parallel):
+every migration whose number is not yet recorded in ``schema_version`` is applied, in sorted
+order, so a lower number merged after a higher one was applied still runs.
+On PostgreSQL the run holds an advisory lock, so instances starting together
 take turns: the first applies the migrations, the others then find nothing to do.
 """
 
@@ -45,7 +48,7 @@ async def schema_version(db: Driver) -> int:
 
 
 async def migrate(db: Driver) -> list[int]:
-    """Apply every migration newer than the stored version, all in one transaction.
+    """Apply every migration not yet recorded, in number order, all in one transaction.
 
     Refuses, with one line, a database whose schema is newer than this release knows."""
     applied: list[int] = []
@@ -54,8 +57,8 @@ async def migrate(db: Driver) -> list[int]:
         if db.dialect == "postgres":
             await conn.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
         await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = await conn.one("SELECT MAX(version) FROM schema_version")
-        current = int(row[0]) if row and row[0] is not None else 0
+        done = {int(r[0]) for r in await conn.all("SELECT version FROM schema_version")}
+        current = max(done, default=0)
         newest = known[-1].number if known else 0
         if current > newest:
             raise ConfigError(
@@ -63,7 +66,7 @@ async def migrate(db: Driver) -> list[int]:
                 "upgrade imgbot before starting it on this database"
             )
         for m in known:
-            if m.number <= current:
+            if m.number in done:
                 continue
             await conn.script(m.sql)
             await conn.execute("INSERT INTO schema_version (version) VALUES (?)", (m.number,))
