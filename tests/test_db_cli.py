@@ -43,6 +43,7 @@ DATA_TABLES = {
     "dm_channels",
     "slack_installations",  # Slack workspaces that installed the app (OAuth)
     "slack_requests",  # Slack requests already taken (re-sent ones change nothing)
+    "slack_oauth_states",  # OAuth install states in flight
 }
 ID_TABLES = ("users", "contacts", "interactions", "nudges", "notices")  # PostgreSQL identity columns
 
@@ -269,6 +270,7 @@ async def test_every_value_survives_sqlite_to_postgres_to_sqlite(tmp_path: Path,
         Installation("E1", "T1", "xoxb-1", START, bot_user_id="UBOT", bot_scopes=("commands", "chat:write"))
     )
     await store.first_request("trigger:1", START)
+    await store.issue_oauth_state("state-1", START)
     # a delivered nudge and one mid-delivery: every timestamp column holds a value somewhere
     await store.db.execute(
         "UPDATE nudges SET status = 'sent', sent_at = ?, digest = 'd1', attempts = 2, last_error = 'x' "

@@ -101,3 +101,12 @@ class InstallationSQL(Feature):
                 (key, now),
             )
         return added == 1
+
+    async def issue_oauth_state(self, state: str, expires_at: datetime) -> None:
+        await self.db.execute("INSERT INTO slack_oauth_states (state, expires_at) VALUES (?, ?)", (state, expires_at))
+
+    async def consume_oauth_state(self, state: str, now: datetime) -> bool:
+        """True once for a state that was issued and has not expired; it cannot be used again."""
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM slack_oauth_states WHERE expires_at < ?", (now,))
+            return await conn.execute("DELETE FROM slack_oauth_states WHERE state = ?", (state,)) == 1

@@ -92,3 +92,17 @@ async def test_a_migration_merged_below_the_newest_still_runs(tmp_path: Path) ->
         assert row is not None and row[0] == 1
     finally:
         await store.close()
+
+
+async def test_an_oauth_state_is_used_once_and_expires(db_url: str) -> None:
+    first, second = await open_store(db_url), await open_store(db_url)
+    try:
+        await first.issue_oauth_state("s1", NOW + timedelta(minutes=10))
+        await first.issue_oauth_state("s2", NOW + timedelta(minutes=10))
+        assert await second.consume_oauth_state("s1", NOW)  # another instance finishes the install
+        assert not await first.consume_oauth_state("s1", NOW)  # used once
+        assert not await first.consume_oauth_state("s2", NOW + timedelta(minutes=11))  # expired
+        assert not await first.consume_oauth_state("never-issued", NOW)
+    finally:
+        await first.close()
+        await second.close()

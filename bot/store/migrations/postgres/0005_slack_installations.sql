@@ -19,3 +19,10 @@ CREATE TABLE slack_requests (
     seen_at      TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX slack_requests_seen ON slack_requests (seen_at);
+
+-- OAuth "state" values handed out with the install link, valid for minutes and used once,
+-- so any instance can finish an install another one started.
+CREATE TABLE slack_oauth_states (
+    state       TEXT PRIMARY KEY,
+    expires_at  TIMESTAMPTZ NOT NULL
+);
