@@ -27,7 +27,7 @@ from bot.core.dates import add_months, fmt_date, zone
 from bot.core.hints import hint
 from bot.core.models import Contact, ContactState, Nudge, NudgeKind, Profile
 from bot.core.playbooks.schema import count_of
-from bot.core.ports import DeliveryError, DeliveryPort
+from bot.core.ports import DeliveryError, DeliveryPort, RecoveringPort
 from bot.core.registry import month_to_date
 from bot.core.reply import ActionStyle, Reply, Tone
 from bot.core.scripts import render_script, script_values
@@ -238,7 +238,9 @@ class NudgeEngine:
                 raise DeliveryError(f"no front end for platform '{user.platform}' is running")
             await self.pacer.wait()
             try:
-                await port.deliver(user, reply, digest)
+                # a taken-over digest may have gone out just before its sender died
+                if not (recovering and isinstance(port, RecoveringPort) and await port.sent_before(user, digest)):
+                    await port.deliver(user, reply, digest)
             except DeliveryError:
                 raise
             except Exception as exc:  # a front-end bug must not leave rows stuck in 'sending'

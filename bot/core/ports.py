@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.core.models import Contact, GoalTarget, Installation, Interaction, Nudge, Profile, UserRef
 from bot.core.reply import Reply
@@ -200,3 +200,11 @@ class DeliveryPort(Protocol):
     async def deliver(self, user: UserRef, reply: Reply, nonce: str) -> None:
         """Send ``reply`` to ``user`` privately; raise DeliveryError on failure."""
         ...
+
+
+@runtime_checkable
+class RecoveringPort(Protocol):
+    """A port whose platform cannot drop a re-sent message by its nonce (Slack), but can say
+    whether a digest already went out: the engine asks before re-sending a taken-over digest."""
+
+    async def sent_before(self, user: UserRef, nonce: str) -> bool: ...
