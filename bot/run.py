@@ -109,6 +109,9 @@ async def serve(settings: Settings, app: App | None = None) -> int:
 
 
 def run(settings: Settings) -> int:
+    from bot.frontends.slack.runner import check_settings
+
+    check_settings(settings)  # a missing app token or signing secret: one line, before any connection
     setup_logging(settings)
     try:
         return asyncio.run(serve(settings))
