@@ -86,6 +86,7 @@ EVENTS = ("app_home_opened", "app_uninstalled", "tokens_revoked")
 OLD_BUTTON = "that button is from an older version of the bot; run the command instead (see /imgbot help)"
 NOT_YOURS = "that button belongs to someone else's message, so I did nothing; run the command yourself instead"
 FORM_NOT_YOURS = "this form was opened by someone else"
+UPLOAD_FAILED = "Slack would not take the file for your DM with the app; open the app's Messages tab once and try again"
 
 
 # ---------------------------------------------------------------- who and where
@@ -207,8 +208,7 @@ class SlackFrontend:
             kwargs["oauth_settings"] = self._oauth_settings()
             kwargs["installation_store_bot_only"] = True
         else:
-            kwargs["token"] = self._static_token()
-            kwargs["token_verification_enabled"] = False
+            kwargs["token"] = None  # the client carries the token
         self.bolt = AsyncApp(**kwargs)
         self._register()
 
@@ -421,9 +421,6 @@ class SlackFrontend:
         response_type = "ephemeral" if private else "in_channel"
         if not answer.ack_answers:
             await answer.defer()
-        files = [f for m in messages for f in m.files]
-        if files:
-            await self._upload(answer, files)
         for message in messages:
             blocks = to_dicts(message)
             if answer.ack is not None:
@@ -437,14 +434,23 @@ class SlackFrontend:
             else:  # no response_url (App Home) or it is used up: the user's DM
                 channel = await self._dm(answer.client, answer.who)
                 await answer.client.chat_postMessage(channel=channel, text=message.text, blocks=blocks)
+        files = [f for m in messages for f in m.files]
+        if files and not await self._upload(answer, files):
+            await self._send(answer, error_reply(BotError(UPLOAD_FAILED)), private=True)
 
-    async def _upload(self, answer: _Answer, files: list[Attachment]) -> None:
-        channel = await self._dm(answer.client, answer.who)
-        await answer.client.files_upload_v2(
-            channel=channel,
-            file_uploads=[{"content": f.content, "filename": f.filename, "title": f.filename} for f in files],
-            initial_comment="Here is your file.",
-        )
+    async def _upload(self, answer: _Answer, files: list[Attachment]) -> bool:
+        """Files go to the user's DM (an ephemeral message cannot carry one); False if Slack refused."""
+        try:
+            channel = await self._dm(answer.client, answer.who)
+            await answer.client.files_upload_v2(
+                channel=channel,
+                file_uploads=[{"content": f.content, "filename": f.filename, "title": f.filename} for f in files],
+                initial_comment="Here is your file.",
+            )
+        except (SlackApiError, SlackClientError, aiohttp.ClientError) as exc:
+            log.warning("could not upload a file to a DM: %s", type(exc).__name__)
+            return False
+        return True
 
     async def _dm(self, client: AsyncWebClient, who: Who) -> str:
         ref = who.ref()
