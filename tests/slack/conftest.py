@@ -30,3 +30,16 @@ async def make_slack_double() -> AsyncIterator[Callable[..., Awaitable[SlackDoub
     yield make
     for double in started:
         await double.close()
+
+
+@pytest.fixture
+async def live(slack_double: SlackDouble, tmp_path) -> AsyncIterator[Any]:  # type: ignore[no-untyped-def]
+    """The real Slack bot connected to the double over Socket Mode (tests/slack/live.py)."""
+    from bot.core.clock import ManualClock
+    from tests.helpers import START
+    from tests.slack.live import LiveSlack
+
+    bot = LiveSlack(slack_double, tmp_path / "bot.db", ManualClock(START))
+    await bot.start()
+    yield bot
+    await bot.stop()
