@@ -122,8 +122,8 @@ def test_a_submission_reads_back_as_typed_values() -> None:
     }
     got = read_submission(state)
     assert got.values == {"name": "Dr Maya Lee", "role": "attending", "met_on": "2026-12-01"}
-    assert got.files == ["F1"]
-    assert json.loads(got.model_dump_json())["files"] == ["F1"]
+    assert [f.id for f in got.files] == ["F1"]
+    assert json.loads(got.model_dump_json())["files"][0]["id"] == "F1"
 
 
 async def test_a_usage_message_is_shown_on_its_field(app: App) -> None:

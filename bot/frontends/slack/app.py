@@ -53,6 +53,7 @@ from bot.frontends.slack.modals import (
     OPTION_TEXT,
     OPTION_VALUE,
     ModalMeta,
+    SubmittedFile,
     build_modal,
     field_of,
     read_submission,
@@ -331,7 +332,8 @@ class SlackFrontend:
         answer = _Answer(who, client, ack, meta.response_url, is_dm_channel(meta.channel), ack_answers=False)
 
         async def work() -> tuple[Reply, list[str]] | None:
-            if not await self._first(f"view:{view.get('id')}:{view.get('hash')}"):
+            # a submission Slack re-sends keeps its trigger id; one made again after field errors has a new one
+            if not await self._first(f"view:{body.get('trigger_id') or view.get('id')}"):
                 return None
             files = tuple([await self._download(client, f) for f in submitted.files])
             origin = origin_of(who, meta.channel, None, False)
@@ -477,14 +479,17 @@ class SlackFrontend:
         user = info.get("user") or {}
         return bool(user.get("is_admin") or user.get("is_owner"))
 
-    async def _download(self, client: AsyncWebClient, file_id: str) -> Attachment:
-        info = await client.files_info(file=file_id)
-        meta = info.get("file") or {}
-        size = int(meta.get("size") or 0)
-        name = str(meta.get("name") or "upload.csv")
-        if size > self.max_upload:
-            raise UsageError(f"{name} is {size / 1_048_576:.1f} MB; the limit is {self.max_upload / 1_048_576:.0f} MB")
-        url = meta.get("url_private_download") or meta.get("url_private")
+    async def _download(self, client: AsyncWebClient, upload: SubmittedFile) -> Attachment:
+        """A file from a modal's file input, fetched from its private URL with the bot token."""
+        if upload.size > self.max_upload:
+            raise UsageError(
+                f"{upload.name} is {upload.size / 1_048_576:.1f} MB; the limit is {self.max_upload / 1_048_576:.0f} MB"
+            )
+        url = upload.url
+        if not url:
+            info = await client.files_info(file=upload.id)
+            meta = info.get("file") or {}
+            url = meta.get("url_private_download") or meta.get("url_private")
         if not url:
             raise BotError("Slack would not give me the attached file; attach it again")
         headers = {"Authorization": f"Bearer {client.token}"}
@@ -496,8 +501,8 @@ class SlackFrontend:
         except aiohttp.ClientError:
             raise BotError("could not download the attached file from Slack; attach it again") from None
         if len(data) > self.max_upload:
-            raise UsageError(f"{name} is over the limit of {self.max_upload / 1_048_576:.0f} MB")
-        return Attachment(name, data, str(meta.get("mimetype") or "text/csv"))
+            raise UsageError(f"{upload.name} is over the limit of {self.max_upload / 1_048_576:.0f} MB")
+        return Attachment(upload.name, data, upload.mimetype)
 
 
 def _secret(value: Any) -> str | None:

@@ -1,6 +1,7 @@
 """App Home: the dashboard published when a user opens the app's Home tab (``app_home_opened``).
 
-It shows what the registry commands would: due follow-ups with their buttons (``/followups``),
+It shows what the registry commands would: due follow-ups (``/followups``) with buttons to log
+an email, get the script or show the contact,
 goal progress (``/goal progress``), the current timeline phase, and quick actions; "Add
 contact" runs ``contact add`` without a name, which opens the modal. Only the user sees their
 Home tab, so buttons are safe there; they carry their owner like every other button.
@@ -84,6 +85,37 @@ def _blocks(reply: Reply, owner: str, offset: int) -> list[Block]:
     return blocks
 
 
+DUE_BUTTONS = 10  # contacts whose buttons the Home tab shows
+
+
+async def _due_buttons(app: App, user: UserRef) -> list[Block]:
+    """For each follow-up due today or earlier: log an email, get the script, show the contact."""
+    ctx = await app.context(user, origin=Origin.direct("slack"))
+    contacts, _ = await app.store.list_contacts(ctx.user_id, due_by=ctx.today, limit=DUE_BUTTONS)
+    blocks: list[Block] = []
+    for c in contacts:
+        actions = (
+            ("Emailed", f"contact log {c.ref} emailed", "primary"),
+            ("Script", f"script conference-followup contact:{c.ref}", None),
+            ("Show", f"contact show {c.ref}", None),
+        )
+        blocks.append(
+            ActionsBlock(
+                block_id=f"due-{c.id}",
+                elements=[
+                    ButtonElement(
+                        text=f"{label} · {c.ref}",
+                        action_id=f"{ACTION_PREFIX}due-{c.id}-{i}",
+                        value=ButtonValue(line=line, owner=user.account).encode(),
+                        style=style,
+                    )
+                    for i, (label, line, style) in enumerate(actions)
+                ],
+            )
+        )
+    return blocks
+
+
 async def home_view(app: App, user: UserRef, prefix: str) -> View:
     owner = user.account
     blocks: list[Block] = [
@@ -92,6 +124,7 @@ async def home_view(app: App, user: UserRef, prefix: str) -> View:
         DividerBlock(),
     ]
     blocks += _blocks(await _section(app, user, "followups"), owner, 1)
+    blocks += await _due_buttons(app, user)
     blocks.append(DividerBlock())
     blocks += _blocks(await _section(app, user, "goal progress"), owner, 2)
     blocks.append(DividerBlock())

@@ -147,17 +147,27 @@ def build_modal(app: App, command: Command, given: Mapping[str, str], meta: Moda
     )
 
 
+class SubmittedFile(BaseModel):
+    """A file picked in a ``file_input``, as the submission describes it (downloaded with the bot token)."""
+
+    id: str
+    name: str = "upload.csv"
+    size: int = 0
+    mimetype: str = "text/csv"
+    url: str | None = None
+
+
 class Submitted(BaseModel):
     """A modal's values by option name, and the Slack files attached to a file input."""
 
     values: dict[str, str]
-    files: list[str]  # Slack file ids
+    files: list[SubmittedFile]
 
 
 def read_submission(state: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Submitted:
     """``view.state.values`` -> raw option values (what a user would have typed)."""
     values: dict[str, str] = {}
-    files: list[str] = []
+    files: list[SubmittedFile] = []
     for block_id, actions in state.items():
         for element in actions.values():
             kind = element.get("type")
@@ -168,7 +178,17 @@ def read_submission(state: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Sub
             elif kind == "datepicker":
                 value = element.get("selected_date")
             elif kind == "file_input":
-                files += [str(f.get("id")) for f in element.get("files") or [] if f.get("id")]
+                files += [
+                    SubmittedFile(
+                        id=str(f["id"]),
+                        name=str(f.get("name") or "upload.csv"),
+                        size=int(f.get("size") or 0),
+                        mimetype=str(f.get("mimetype") or "text/csv"),
+                        url=f.get("url_private_download") or f.get("url_private"),
+                    )
+                    for f in element.get("files") or []
+                    if f.get("id")
+                ]
                 value = None
             else:
                 value = element.get("value")
