@@ -4,6 +4,12 @@ The real slack_sdk / slack-bolt clients run against it unchanged. Point them at 
 ``AsyncWebClient(token=..., base_url=double.api_base)`` (``double.api_base`` ends with ``/api/``, as Slack's
 ``https://slack.com/api/`` does). Standard library + aiohttp only; nothing leaves 127.0.0.1.
 
+With slack-bolt: ``AsyncApp(token=double.bot_token(), signing_secret=SIGNING_SECRET,
+client=AsyncWebClient(token=..., base_url=double.api_base))``; ``AsyncSocketModeHandler(app, APP_TOKEN)`` uses
+``app.client``, so ``apps.connections.open`` and the socket come from the double too (``await
+handler.connect_async()``, then ``await double.wait_connected()``). For HTTP mode serve ``app.web_app()`` on
+127.0.0.1 and set ``double.http_url``. tests/slack/test_double.py has all three (socket, HTTP, OAuth) working.
+
 Workspaces
     ``SlackDouble()`` starts with workspace ``T1`` ("IMG EM", bot token ``double.bot_token("T1")``), members
     ``U1`` (amal), ``U2`` (ben), ``U3`` (an admin), ``U4`` (the owner), channel ``C1`` (#general, the bot is a
@@ -47,16 +53,19 @@ What it refuses, as Slack does (the error name Slack documents)
     - a channel that does not exist: ``channel_not_found``; one the bot is not in: ``not_in_channel``;
       an ephemeral for a user not in the channel: ``user_not_in_channel``; unknown users: ``user_not_found``.
     - scripted faults: ``double.fail_next("chat.postMessage", status=503, times=2)`` (or ``error="..."``,
-      ``status=429, retry_after=1``); ``after_effect=True`` applies the call, then answers with the fault.
+      ``status=429, retry_after=1`` for a 429 storm); ``after_effect=True`` applies the call, then answers
+      with the fault (a lost response).
 
 Socket Mode
-    ``apps.connections.open`` returns ``double.socket_url``-style ``ws://`` URLs; on connect the double sends
+    ``apps.connections.open`` returns one-use ``ws://127.0.0.1`` URLs; on connect the double sends
     ``{"type": "hello", ...}``. ``await double.push(type, payload)`` sends an ``events_api`` /
     ``slash_commands`` / ``interactive`` envelope (``envelope_id``, ``accepts_response_payload``,
     ``retry_attempt``, ``retry_reason``) and returns a ``Delivery``; acks (``{"envelope_id", "payload"}``)
     are recorded. An ack later than ``ack_timeout`` (3 s), or none, lands in ``double.late_acks`` and Slack's
     retry is sent (same payload, ``retry_attempt`` 1.., ``retry_reason`` "timeout"; at most ``max_retries``,
-    3). ``double.connections`` lists live sockets; ``await double.disconnect_all()`` sends ``disconnect``.
+    3; ``retries=False`` per call turns it off). A late ack's payload is dropped, as Slack drops it (the user
+    already saw an error); ``delivery.late`` / ``attempt.late`` tell. ``double.connections`` lists live
+    sockets (envelopes go round-robin); ``await double.disconnect_all()`` sends ``disconnect`` and closes them.
 
 HTTP mode
     Set ``double.http_url = "http://127.0.0.1:PORT/slack/events"`` (or pass ``http_url=``) and every
@@ -77,8 +86,10 @@ Driving the bot (all return once the bot acked; the ``Delivery`` has ``.ack``, `
     ``await double.suggest(view, action_id, "query", user=...)`` (block_suggestion; ``.ack`` has options)
     ``await double.open_home("U1")`` (app_home_opened), ``await double.uninstall("T1")`` (app_uninstalled +
     tokens_revoked; its tokens stop working), ``await double.event(team, {...})`` (any event).
-    ``double.authorize(team, user)`` -> an OAuth ``code`` for ``oauth.v2.access`` (install flow);
-    a new installation gets a new bot token.
+    ``double.authorize(team, user)`` -> an OAuth ``code`` for ``oauth.v2.access``; or the whole install flow:
+    the bot's ``authorization_url`` = ``double.authorize_url`` answers 302 to its redirect_uri (or
+    ``double.oauth_redirect_url``) with ``code`` + ``state``, approved by ``double.oauth_user`` of
+    ``double.oauth_team``. An install gets a new bot token (the old one answers ``token_revoked``).
 
 Looking at what the bot did
     ``double.messages("C1")`` (oldest first; each a Slack message dict with ``ts``, ``text``, ``blocks``,
@@ -614,6 +625,7 @@ class Attempt:
     acked_at: float | None = None
     ack: Any = None
     status: int | None = None  # HTTP mode: the bot's response status
+    late: bool = False  # acked after the deadline, or never
     acked: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -640,6 +652,11 @@ class Delivery:
     def first_ack(self) -> Attempt | None:
         acked = [a for a in self.attempts if a.acked_at is not None]
         return min(acked, key=lambda a: a.acked_at or 0.0) if acked else None
+
+    @property
+    def late(self) -> bool:
+        """Some attempt was acked after the deadline or not at all."""
+        return any(a.late for a in self.attempts)
 
     @property
     def ack(self) -> Any:
@@ -735,6 +752,10 @@ class SlackDouble:
         self.ephemeral: list[dict[str, Any]] = []
         self.connections: list[Connection] = []
         self.oauth_codes: dict[str, tuple[str, str]] = {}  # code -> (team, user)
+        self.oauth_team = "T1"  # who approves the next install at {base}/oauth/v2/authorize
+        self.oauth_user = "U4"
+        self.oauth_redirect_url: str | None = None  # where the approval goes when the bot sends no redirect_uri
+        self.authorize_requests: list[dict[str, str]] = []
         self._tickets: set[str] = set()
         self._responses: dict[str, Delivery] = {}
         self._envelopes: dict[str, tuple[Delivery, Attempt]] = {}
@@ -764,6 +785,7 @@ class SlackDouble:
         app.router.add_get("/link/", self._socket)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_post("/response/{rid}", self._response_url)
+        app.router.add_get("/oauth/v2/authorize", self._authorize_page)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -795,6 +817,11 @@ class SlackDouble:
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def authorize_url(self) -> str:
+        """For the OAuth settings' ``authorization_url`` (Slack's is https://slack.com/oauth/v2/authorize)."""
+        return f"{self.base}/oauth/v2/authorize"
 
     @property
     def api_base(self) -> str:
@@ -1055,6 +1082,21 @@ class SlackDouble:
         code = f"code-{secrets.token_hex(8)}"
         self.oauth_codes[code] = (team, user)
         return code
+
+    async def _authorize_page(self, request: web.Request) -> web.StreamResponse:
+        """Slack's consent screen, already approved by ``oauth_user`` of ``oauth_team``: 302 to the redirect URL
+        with ``code`` and the bot's ``state`` (``?team=T2&user=W1`` picks someone else)."""
+        query = dict(request.query)
+        self.authorize_requests.append(query)
+        self._poke()
+        if query.get("client_id") != CLIENT_ID:
+            return web.Response(status=400, text="invalid_client_id")
+        target = query.get("redirect_uri") or self.oauth_redirect_url
+        if not target:
+            return web.Response(status=400, text="bad_redirect_uri")
+        code = self.authorize(query.get("team", self.oauth_team), query.get("user", self.oauth_user))
+        params = urlencode({"code": code, **({"state": query["state"]} if "state" in query else {})})
+        raise web.HTTPFound(f"{target}{'&' if '?' in target else '?'}{params}")
 
     async def _oauth_access(self, args: dict[str, Any], basic: str | None) -> web.Response:
         client_id, client_secret = args.get("client_id"), args.get("client_secret")
@@ -1503,9 +1545,11 @@ class SlackDouble:
         attempt.ack = frame.get("payload")
         attempt.status = status
         attempt.acked.set()
-        if attempt.acked_at - attempt.sent_at > self.ack_timeout and not any(a is attempt for _, a in self.late_acks):
+        attempt.late = attempt.acked_at - attempt.sent_at > self.ack_timeout
+        if attempt.late and not any(a is attempt for _, a in self.late_acks):
             self.late_acks.append((delivery, attempt))
-        self._apply_ack(delivery, attempt.ack)
+        if not attempt.late:  # Slack has already shown the user an error and drops a late ack's payload
+            self._apply_ack(delivery, attempt.ack)
         delivery.done.set()
         self._poke()
 
@@ -1570,6 +1614,7 @@ class SlackDouble:
         try:
             await asyncio.wait_for(attempt.acked.wait(), self.ack_timeout)
         except TimeoutError:
+            attempt.late = True
             self.late_acks.append((delivery, attempt))
             self._poke()
             if retries and attempt.number < self.max_retries and not delivery.acked:
@@ -1944,8 +1989,9 @@ class SlackDouble:
         delivery = await self._deliver(
             "interactive", payload, t.id, user, None, payload["trigger_id"], retries, wait, timeout
         )
-        if wait:
-            ack = delivery.ack if isinstance(delivery.ack, dict) else {}
+        first = delivery.first_ack
+        if first is not None and not first.late:
+            ack = first.ack if isinstance(first.ack, dict) else {}
             if ack.get("response_action") in (None, ""):
                 view.open = False  # the modal closes (a pushed one returns to the one below)
         return delivery

@@ -16,8 +16,13 @@ from urllib.parse import parse_qs
 import aiohttp
 import pytest
 from aiohttp import web
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.oauth.installation_store import FileInstallationStore
+from slack_sdk.oauth.state_store import FileOAuthStateStore
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
@@ -495,10 +500,11 @@ async def test_late_ack_is_recorded_and_slack_retries(make_slack_double: MakeDou
     double = await make_slack_double(ack_timeout=0.2)
     async with Bot(double) as b:
 
-        async def slow_first(request: SocketModeRequest) -> None:
+        async def slow_first(request: SocketModeRequest) -> dict[str, Any]:
             if len(b.requests) == 1:
                 await asyncio.sleep(0.4)
-            return None
+                return {"text": "too late"}
+            return {"text": "in time"}
 
         b.answer = slow_first
         delivery = await double.slash("/imgbot", "help", user="U1")
@@ -509,6 +515,9 @@ async def test_late_ack_is_recorded_and_slack_retries(make_slack_double: MakeDou
     assert (retried["retry_attempt"], retried["retry_reason"]) == (1, "timeout")
     assert retried["payload"] == delivery.payload
     assert first.acked_at is not None and first.acked_at - first.sent_at >= 0.2
+    assert first.late and not retry.late and delivery.late
+    # Slack drops a late ack's payload: only the retry's answer reaches the user
+    assert [m["text"] for m in double.ephemerals("U1")] == ["in time"]
 
 
 async def test_missing_ack_is_retried_then_given_up(make_slack_double: MakeDouble) -> None:
@@ -712,3 +721,168 @@ async def test_http_mode_delivers_slash_commands_signed_and_retries_with_headers
     retry_headers = endpoint.seen[-1][0]
     assert retry_headers["X-Slack-Retry-Num"] == "1" and retry_headers["X-Slack-Retry-Reason"] == "http_timeout"
     assert [a for _, a in double.late_acks] == [slow.attempts[0]]
+
+
+# ====================================================================== the real slack-bolt AsyncApp
+
+
+def bolt_app(double: SlackDouble, **kw: Any) -> AsyncApp:
+    return AsyncApp(
+        token=double.bot_token(),
+        signing_secret=SIGNING_SECRET,
+        client=AsyncWebClient(token=double.bot_token(), base_url=double.api_base),
+        **kw,
+    )
+
+
+def contact_modal() -> dict[str, Any]:
+    return modal(
+        callback_id="contact_add",
+        blocks=[
+            {
+                "type": "input",
+                "block_id": "name",
+                "label": {"type": "plain_text", "text": "Name"},
+                "element": {"type": "plain_text_input", "action_id": "value"},
+            },
+            {
+                "type": "input",
+                "block_id": "role",
+                "label": {"type": "plain_text", "text": "Role"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "value",
+                    "options": [
+                        {"text": {"type": "plain_text", "text": r}, "value": r} for r in ("attending", "resident")
+                    ],
+                },
+            },
+        ],
+    )
+
+
+async def test_bolt_socket_mode_command_modal_button_and_home(slack_double: SlackDouble) -> None:
+    app = bolt_app(slack_double)
+    saved: list[dict[str, Any]] = []
+
+    @app.command("/imgbot")
+    async def command(ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
+        await ack()
+        if body["text"] == "contact add":
+            await client.views_open(trigger_id=body["trigger_id"], view=contact_modal())
+        else:
+            await respond(text=f"echo {body['text']}")
+
+    @app.view("contact_add")
+    async def submitted(ack: Any, view: dict[str, Any]) -> None:
+        values = view["state"]["values"]
+        saved.append({k: next(iter(v.values())) for k, v in values.items()})
+        await ack()
+
+    @app.action("nudge:done")
+    async def done(ack: Any, respond: Any, body: dict[str, Any]) -> None:
+        await ack()
+        await respond(text=f"done by {body['user']['id']}", replace_original=False)
+
+    @app.event("app_home_opened")
+    async def home(event: dict[str, Any], client: AsyncWebClient) -> None:
+        await client.views_publish(user_id=event["user"], view={"type": "home", "blocks": [section("Your week")]})
+
+    handler = AsyncSocketModeHandler(app, APP_TOKEN)
+    await handler.connect_async()
+    try:
+        await slack_double.wait_connected()
+        echo = await slack_double.slash("/imgbot", "help", user="U1", channel="C1")
+        await slack_double.wait_for(lambda: bool(echo.posts), what="respond()")
+        assert echo.posts[0].body["text"] == "echo help"
+
+        await slack_double.slash("/imgbot", "contact add", user="U1", channel="C1")
+        await slack_double.wait_for(lambda: bool(slack_double.open_modals("U1")), what="the modal")
+        [view] = slack_double.open_modals("U1")
+        await slack_double.submit(view, {"name": "Dr Lee", "role": "attending"})
+        assert saved[0]["name"] == {"type": "plain_text_input", "value": "Dr Lee"}
+        assert saved[0]["role"]["selected_option"]["value"] == "attending"
+        assert not view.open
+
+        await slack_double.open_home("U1")
+        await slack_double.wait_for(lambda: slack_double.home("U1") is not None, what="views.publish")
+        assert "Your week" in text_of(slack_double.home("U1").view)  # type: ignore[union-attr]
+
+        dm = (await app.client.conversations_open(users="U1"))["channel"]["id"]
+        await app.client.chat_postMessage(
+            channel=dm, text="due", blocks=[{"type": "actions", "elements": [button("Done", "nudge:done")]}]
+        )
+        clicked = await slack_double.click(slack_double.dms("U1")[-1], "nudge:done", user="U1")
+        await slack_double.wait_for(lambda: bool(clicked.posts), what="the button's respond()")
+        assert clicked.posts[0].body["text"] == "done by U1"
+        assert slack_double.late_acks == [] and slack_double.invalid == []
+    finally:
+        await handler.close_async()
+
+
+async def test_bolt_http_mode_verifies_the_doubles_signatures(slack_double: SlackDouble) -> None:
+    app = bolt_app(slack_double)
+
+    @app.command("/imgbot")
+    async def command(ack: Any, body: dict[str, Any]) -> None:
+        await ack(text=f"ran {body['text']}")
+
+    runner = web.AppRunner(app.web_app(path="/slack/events"), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/slack/events"  # type: ignore[union-attr]
+        slack_double.http_url = url
+        delivery = await slack_double.slash("/imgbot", "faq", user="U1")
+        assert delivery.ack["text"] == "ran faq"
+        form = "command=%2Fimgbot&text=faq&team_id=T1&user_id=U1&channel_id=C1"
+        assert (await slack_double.post_signed(url, form, secret="wrong"))[0] == 401
+        assert (await slack_double.post_signed(url, form, timestamp=int(time.time()) - 301))[0] == 401
+    finally:
+        await runner.cleanup()
+
+
+async def test_bolt_oauth_install_flow_through_the_doubles_authorize_page(
+    slack_double: SlackDouble, tmp_path: Any
+) -> None:
+    slack_double.add_team("T2", name="Peds IMGs")
+    slack_double.add_user("T2", "W1", "installer", admin=True)
+    slack_double.oauth_team, slack_double.oauth_user = "T2", "W1"
+    store = FileInstallationStore(base_dir=str(tmp_path / "installs"))
+    app = AsyncApp(
+        signing_secret=SIGNING_SECRET,
+        client=AsyncWebClient(base_url=slack_double.api_base),
+        oauth_settings=AsyncOAuthSettings(
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            scopes=["commands", "chat:write"],
+            installation_store=store,
+            state_store=FileOAuthStateStore(expiration_seconds=600, base_dir=str(tmp_path / "states")),
+            authorization_url=slack_double.authorize_url,
+            install_page_rendering_enabled=False,
+        ),
+    )
+    runner = web.AppRunner(app.web_app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+        slack_double.oauth_redirect_url = f"{base}/slack/oauth_redirect"
+        async with aiohttp.ClientSession() as session:
+            # bolt's state cookie is Secure, so a browser on http:// would drop it: carry it by hand
+            async with session.get(f"{base}/slack/install", allow_redirects=False) as start:
+                assert start.status == 302 and start.headers["Location"].startswith(slack_double.authorize_url)
+                cookie = start.headers["Set-Cookie"].split(";")[0]
+            async with session.get(start.headers["Location"], allow_redirects=False) as consent:
+                assert consent.status == 302
+                back = consent.headers["Location"]
+            async with session.get(back, headers={"Cookie": cookie}) as page:
+                assert page.status == 200, await page.text()
+        assert slack_double.authorize_requests[0]["state"]
+        installed = await store.async_find_installation(enterprise_id=None, team_id="T2")
+        assert installed is not None and installed.bot_token == slack_double.bot_token("T2")
+        assert installed.bot_id == slack_double.teams["T2"].bot_id
+    finally:
+        await runner.cleanup()
