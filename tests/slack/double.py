@@ -84,6 +84,9 @@ Driving the bot (all return once the bot acked; the ``Delivery`` has ``.ack``, `
     ``await double.submit(view_id, {"action_id or block_id": value}, user="U1")`` (builds ``view.state``;
     applies ``response_action`` update / push / clear / errors; otherwise the modal closes)
     ``await double.suggest(view, action_id, "query", user=...)`` (block_suggestion; ``.ack`` has options)
+    ``await double.close_view(view)`` (Cancel; ``view_closed`` when the view set ``notify_on_close``)
+    ``double.file_for_input("contacts.csv", b"...")`` -> a file dict to pass as a ``file_input`` value in
+    ``submit``; its ``url_private`` serves the bytes to that workspace's bot token only.
     ``await double.open_home("U1")`` (app_home_opened), ``await double.uninstall("T1")`` (app_uninstalled +
     tokens_revoked; its tokens stop working), ``await double.event(team, {...})`` (any event).
     ``double.authorize(team, user)`` -> an OAuth ``code`` for ``oauth.v2.access``; or the whole install flow:
@@ -786,6 +789,7 @@ class SlackDouble:
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_post("/response/{rid}", self._response_url)
         app.router.add_get("/oauth/v2/authorize", self._authorize_page)
+        app.router.add_get("/files-pri/{file_id}/{name}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -1400,6 +1404,18 @@ class SlackDouble:
         self._poke()
         return web.Response(status=200, text=f"OK - {len(data)}")
 
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        """``url_private``: the bytes, for a bot token of the file's workspace only (Slack answers others with
+        its sign-in page, an HTML 200; here a 403 so a test cannot mistake it for the file)."""
+        f = self.uploads.get(request.match_info["file_id"])
+        auth = request.headers.get("Authorization", "")
+        team = self._team_of_token(auth[7:]) if auth.startswith("Bearer ") else None
+        if f is None or f.content is None:
+            return web.Response(status=404, text="file not found")
+        if team is None or team.id != f.team:
+            return web.Response(status=403, text="sign in")
+        return web.Response(body=f.content, content_type="application/octet-stream")
+
     async def _files_complete_upload(self, args: dict[str, Any], team: Team) -> web.Response:
         items = args.get("files")
         if not isinstance(items, list) or not items:
@@ -1818,11 +1834,14 @@ class SlackDouble:
         user: str = "U1",
         team: str | None = None,
         value: str | None = None,
+        forged: bool = False,
         retries: bool = True,
         wait: bool = True,
         timeout: float = 10.0,
     ) -> Delivery:
-        """Press the button (or pick ``value`` in the select / overflow) ``action_id`` in a message or view."""
+        """Press the button (or pick ``value`` in the select / overflow) ``action_id`` in a message or view.
+        A user who could not see the message is refused here (AssertionError), as the Slack client never
+        lets them click; ``forged=True`` sends the payload anyway (a replayed or hand-made request)."""
         view = target if isinstance(target, View) else None
         if view is None and isinstance(target, dict) and target.get("type") in ("modal", "home") and "id" in target:
             view = self.views.get(str(target["id"]))
@@ -1879,9 +1898,9 @@ class SlackDouble:
             cid = str(msg.get("channel") or "")
             ch = self.channels.get(cid)
             ephemeral = bool(msg.get("is_ephemeral"))
-            if ephemeral:
+            if ephemeral and not forged:
                 assert msg.get("for_user") == user, "only the user an ephemeral message was shown to can click it"
-            else:
+            elif not forged:
                 assert ch is not None and user in ch.members, f"{user} cannot see channel {cid}"
             payload["container"] = {
                 "type": "message",
@@ -1938,7 +1957,7 @@ class SlackDouble:
         f = File(self._id("F"), team, user, name, len(content), name, content)
         self.uploads[f.id] = f
         shown = f.as_slack()
-        shown["url_private"] = shown["url_private_download"] = f"{self.base}/upload/{f.id}"
+        shown["url_private"] = shown["url_private_download"] = f"{self.base}/files-pri/{f.id}/{name}"
         return shown
 
     async def submit(
@@ -2022,6 +2041,33 @@ class SlackDouble:
             "view": v.as_slack(),
         }
         return await self._deliver("interactive", payload, t.id, user, None, None, False, True, timeout)
+
+    async def close_view(
+        self, view_id: str | View, *, user: str | None = None, timeout: float = 10.0
+    ) -> Delivery | None:
+        """The user presses the modal's Cancel/close: the stack closes; ``view_closed`` is sent only when the
+        view asked for it with ``notify_on_close`` (None otherwise)."""
+        view = view_id if isinstance(view_id, View) else self.views[view_id]
+        assert view.open and view.type == "modal", f"view {view.id} is not an open modal"
+        stack = self.open_modals(view.user, view.team)
+        for v in stack:
+            v.open = False
+        if not view.view.get("notify_on_close"):
+            return None
+        t = self.teams[view.team]
+        user = user or view.user
+        payload = {
+            "type": "view_closed",
+            "team": {"id": t.id, "domain": t.domain},
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": t.id},
+            "api_app_id": APP_ID,
+            "token": "legacy-verification-token",
+            "view": view.as_slack(),
+            "is_cleared": len(stack) > 1,
+            "enterprise": {"id": t.enterprise_id, "name": f"Org {t.enterprise_id}"} if t.enterprise_id else None,
+            "is_enterprise_install": t.enterprise_install,
+        }
+        return await self._deliver("interactive", payload, t.id, user, None, None, True, True, timeout)
 
     async def event(
         self, team: str, event: dict[str, Any], *, retries: bool = True, wait: bool = True, timeout: float = 10.0

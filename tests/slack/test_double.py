@@ -886,3 +886,101 @@ async def test_bolt_oauth_install_flow_through_the_doubles_authorize_page(
         assert installed.bot_id == slack_double.teams["T2"].bot_id
     finally:
         await runner.cleanup()
+
+
+async def test_disconnect_makes_the_sdk_client_reconnect_with_a_new_url(slack_double: SlackDouble, bot: Bot) -> None:
+    bot.client.ping_interval = 0.05  # how soon slack_sdk's monitor notices the closed socket
+    opened = len(slack_double.api("apps.connections.open"))
+    await slack_double.disconnect_all()
+    await slack_double.wait_for(
+        lambda: len(slack_double.api("apps.connections.open")) > opened and len(slack_double.connections) == 1,
+        timeout=5,
+        what="a reconnect",
+    )
+    delivery = await slack_double.slash("/imgbot", "help", user="U1")
+    assert delivery.acked  # slack_sdk handles "disconnect" itself (it reconnects; listeners never see it)
+
+
+async def test_external_select_suggestions_and_view_closed(slack_double: SlackDouble, bot: Bot) -> None:
+    client = web_client(slack_double)
+    view = modal(
+        notify_on_close=True,
+        blocks=[
+            {
+                "type": "input",
+                "block_id": "contact",
+                "label": {"type": "plain_text", "text": "Contact"},
+                "element": {"type": "external_select", "action_id": "pick", "min_query_length": 1},
+            }
+        ],
+    )
+    opened = (await client.views_open(trigger_id=slack_double.trigger_for("U1"), view=view))["view"]
+
+    async def answer(request: SocketModeRequest) -> dict[str, Any] | None:
+        if request.payload["type"] == "block_suggestion":
+            q = request.payload["value"]
+            return {"options": [{"text": {"type": "plain_text", "text": f"Dr {q}"}, "value": "7"}]}
+        return None
+
+    bot.answer = answer
+    suggested = await slack_double.suggest(opened["id"], "pick", "Lee")
+    assert suggested.ack["options"][0]["value"] == "7"
+    assert bot.raw[-1]["accepts_response_payload"] is True
+    closed = await slack_double.close_view(opened["id"])
+    assert closed is not None and closed.payload["type"] == "view_closed"
+    assert slack_double.open_modals("U1") == []
+
+
+async def test_file_input_downloads_only_with_the_workspaces_bot_token(slack_double: SlackDouble) -> None:
+    picked = slack_double.file_for_input("contacts.csv", b"name\nDr Lee\n")
+    slack_double.add_team("T2")
+    async with aiohttp.ClientSession() as session:
+        own = {"Authorization": f"Bearer {slack_double.bot_token('T1')}"}
+        async with session.get(picked["url_private_download"], headers=own) as r:
+            assert r.status == 200 and await r.read() == b"name\nDr Lee\n"
+        other = {"Authorization": f"Bearer {slack_double.bot_token('T2')}"}
+        async with session.get(picked["url_private_download"], headers=other) as r:
+            assert r.status == 403
+        async with session.get(picked["url_private_download"]) as r:
+            assert r.status == 403
+
+
+async def test_a_stranger_cannot_click_what_they_cannot_see_unless_forged(slack_double: SlackDouble, bot: Bot) -> None:
+    client = web_client(slack_double)
+    dm = (await client.conversations_open(users="U1"))["channel"]["id"]
+    await client.chat_postMessage(
+        channel=dm, text="due", blocks=[{"type": "actions", "elements": [button("Done", "nudge:done")]}]
+    )
+    [msg] = slack_double.dms("U1")
+    with pytest.raises(AssertionError, match="cannot see"):
+        await slack_double.click(msg, "nudge:done", user="U2")
+    forged = await slack_double.click(msg, "nudge:done", user="U2", forged=True)
+    assert forged.payload["user"]["id"] == "U2" and forged.payload["channel"]["id"] == dm
+
+
+async def test_bolt_http_mode_interactions_arrive_as_a_signed_payload_form(slack_double: SlackDouble) -> None:
+    app = bolt_app(slack_double)
+    clicked: list[str] = []
+
+    @app.action("nudge:done")
+    async def done(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        clicked.append(body["actions"][0]["value"])
+
+    runner = web.AppRunner(app.web_app(path="/slack/events"), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        slack_double.http_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/slack/events"  # type: ignore[union-attr]
+        msg = {
+            "channel": "C1",
+            "ts": "1.000001",
+            "team": "T1",
+            "blocks": [{"type": "actions", "elements": [button("Done", "nudge:done", "n9")]}],
+        }
+        delivery = await slack_double.click(msg, "nudge:done", user="U1")
+        assert delivery.transport == "http" and delivery.attempts[0].status == 200
+        assert clicked == ["n9"]
+    finally:
+        await runner.cleanup()
