@@ -49,7 +49,10 @@ What it refuses, as Slack does (the error name Slack documents)
       ``hash_conflict``; an unknown view: ``not_found``.
     - chat.postMessage more often than ``channel_rate`` per second per channel (Slack: about 1/s, token
       bucket of ``channel_burst``): HTTP 429 ``{"ok": false, "error": "ratelimited"}`` with ``Retry-After``
-      in whole seconds; optional ``team_rate`` per workspace. ``double.rate_limited`` counts them.
+      in whole seconds; optional ``team_rate`` (bucket ``team_burst``) per workspace. ``double.rate_limited``
+      counts 429s; ``double.early_retries`` lists posts sent into a channel / workspace before the
+      Retry-After it was given had passed (a client that honours every 429 leaves it empty);
+      ``double.posted_at`` has the time of every accepted post (for sustained-rate figures).
     - a channel that does not exist: ``channel_not_found``; one the bot is not in: ``not_in_channel``;
       an ephemeral for a user not in the channel: ``user_not_in_channel``; unknown users: ``user_not_found``.
     - scripted faults: ``double.fail_next("chat.postMessage", status=503, times=2)`` (or ``error="..."``,
@@ -728,6 +731,7 @@ class SlackDouble:
         channel_rate: float = 1.0,
         channel_burst: int = 1,
         team_rate: float | None = None,
+        team_burst: int | None = None,
         http_url: str | None = None,
         signing_secret: str = SIGNING_SECRET,
     ) -> None:
@@ -737,6 +741,7 @@ class SlackDouble:
         self.channel_rate = channel_rate
         self.channel_burst = channel_burst
         self.team_rate = team_rate
+        self.team_burst = team_burst if team_burst is not None else max(1, int(team_rate or 1))
         self.http_url = http_url
         self.signing_secret = signing_secret
         self.teams: dict[str, Team] = {}
@@ -749,6 +754,9 @@ class SlackDouble:
         self.unknown: list[str] = []
         self.faults: list[Fault] = []
         self.rate_limited = 0
+        self.early_retries: list[tuple[str, str, float]] = []  # (channel|team, id, seconds too early)
+        self.posted_at: list[float] = []  # monotonic time of every accepted chat.postMessage
+        self._not_before: dict[tuple[str, str], float] = {}
         self.deliveries: list[Delivery] = []
         self.late_acks: list[tuple[Delivery, Attempt]] = []
         self.response_posts: list[ResponsePost] = []
@@ -1188,17 +1196,27 @@ class SlackDouble:
     async def _post_message(self, args: dict[str, Any], team: Team) -> web.Response:
         ch = self._channel_for(args, team)
         self._check_message(args)
+        now = time.monotonic()
+        for key in (("channel", ch.id), ("team", team.id)):
+            not_before = self._not_before.get(key)
+            if not_before is not None and now < not_before:
+                self.early_retries.append((key[0], key[1], round(not_before - now, 3)))
+        scope = "channel"
         wait = self._take(self._buckets, ch.id, self.channel_rate, self.channel_burst)
         if wait is None and self.team_rate is not None:
-            wait = self._take(self._team_buckets, team.id, self.team_rate, max(1, int(self.team_rate)))
+            scope = "team"
+            wait = self._take(self._team_buckets, team.id, self.team_rate, self.team_burst)
             if wait is not None:  # give the channel its token back
                 tokens, at = self._buckets[ch.id]
                 self._buckets[ch.id] = (tokens + 1.0, at)
         if wait is not None:
             self.rate_limited += 1
+            retry_after = max(1, math.ceil(wait))
+            self._not_before[(scope, ch.id if scope == "channel" else team.id)] = now + retry_after
             err = SlackError("ratelimited", status=429)
-            err.headers = {"Retry-After": str(max(1, math.ceil(wait)))}
+            err.headers = {"Retry-After": str(retry_after)}
             raise err
+        self.posted_at.append(now)
         msg = self._message(team, args)
         msg["channel"] = ch.id
         ch.messages.append(msg)
@@ -1342,7 +1360,7 @@ class SlackDouble:
             target = next((v for v in self.views.values() if v.view.get("external_id") == args["external_id"]), None)
         else:
             raise SlackError("invalid_arguments", messages=["[ERROR] view_id or external_id is required"])
-        if target is None or target.team != team.id:
+        if target is None or target.team != team.id or (target.type == "modal" and not target.open):
             raise SlackError("not_found")
         if args.get("hash") and str(args["hash"]) != target.hash:
             raise SlackError("hash_conflict")

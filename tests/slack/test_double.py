@@ -407,6 +407,8 @@ async def test_a_second_message_in_one_second_is_429_with_retry_after(slack_doub
     dm = (await client.conversations_open(users="U1"))["channel"]["id"]
     assert (await client.chat_postMessage(channel=dm, text="another channel is fine"))["ok"]
     assert slack_double.rate_limited == 1 and len(slack_double.messages("C1")) == 1
+    await refused(client.chat_postMessage(channel="C1", text="retried at once, ignoring Retry-After"))
+    assert [(scope, cid) for scope, cid, _ in slack_double.early_retries] == [("channel", "C1")]
 
 
 async def test_the_sdk_rate_limit_handler_honours_retry_after(slack_double: SlackDouble) -> None:
@@ -416,7 +418,8 @@ async def test_the_sdk_rate_limit_handler_honours_retry_after(slack_double: Slac
     await client.chat_postMessage(channel="C1", text="two")
     assert time.monotonic() - started >= 1.0
     assert [m["text"] for m in slack_double.messages("C1")] == ["one", "two"]
-    assert slack_double.rate_limited == 1
+    assert slack_double.rate_limited == 1 and slack_double.early_retries == []
+    assert len(slack_double.posted_at) == 2
 
 
 async def test_team_rate_limits_a_workspace_across_channels(make_slack_double: MakeDouble) -> None:
@@ -984,3 +987,11 @@ async def test_bolt_http_mode_interactions_arrive_as_a_signed_payload_form(slack
         assert clicked == ["n9"]
     finally:
         await runner.cleanup()
+
+
+async def test_a_closed_modal_cannot_be_updated(slack_double: SlackDouble) -> None:
+    client = web_client(slack_double)
+    opened = (await client.views_open(trigger_id=slack_double.trigger_for("U1"), view=modal()))["view"]
+    await slack_double.close_view(opened["id"])
+    error = await refused(client.views_update(view_id=opened["id"], view=modal("Too late")))
+    assert error.response["error"] == "not_found"
