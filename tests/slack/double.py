@@ -38,8 +38,9 @@ What it refuses, as Slack does (the error name Slack documents)
       max_length 3,000; confirm title 100 / text 300 / buttons 30; image url 3,000 / alt_text 2,000;
       duplicate block_id; duplicate action_id in a block; empty text; unknown block types. Modal: title /
       submit / close 24 (plain_text, title required), private_metadata 3,000, callback_id / external_id 255,
-      ``submit`` required with input blocks. Messages answer ``invalid_blocks``; views answer
-      ``invalid_arguments`` (Slack's name for a bad view); both carry
+      ``submit`` required with input blocks; an ``initial_option`` that is not one of the options; an
+      ``initial_date`` not YYYY-MM-DD; a view over 250 kB: ``view_too_large``. Messages answer
+      ``invalid_blocks``; views answer ``invalid_arguments`` (Slack's name for a bad view); both carry
       ``response_metadata.messages`` like
       ``"[ERROR] must be less than 3001 characters [json-pointer:/blocks/0/text/text]"``.
     - message text over 40,000 characters: ``msg_too_long``; neither text nor blocks: ``no_text``.
@@ -250,6 +251,16 @@ def element_problems(el: Any, pointer: str) -> list[str]:
                 out += _option_problems(g.get("options"), f"{pointer}/option_groups/{i}/options", 100)
         else:
             out += _option_problems(el.get("options"), f"{pointer}/options", 100)
+    if kind in ("static_select", "radio_buttons") and el.get("initial_option") is not None:
+        options = el.get("options") or [o for g in el.get("option_groups") or [] for o in g.get("options", [])]
+        if el["initial_option"] not in options:
+            out.append(f"[ERROR] initial_option must match one of the options [json-pointer:{pointer}/initial_option]")
+    if (
+        kind == "datepicker"
+        and el.get("initial_date") is not None
+        and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(el["initial_date"]))
+    ):
+        out.append(f"[ERROR] must be a date in the format YYYY-MM-DD [json-pointer:{pointer}/initial_date]")
     if kind == "overflow":
         out += _option_problems(el.get("options"), f"{pointer}/options", 5, least=2)
     if kind in ("checkboxes", "radio_buttons"):
@@ -781,6 +792,7 @@ class SlackDouble:
         self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
         self.port = 0
+        self._method_table = self._methods()
         self.add_team("T1", name="IMG EM", domain="img-em")
         self.add_user("T1", "U1", "amal")
         self.add_user("T1", "U2", "ben")
@@ -1024,7 +1036,7 @@ class SlackDouble:
     async def _dispatch(
         self, method: str, args: dict[str, Any], token: str | None, basic: str | None, team: Team | None
     ) -> web.Response:
-        handler = self._methods().get(method)
+        handler = self._method_table.get(method)
         if handler is None:
             self.unknown.append(method)
             raise SlackError("unknown_method", status=404)
@@ -1314,6 +1326,9 @@ class SlackDouble:
 
     # ---------------------------------------------------------------- views
     def _check_view(self, view: Any) -> dict[str, Any]:
+        if len(json.dumps(view)) > 250_000:
+            self.invalid.append("view_too_large")
+            raise SlackError("view_too_large")
         problems = view_problems(view)
         if problems:
             self.invalid.extend(problems)

@@ -334,12 +334,38 @@ async def test_modal_limits_are_invalid_arguments(slack_double: SlackDouble) -> 
         },
         "private_metadata 3001": modal(private_metadata="m" * 3001),
         "submit 25": {**modal(), "submit": {"type": "plain_text", "text": "s" * 25}},
+        "initial_option not an option": modal(
+            blocks=[
+                {
+                    "type": "input",
+                    "label": {"type": "plain_text", "text": "Role"},
+                    "element": {
+                        "type": "static_select",
+                        "action_id": "role",
+                        "options": [{"text": {"type": "plain_text", "text": "attending"}, "value": "attending"}],
+                        "initial_option": {"text": {"type": "plain_text", "text": "chief"}, "value": "chief"},
+                    },
+                }
+            ]
+        ),
+        "initial_date not a date": modal(
+            blocks=[
+                {
+                    "type": "input",
+                    "label": {"type": "plain_text", "text": "Met on"},
+                    "element": {"type": "datepicker", "action_id": "met_on", "initial_date": "yesterday"},
+                }
+            ]
+        ),
     }
     for name, view in cases.items():
         error = await refused(client.views_open(trigger_id=slack_double.trigger_for("U1"), view=view))
         assert error.response["error"] == "invalid_arguments", name
         assert "[json-pointer:/view" in error.response["response_metadata"]["messages"][0], name
     assert slack_double.views == {}
+    huge = modal(blocks=[section("x" * 2900) for _ in range(90)])
+    error = await refused(client.views_open(trigger_id=slack_double.trigger_for("U1"), view=huge))
+    assert error.response["error"] == "view_too_large"
 
 
 async def test_home_view_allows_100_blocks_not_101(slack_double: SlackDouble) -> None:
