@@ -1635,8 +1635,14 @@ class SlackDouble:
         delivery.attempts.append(attempt)
         self._envelopes[envelope_id] = (delivery, attempt)
         if delivery.transport == "socket":
+            with contextlib.suppress(AssertionError):  # Slack holds an envelope while the app reconnects
+                await self.wait_for(lambda: any(not c.closed for c in self.connections), self.ack_timeout)
+            attempt.sent_at = time.monotonic()
             live = [c for c in self.connections if not c.closed]
-            assert live, "no socket-mode connection is open (did the bot call apps.connections.open?)"
+            if not live:
+                assert number, "no socket-mode connection is open (did the bot call apps.connections.open?)"
+                self._spawn(self._watch(delivery, attempt, retries))  # undelivered: counts as a missing ack
+                return
             conn = live[next(self._rr) % len(live)]
             accepts = delivery.type == "slash_commands" or (
                 delivery.type == "interactive"
@@ -1654,7 +1660,8 @@ class SlackDouble:
             elif number:
                 envelope["retry_attempt"] = number
                 envelope["retry_reason"] = "timeout"
-            await conn.send(envelope)
+            with contextlib.suppress(ConnectionError):  # a socket closing under us: counted as a missing ack
+                await conn.send(envelope)
         else:
             self._spawn(self._post_http(delivery, attempt))
         self._spawn(self._watch(delivery, attempt, retries))
@@ -1682,7 +1689,12 @@ class SlackDouble:
         headers = {"Content-Type": content_type}
         if attempt.number:
             headers.update({"X-Slack-Retry-Num": str(attempt.number), "X-Slack-Retry-Reason": "http_timeout"})
-        status, text = await self.post_signed(self.http_url, body, headers=headers)
+        try:
+            status, text = await self.post_signed(self.http_url, body, headers=headers)
+        except aiohttp.ClientError:
+            attempt.status = None  # the bot is down: Slack treats it like a missing ack and retries
+            self._poke()
+            return
         ack: Any = None
         if text:
             try:
@@ -2140,11 +2152,11 @@ class SlackDouble:
         """A workspace removes the app: ``app_uninstalled`` and ``tokens_revoked``; its bot tokens stop working."""
         t = self.teams[team]
         revoked = {"oauth": [], "bot": [t.bot_user]}
-        first = await self.event(team, {"type": "app_uninstalled"}, timeout=timeout)
-        second = await self.event(team, {"type": "tokens_revoked", "tokens": revoked}, timeout=timeout)
-        t.revoked |= t.tokens
+        t.revoked |= t.tokens  # Slack revokes first, then tells the app (bolt skips auth.test for these events)
         t.tokens = set()
         t.installed = False
+        first = await self.event(team, {"type": "app_uninstalled"}, timeout=timeout)
+        second = await self.event(team, {"type": "tokens_revoked", "tokens": revoked}, timeout=timeout)
         return first, second
 
     # ================================================================ looking at state

@@ -1021,3 +1021,39 @@ async def test_a_closed_modal_cannot_be_updated(slack_double: SlackDouble) -> No
     await slack_double.close_view(opened["id"])
     error = await refused(client.views_update(view_id=opened["id"], view=modal("Too late")))
     assert error.response["error"] == "not_found"
+
+
+async def test_a_retry_reaches_the_app_after_it_restarts(make_slack_double: MakeDouble) -> None:
+    double = await make_slack_double(ack_timeout=0.3)
+    first = Bot(double)
+    await first.__aenter__()
+
+    async def never(request: SocketModeRequest) -> bool:
+        return False
+
+    first.answer = never
+    delivery = await double.slash("/imgbot", "contact add Lee", user="U1", wait=False)
+    await double.wait_for(lambda: bool(first.requests), what="the first delivery")
+    await first.__aexit__()
+    await double.wait_for(lambda: not double.connections, what="the old socket to close")
+    async with Bot(double) as second:
+        await double.wait_for(lambda: delivery.acked, timeout=5, what="the retry's ack")
+    assert second.requests[0].payload["text"] == "contact add Lee" and second.requests[0].retry_attempt
+    assert delivery.attempts[0].late and delivery.first_ack is not None and not delivery.first_ack.late
+
+
+async def test_uninstall_revokes_before_the_events_arrive(slack_double: SlackDouble, bot: Bot) -> None:
+    token = slack_double.bot_token("T1")
+    seen: list[str] = []
+
+    async def check(request: SocketModeRequest) -> None:
+        client = AsyncWebClient(token=token, base_url=slack_double.api_base)
+        try:
+            await client.auth_test()
+            seen.append("valid")
+        except SlackApiError as e:
+            seen.append(e.response["error"])
+
+    bot.answer = check
+    await slack_double.uninstall("T1")
+    assert seen == ["token_revoked", "token_revoked"]
