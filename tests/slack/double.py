@@ -107,7 +107,8 @@ Looking at what the bot did
     ``method``, ``args``, ``team``, ``status``, ``error``), ``double.invalid`` (every refusal for limits),
     ``double.unknown`` (methods it does not serve), ``double.late_acks``, ``double.deliveries``.
     ``pings(obj)`` lists what would notify people in a message/blocks (``<!channel>``, ``<!here>``,
-    ``<!everyone>``, ``<@U...>``, ``<!subteam^...>`` in mrkdwn text). ``text_of(message)`` is all readable text.
+    ``<!everyone>``, ``<@U...>``, ``<!subteam^...>`` in a message's ``text`` or any mrkdwn text object;
+    plain_text never pings). ``text_of(message)`` is all readable text.
     ``await double.wait_for(lambda: ..., timeout=5, what="...")`` re-checks whenever the bot calls the double.
 """
 
@@ -390,8 +391,9 @@ _PING = re.compile(r"<(![a-z]+(?:\^[A-Z0-9]+)?|@[UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 def _mrkdwn_texts(obj: Any, top: bool = True) -> Iterable[str]:
     if isinstance(obj, dict):
-        if top and isinstance(obj.get("text"), str) and obj.get("mrkdwn", True) is not False and "type" not in obj:
-            yield obj["text"]  # a message's top-level text is mrkdwn unless mrkdwn is false
+        is_message = obj.get("type") in (None, "message")
+        if top and is_message and isinstance(obj.get("text"), str):
+            yield obj["text"]  # a message's top-level text (also the notification text) parses <!here> and <@U>
         if obj.get("type") == "mrkdwn" and isinstance(obj.get("text"), str):
             yield obj["text"]
         if obj.get("type") in ("user", "usergroup", "broadcast"):  # rich_text elements that ping

@@ -675,6 +675,8 @@ def test_pings_finds_broadcasts_and_mentions_in_mrkdwn_only() -> None:
         "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "<!here>"}}, section("&lt;@U2&gt;")],
     }
     assert pings(quiet) == []
+    assert pings({"type": "message", "text": "<!here> hi", "ts": "1.0"}) == ["<!here>"]
+    assert pings({"type": "message", "text": "<@U2|ben>", "mrkdwn": False}) == ["<@U2>"]
 
 
 # ====================================================================== HTTP mode signing
