@@ -4,6 +4,12 @@ The real slack_sdk / slack-bolt clients run against it unchanged. Point them at 
 ``AsyncWebClient(token=..., base_url=double.api_base)`` (``double.api_base`` ends with ``/api/``, as Slack's
 ``https://slack.com/api/`` does). Standard library + aiohttp only; nothing leaves 127.0.0.1.
 
+With slack-bolt: ``AsyncApp(token=double.bot_token(), signing_secret=SIGNING_SECRET,
+client=AsyncWebClient(token=..., base_url=double.api_base))``; ``AsyncSocketModeHandler(app, APP_TOKEN)`` uses
+``app.client``, so ``apps.connections.open`` and the socket come from the double too (``await
+handler.connect_async()``, then ``await double.wait_connected()``). For HTTP mode serve ``app.web_app()`` on
+127.0.0.1 and set ``double.http_url``. tests/slack/test_double.py has all three (socket, HTTP, OAuth) working.
+
 Workspaces
     ``SlackDouble()`` starts with workspace ``T1`` ("IMG EM", bot token ``double.bot_token("T1")``), members
     ``U1`` (amal), ``U2`` (ben), ``U3`` (an admin), ``U4`` (the owner), channel ``C1`` (#general, the bot is a
@@ -32,8 +38,9 @@ What it refuses, as Slack does (the error name Slack documents)
       max_length 3,000; confirm title 100 / text 300 / buttons 30; image url 3,000 / alt_text 2,000;
       duplicate block_id; duplicate action_id in a block; empty text; unknown block types. Modal: title /
       submit / close 24 (plain_text, title required), private_metadata 3,000, callback_id / external_id 255,
-      ``submit`` required with input blocks. Messages answer ``invalid_blocks``; views answer
-      ``invalid_arguments`` (Slack's name for a bad view); both carry
+      ``submit`` required with input blocks; an ``initial_option`` that is not one of the options; an
+      ``initial_date`` not YYYY-MM-DD; a view over 250 kB: ``view_too_large``. Messages answer
+      ``invalid_blocks``; views answer ``invalid_arguments`` (Slack's name for a bad view); both carry
       ``response_metadata.messages`` like
       ``"[ERROR] must be less than 3001 characters [json-pointer:/blocks/0/text/text]"``.
     - message text over 40,000 characters: ``msg_too_long``; neither text nor blocks: ``no_text``.
@@ -43,20 +50,26 @@ What it refuses, as Slack does (the error name Slack documents)
       ``hash_conflict``; an unknown view: ``not_found``.
     - chat.postMessage more often than ``channel_rate`` per second per channel (Slack: about 1/s, token
       bucket of ``channel_burst``): HTTP 429 ``{"ok": false, "error": "ratelimited"}`` with ``Retry-After``
-      in whole seconds; optional ``team_rate`` per workspace. ``double.rate_limited`` counts them.
+      in whole seconds; optional ``team_rate`` (bucket ``team_burst``) per workspace. ``double.rate_limited``
+      counts 429s; ``double.early_retries`` lists posts sent into a channel / workspace before the
+      Retry-After it was given had passed (a client that honours every 429 leaves it empty);
+      ``double.posted_at`` has the time of every accepted post (for sustained-rate figures).
     - a channel that does not exist: ``channel_not_found``; one the bot is not in: ``not_in_channel``;
       an ephemeral for a user not in the channel: ``user_not_in_channel``; unknown users: ``user_not_found``.
     - scripted faults: ``double.fail_next("chat.postMessage", status=503, times=2)`` (or ``error="..."``,
-      ``status=429, retry_after=1``); ``after_effect=True`` applies the call, then answers with the fault.
+      ``status=429, retry_after=1`` for a 429 storm); ``after_effect=True`` applies the call, then answers
+      with the fault (a lost response).
 
 Socket Mode
-    ``apps.connections.open`` returns ``double.socket_url``-style ``ws://`` URLs; on connect the double sends
+    ``apps.connections.open`` returns one-use ``ws://127.0.0.1`` URLs; on connect the double sends
     ``{"type": "hello", ...}``. ``await double.push(type, payload)`` sends an ``events_api`` /
     ``slash_commands`` / ``interactive`` envelope (``envelope_id``, ``accepts_response_payload``,
     ``retry_attempt``, ``retry_reason``) and returns a ``Delivery``; acks (``{"envelope_id", "payload"}``)
     are recorded. An ack later than ``ack_timeout`` (3 s), or none, lands in ``double.late_acks`` and Slack's
     retry is sent (same payload, ``retry_attempt`` 1.., ``retry_reason`` "timeout"; at most ``max_retries``,
-    3). ``double.connections`` lists live sockets; ``await double.disconnect_all()`` sends ``disconnect``.
+    3; ``retries=False`` per call turns it off). A late ack's payload is dropped, as Slack drops it (the user
+    already saw an error); ``delivery.late`` / ``attempt.late`` tell. ``double.connections`` lists live
+    sockets (envelopes go round-robin); ``await double.disconnect_all()`` sends ``disconnect`` and closes them.
 
 HTTP mode
     Set ``double.http_url = "http://127.0.0.1:PORT/slack/events"`` (or pass ``http_url=``) and every
@@ -75,10 +88,15 @@ Driving the bot (all return once the bot acked; the ``Delivery`` has ``.ack``, `
     ``await double.submit(view_id, {"action_id or block_id": value}, user="U1")`` (builds ``view.state``;
     applies ``response_action`` update / push / clear / errors; otherwise the modal closes)
     ``await double.suggest(view, action_id, "query", user=...)`` (block_suggestion; ``.ack`` has options)
+    ``await double.close_view(view)`` (Cancel; ``view_closed`` when the view set ``notify_on_close``)
+    ``double.file_for_input("contacts.csv", b"...")`` -> a file dict to pass as a ``file_input`` value in
+    ``submit``; its ``url_private`` serves the bytes to that workspace's bot token only.
     ``await double.open_home("U1")`` (app_home_opened), ``await double.uninstall("T1")`` (app_uninstalled +
     tokens_revoked; its tokens stop working), ``await double.event(team, {...})`` (any event).
-    ``double.authorize(team, user)`` -> an OAuth ``code`` for ``oauth.v2.access`` (install flow);
-    a new installation gets a new bot token.
+    ``double.authorize(team, user)`` -> an OAuth ``code`` for ``oauth.v2.access``; or the whole install flow:
+    the bot's ``authorization_url`` = ``double.authorize_url`` answers 302 to its redirect_uri (or
+    ``double.oauth_redirect_url``) with ``code`` + ``state``, approved by ``double.oauth_user`` of
+    ``double.oauth_team``. An install gets a new bot token (the old one answers ``token_revoked``).
 
 Looking at what the bot did
     ``double.messages("C1")`` (oldest first; each a Slack message dict with ``ts``, ``text``, ``blocks``,
@@ -89,7 +107,8 @@ Looking at what the bot did
     ``method``, ``args``, ``team``, ``status``, ``error``), ``double.invalid`` (every refusal for limits),
     ``double.unknown`` (methods it does not serve), ``double.late_acks``, ``double.deliveries``.
     ``pings(obj)`` lists what would notify people in a message/blocks (``<!channel>``, ``<!here>``,
-    ``<!everyone>``, ``<@U...>``, ``<!subteam^...>`` in mrkdwn text). ``text_of(message)`` is all readable text.
+    ``<!everyone>``, ``<@U...>``, ``<!subteam^...>`` in a message's ``text`` or any mrkdwn text object;
+    plain_text never pings). ``text_of(message)`` is all readable text.
     ``await double.wait_for(lambda: ..., timeout=5, what="...")`` re-checks whenever the bot calls the double.
 """
 
@@ -233,6 +252,16 @@ def element_problems(el: Any, pointer: str) -> list[str]:
                 out += _option_problems(g.get("options"), f"{pointer}/option_groups/{i}/options", 100)
         else:
             out += _option_problems(el.get("options"), f"{pointer}/options", 100)
+    if kind in ("static_select", "radio_buttons") and el.get("initial_option") is not None:
+        options = el.get("options") or [o for g in el.get("option_groups") or [] for o in g.get("options", [])]
+        if el["initial_option"] not in options:
+            out.append(f"[ERROR] initial_option must match one of the options [json-pointer:{pointer}/initial_option]")
+    if (
+        kind == "datepicker"
+        and el.get("initial_date") is not None
+        and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(el["initial_date"]))
+    ):
+        out.append(f"[ERROR] must be a date in the format YYYY-MM-DD [json-pointer:{pointer}/initial_date]")
     if kind == "overflow":
         out += _option_problems(el.get("options"), f"{pointer}/options", 5, least=2)
     if kind in ("checkboxes", "radio_buttons"):
@@ -362,8 +391,9 @@ _PING = re.compile(r"<(![a-z]+(?:\^[A-Z0-9]+)?|@[UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 def _mrkdwn_texts(obj: Any, top: bool = True) -> Iterable[str]:
     if isinstance(obj, dict):
-        if top and isinstance(obj.get("text"), str) and obj.get("mrkdwn", True) is not False and "type" not in obj:
-            yield obj["text"]  # a message's top-level text is mrkdwn unless mrkdwn is false
+        is_message = obj.get("type") in (None, "message")
+        if top and is_message and isinstance(obj.get("text"), str):
+            yield obj["text"]  # a message's top-level text (also the notification text) parses <!here> and <@U>
         if obj.get("type") == "mrkdwn" and isinstance(obj.get("text"), str):
             yield obj["text"]
         if obj.get("type") in ("user", "usergroup", "broadcast"):  # rich_text elements that ping
@@ -614,6 +644,7 @@ class Attempt:
     acked_at: float | None = None
     ack: Any = None
     status: int | None = None  # HTTP mode: the bot's response status
+    late: bool = False  # acked after the deadline, or never
     acked: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -640,6 +671,11 @@ class Delivery:
     def first_ack(self) -> Attempt | None:
         acked = [a for a in self.attempts if a.acked_at is not None]
         return min(acked, key=lambda a: a.acked_at or 0.0) if acked else None
+
+    @property
+    def late(self) -> bool:
+        """Some attempt was acked after the deadline or not at all."""
+        return any(a.late for a in self.attempts)
 
     @property
     def ack(self) -> Any:
@@ -708,6 +744,7 @@ class SlackDouble:
         channel_rate: float = 1.0,
         channel_burst: int = 1,
         team_rate: float | None = None,
+        team_burst: int | None = None,
         http_url: str | None = None,
         signing_secret: str = SIGNING_SECRET,
     ) -> None:
@@ -717,6 +754,7 @@ class SlackDouble:
         self.channel_rate = channel_rate
         self.channel_burst = channel_burst
         self.team_rate = team_rate
+        self.team_burst = team_burst if team_burst is not None else max(1, int(team_rate or 1))
         self.http_url = http_url
         self.signing_secret = signing_secret
         self.teams: dict[str, Team] = {}
@@ -729,12 +767,19 @@ class SlackDouble:
         self.unknown: list[str] = []
         self.faults: list[Fault] = []
         self.rate_limited = 0
+        self.early_retries: list[tuple[str, str, float]] = []  # (channel|team, id, seconds too early)
+        self.posted_at: list[float] = []  # monotonic time of every accepted chat.postMessage
+        self._not_before: dict[tuple[str, str], float] = {}
         self.deliveries: list[Delivery] = []
         self.late_acks: list[tuple[Delivery, Attempt]] = []
         self.response_posts: list[ResponsePost] = []
         self.ephemeral: list[dict[str, Any]] = []
         self.connections: list[Connection] = []
         self.oauth_codes: dict[str, tuple[str, str]] = {}  # code -> (team, user)
+        self.oauth_team = "T1"  # who approves the next install at {base}/oauth/v2/authorize
+        self.oauth_user = "U4"
+        self.oauth_redirect_url: str | None = None  # where the approval goes when the bot sends no redirect_uri
+        self.authorize_requests: list[dict[str, str]] = []
         self._tickets: set[str] = set()
         self._responses: dict[str, Delivery] = {}
         self._envelopes: dict[str, tuple[Delivery, Attempt]] = {}
@@ -749,6 +794,7 @@ class SlackDouble:
         self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
         self.port = 0
+        self._method_table = self._methods()
         self.add_team("T1", name="IMG EM", domain="img-em")
         self.add_user("T1", "U1", "amal")
         self.add_user("T1", "U2", "ben")
@@ -764,6 +810,8 @@ class SlackDouble:
         app.router.add_get("/link/", self._socket)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_post("/response/{rid}", self._response_url)
+        app.router.add_get("/oauth/v2/authorize", self._authorize_page)
+        app.router.add_get("/files-pri/{file_id}/{name}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -795,6 +843,11 @@ class SlackDouble:
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def authorize_url(self) -> str:
+        """For the OAuth settings' ``authorization_url`` (Slack's is https://slack.com/oauth/v2/authorize)."""
+        return f"{self.base}/oauth/v2/authorize"
 
     @property
     def api_base(self) -> str:
@@ -985,7 +1038,7 @@ class SlackDouble:
     async def _dispatch(
         self, method: str, args: dict[str, Any], token: str | None, basic: str | None, team: Team | None
     ) -> web.Response:
-        handler = self._methods().get(method)
+        handler = self._method_table.get(method)
         if handler is None:
             self.unknown.append(method)
             raise SlackError("unknown_method", status=404)
@@ -1055,6 +1108,21 @@ class SlackDouble:
         code = f"code-{secrets.token_hex(8)}"
         self.oauth_codes[code] = (team, user)
         return code
+
+    async def _authorize_page(self, request: web.Request) -> web.StreamResponse:
+        """Slack's consent screen, already approved by ``oauth_user`` of ``oauth_team``: 302 to the redirect URL
+        with ``code`` and the bot's ``state`` (``?team=T2&user=W1`` picks someone else)."""
+        query = dict(request.query)
+        self.authorize_requests.append(query)
+        self._poke()
+        if query.get("client_id") != CLIENT_ID:
+            return web.Response(status=400, text="invalid_client_id")
+        target = query.get("redirect_uri") or self.oauth_redirect_url
+        if not target:
+            return web.Response(status=400, text="bad_redirect_uri")
+        code = self.authorize(query.get("team", self.oauth_team), query.get("user", self.oauth_user))
+        params = urlencode({"code": code, **({"state": query["state"]} if "state" in query else {})})
+        raise web.HTTPFound(f"{target}{'&' if '?' in target else '?'}{params}")
 
     async def _oauth_access(self, args: dict[str, Any], basic: str | None) -> web.Response:
         client_id, client_secret = args.get("client_id"), args.get("client_secret")
@@ -1142,17 +1210,27 @@ class SlackDouble:
     async def _post_message(self, args: dict[str, Any], team: Team) -> web.Response:
         ch = self._channel_for(args, team)
         self._check_message(args)
+        now = time.monotonic()
+        for key in (("channel", ch.id), ("team", team.id)):
+            not_before = self._not_before.get(key)
+            if not_before is not None and now < not_before:
+                self.early_retries.append((key[0], key[1], round(not_before - now, 3)))
+        scope = "channel"
         wait = self._take(self._buckets, ch.id, self.channel_rate, self.channel_burst)
         if wait is None and self.team_rate is not None:
-            wait = self._take(self._team_buckets, team.id, self.team_rate, max(1, int(self.team_rate)))
+            scope = "team"
+            wait = self._take(self._team_buckets, team.id, self.team_rate, self.team_burst)
             if wait is not None:  # give the channel its token back
                 tokens, at = self._buckets[ch.id]
                 self._buckets[ch.id] = (tokens + 1.0, at)
         if wait is not None:
             self.rate_limited += 1
+            retry_after = max(1, math.ceil(wait))
+            self._not_before[(scope, ch.id if scope == "channel" else team.id)] = now + retry_after
             err = SlackError("ratelimited", status=429)
-            err.headers = {"Retry-After": str(max(1, math.ceil(wait)))}
+            err.headers = {"Retry-After": str(retry_after)}
             raise err
+        self.posted_at.append(now)
         msg = self._message(team, args)
         msg["channel"] = ch.id
         ch.messages.append(msg)
@@ -1250,6 +1328,9 @@ class SlackDouble:
 
     # ---------------------------------------------------------------- views
     def _check_view(self, view: Any) -> dict[str, Any]:
+        if len(json.dumps(view)) > 250_000:
+            self.invalid.append("view_too_large")
+            raise SlackError("view_too_large")
         problems = view_problems(view)
         if problems:
             self.invalid.extend(problems)
@@ -1296,7 +1377,7 @@ class SlackDouble:
             target = next((v for v in self.views.values() if v.view.get("external_id") == args["external_id"]), None)
         else:
             raise SlackError("invalid_arguments", messages=["[ERROR] view_id or external_id is required"])
-        if target is None or target.team != team.id:
+        if target is None or target.team != team.id or (target.type == "modal" and not target.open):
             raise SlackError("not_found")
         if args.get("hash") and str(args["hash"]) != target.hash:
             raise SlackError("hash_conflict")
@@ -1357,6 +1438,18 @@ class SlackDouble:
         f.content = data
         self._poke()
         return web.Response(status=200, text=f"OK - {len(data)}")
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        """``url_private``: the bytes, for a bot token of the file's workspace only (Slack answers others with
+        its sign-in page, an HTML 200; here a 403 so a test cannot mistake it for the file)."""
+        f = self.uploads.get(request.match_info["file_id"])
+        auth = request.headers.get("Authorization", "")
+        team = self._team_of_token(auth[7:]) if auth.startswith("Bearer ") else None
+        if f is None or f.content is None:
+            return web.Response(status=404, text="file not found")
+        if team is None or team.id != f.team:
+            return web.Response(status=403, text="sign in")
+        return web.Response(body=f.content, content_type="application/octet-stream")
 
     async def _files_complete_upload(self, args: dict[str, Any], team: Team) -> web.Response:
         items = args.get("files")
@@ -1503,9 +1596,11 @@ class SlackDouble:
         attempt.ack = frame.get("payload")
         attempt.status = status
         attempt.acked.set()
-        if attempt.acked_at - attempt.sent_at > self.ack_timeout and not any(a is attempt for _, a in self.late_acks):
+        attempt.late = attempt.acked_at - attempt.sent_at > self.ack_timeout
+        if attempt.late and not any(a is attempt for _, a in self.late_acks):
             self.late_acks.append((delivery, attempt))
-        self._apply_ack(delivery, attempt.ack)
+        if not attempt.late:  # Slack has already shown the user an error and drops a late ack's payload
+            self._apply_ack(delivery, attempt.ack)
         delivery.done.set()
         self._poke()
 
@@ -1542,8 +1637,14 @@ class SlackDouble:
         delivery.attempts.append(attempt)
         self._envelopes[envelope_id] = (delivery, attempt)
         if delivery.transport == "socket":
+            with contextlib.suppress(AssertionError):  # Slack holds an envelope while the app reconnects
+                await self.wait_for(lambda: any(not c.closed for c in self.connections), self.ack_timeout)
+            attempt.sent_at = time.monotonic()
             live = [c for c in self.connections if not c.closed]
-            assert live, "no socket-mode connection is open (did the bot call apps.connections.open?)"
+            if not live:
+                assert number, "no socket-mode connection is open (did the bot call apps.connections.open?)"
+                self._spawn(self._watch(delivery, attempt, retries))  # undelivered: counts as a missing ack
+                return
             conn = live[next(self._rr) % len(live)]
             accepts = delivery.type == "slash_commands" or (
                 delivery.type == "interactive"
@@ -1561,7 +1662,8 @@ class SlackDouble:
             elif number:
                 envelope["retry_attempt"] = number
                 envelope["retry_reason"] = "timeout"
-            await conn.send(envelope)
+            with contextlib.suppress(ConnectionError):  # a socket closing under us: counted as a missing ack
+                await conn.send(envelope)
         else:
             self._spawn(self._post_http(delivery, attempt))
         self._spawn(self._watch(delivery, attempt, retries))
@@ -1570,6 +1672,7 @@ class SlackDouble:
         try:
             await asyncio.wait_for(attempt.acked.wait(), self.ack_timeout)
         except TimeoutError:
+            attempt.late = True
             self.late_acks.append((delivery, attempt))
             self._poke()
             if retries and attempt.number < self.max_retries and not delivery.acked:
@@ -1588,7 +1691,12 @@ class SlackDouble:
         headers = {"Content-Type": content_type}
         if attempt.number:
             headers.update({"X-Slack-Retry-Num": str(attempt.number), "X-Slack-Retry-Reason": "http_timeout"})
-        status, text = await self.post_signed(self.http_url, body, headers=headers)
+        try:
+            status, text = await self.post_signed(self.http_url, body, headers=headers)
+        except aiohttp.ClientError:
+            attempt.status = None  # the bot is down: Slack treats it like a missing ack and retries
+            self._poke()
+            return
         ack: Any = None
         if text:
             try:
@@ -1773,11 +1881,14 @@ class SlackDouble:
         user: str = "U1",
         team: str | None = None,
         value: str | None = None,
+        forged: bool = False,
         retries: bool = True,
         wait: bool = True,
         timeout: float = 10.0,
     ) -> Delivery:
-        """Press the button (or pick ``value`` in the select / overflow) ``action_id`` in a message or view."""
+        """Press the button (or pick ``value`` in the select / overflow) ``action_id`` in a message or view.
+        A user who could not see the message is refused here (AssertionError), as the Slack client never
+        lets them click; ``forged=True`` sends the payload anyway (a replayed or hand-made request)."""
         view = target if isinstance(target, View) else None
         if view is None and isinstance(target, dict) and target.get("type") in ("modal", "home") and "id" in target:
             view = self.views.get(str(target["id"]))
@@ -1834,9 +1945,9 @@ class SlackDouble:
             cid = str(msg.get("channel") or "")
             ch = self.channels.get(cid)
             ephemeral = bool(msg.get("is_ephemeral"))
-            if ephemeral:
+            if ephemeral and not forged:
                 assert msg.get("for_user") == user, "only the user an ephemeral message was shown to can click it"
-            else:
+            elif not forged:
                 assert ch is not None and user in ch.members, f"{user} cannot see channel {cid}"
             payload["container"] = {
                 "type": "message",
@@ -1893,7 +2004,7 @@ class SlackDouble:
         f = File(self._id("F"), team, user, name, len(content), name, content)
         self.uploads[f.id] = f
         shown = f.as_slack()
-        shown["url_private"] = shown["url_private_download"] = f"{self.base}/upload/{f.id}"
+        shown["url_private"] = shown["url_private_download"] = f"{self.base}/files-pri/{f.id}/{name}"
         return shown
 
     async def submit(
@@ -1944,8 +2055,9 @@ class SlackDouble:
         delivery = await self._deliver(
             "interactive", payload, t.id, user, None, payload["trigger_id"], retries, wait, timeout
         )
-        if wait:
-            ack = delivery.ack if isinstance(delivery.ack, dict) else {}
+        first = delivery.first_ack
+        if first is not None and not first.late:
+            ack = first.ack if isinstance(first.ack, dict) else {}
             if ack.get("response_action") in (None, ""):
                 view.open = False  # the modal closes (a pushed one returns to the one below)
         return delivery
@@ -1976,6 +2088,33 @@ class SlackDouble:
             "view": v.as_slack(),
         }
         return await self._deliver("interactive", payload, t.id, user, None, None, False, True, timeout)
+
+    async def close_view(
+        self, view_id: str | View, *, user: str | None = None, timeout: float = 10.0
+    ) -> Delivery | None:
+        """The user presses the modal's Cancel/close: the stack closes; ``view_closed`` is sent only when the
+        view asked for it with ``notify_on_close`` (None otherwise)."""
+        view = view_id if isinstance(view_id, View) else self.views[view_id]
+        assert view.open and view.type == "modal", f"view {view.id} is not an open modal"
+        stack = self.open_modals(view.user, view.team)
+        for v in stack:
+            v.open = False
+        if not view.view.get("notify_on_close"):
+            return None
+        t = self.teams[view.team]
+        user = user or view.user
+        payload = {
+            "type": "view_closed",
+            "team": {"id": t.id, "domain": t.domain},
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": t.id},
+            "api_app_id": APP_ID,
+            "token": "legacy-verification-token",
+            "view": view.as_slack(),
+            "is_cleared": len(stack) > 1,
+            "enterprise": {"id": t.enterprise_id, "name": f"Org {t.enterprise_id}"} if t.enterprise_id else None,
+            "is_enterprise_install": t.enterprise_install,
+        }
+        return await self._deliver("interactive", payload, t.id, user, None, None, True, True, timeout)
 
     async def event(
         self, team: str, event: dict[str, Any], *, retries: bool = True, wait: bool = True, timeout: float = 10.0
@@ -2015,11 +2154,11 @@ class SlackDouble:
         """A workspace removes the app: ``app_uninstalled`` and ``tokens_revoked``; its bot tokens stop working."""
         t = self.teams[team]
         revoked = {"oauth": [], "bot": [t.bot_user]}
-        first = await self.event(team, {"type": "app_uninstalled"}, timeout=timeout)
-        second = await self.event(team, {"type": "tokens_revoked", "tokens": revoked}, timeout=timeout)
-        t.revoked |= t.tokens
+        t.revoked |= t.tokens  # Slack revokes first, then tells the app (bolt skips auth.test for these events)
         t.tokens = set()
         t.installed = False
+        first = await self.event(team, {"type": "app_uninstalled"}, timeout=timeout)
+        second = await self.event(team, {"type": "tokens_revoked", "tokens": revoked}, timeout=timeout)
         return first, second
 
     # ================================================================ looking at state

@@ -16,8 +16,13 @@ from urllib.parse import parse_qs
 import aiohttp
 import pytest
 from aiohttp import web
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.oauth.installation_store import FileInstallationStore
+from slack_sdk.oauth.state_store import FileOAuthStateStore
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
@@ -329,12 +334,38 @@ async def test_modal_limits_are_invalid_arguments(slack_double: SlackDouble) -> 
         },
         "private_metadata 3001": modal(private_metadata="m" * 3001),
         "submit 25": {**modal(), "submit": {"type": "plain_text", "text": "s" * 25}},
+        "initial_option not an option": modal(
+            blocks=[
+                {
+                    "type": "input",
+                    "label": {"type": "plain_text", "text": "Role"},
+                    "element": {
+                        "type": "static_select",
+                        "action_id": "role",
+                        "options": [{"text": {"type": "plain_text", "text": "attending"}, "value": "attending"}],
+                        "initial_option": {"text": {"type": "plain_text", "text": "chief"}, "value": "chief"},
+                    },
+                }
+            ]
+        ),
+        "initial_date not a date": modal(
+            blocks=[
+                {
+                    "type": "input",
+                    "label": {"type": "plain_text", "text": "Met on"},
+                    "element": {"type": "datepicker", "action_id": "met_on", "initial_date": "yesterday"},
+                }
+            ]
+        ),
     }
     for name, view in cases.items():
         error = await refused(client.views_open(trigger_id=slack_double.trigger_for("U1"), view=view))
         assert error.response["error"] == "invalid_arguments", name
         assert "[json-pointer:/view" in error.response["response_metadata"]["messages"][0], name
     assert slack_double.views == {}
+    huge = modal(blocks=[section("x" * 2900) for _ in range(90)])
+    error = await refused(client.views_open(trigger_id=slack_double.trigger_for("U1"), view=huge))
+    assert error.response["error"] == "view_too_large"
 
 
 async def test_home_view_allows_100_blocks_not_101(slack_double: SlackDouble) -> None:
@@ -402,6 +433,8 @@ async def test_a_second_message_in_one_second_is_429_with_retry_after(slack_doub
     dm = (await client.conversations_open(users="U1"))["channel"]["id"]
     assert (await client.chat_postMessage(channel=dm, text="another channel is fine"))["ok"]
     assert slack_double.rate_limited == 1 and len(slack_double.messages("C1")) == 1
+    await refused(client.chat_postMessage(channel="C1", text="retried at once, ignoring Retry-After"))
+    assert [(scope, cid) for scope, cid, _ in slack_double.early_retries] == [("channel", "C1")]
 
 
 async def test_the_sdk_rate_limit_handler_honours_retry_after(slack_double: SlackDouble) -> None:
@@ -411,7 +444,8 @@ async def test_the_sdk_rate_limit_handler_honours_retry_after(slack_double: Slac
     await client.chat_postMessage(channel="C1", text="two")
     assert time.monotonic() - started >= 1.0
     assert [m["text"] for m in slack_double.messages("C1")] == ["one", "two"]
-    assert slack_double.rate_limited == 1
+    assert slack_double.rate_limited == 1 and slack_double.early_retries == []
+    assert len(slack_double.posted_at) == 2
 
 
 async def test_team_rate_limits_a_workspace_across_channels(make_slack_double: MakeDouble) -> None:
@@ -495,10 +529,11 @@ async def test_late_ack_is_recorded_and_slack_retries(make_slack_double: MakeDou
     double = await make_slack_double(ack_timeout=0.2)
     async with Bot(double) as b:
 
-        async def slow_first(request: SocketModeRequest) -> None:
+        async def slow_first(request: SocketModeRequest) -> dict[str, Any]:
             if len(b.requests) == 1:
                 await asyncio.sleep(0.4)
-            return None
+                return {"text": "too late"}
+            return {"text": "in time"}
 
         b.answer = slow_first
         delivery = await double.slash("/imgbot", "help", user="U1")
@@ -509,6 +544,9 @@ async def test_late_ack_is_recorded_and_slack_retries(make_slack_double: MakeDou
     assert (retried["retry_attempt"], retried["retry_reason"]) == (1, "timeout")
     assert retried["payload"] == delivery.payload
     assert first.acked_at is not None and first.acked_at - first.sent_at >= 0.2
+    assert first.late and not retry.late and delivery.late
+    # Slack drops a late ack's payload: only the retry's answer reaches the user
+    assert [m["text"] for m in double.ephemerals("U1")] == ["in time"]
 
 
 async def test_missing_ack_is_retried_then_given_up(make_slack_double: MakeDouble) -> None:
@@ -637,6 +675,8 @@ def test_pings_finds_broadcasts_and_mentions_in_mrkdwn_only() -> None:
         "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "<!here>"}}, section("&lt;@U2&gt;")],
     }
     assert pings(quiet) == []
+    assert pings({"type": "message", "text": "<!here> hi", "ts": "1.0"}) == ["<!here>"]
+    assert pings({"type": "message", "text": "<@U2|ben>", "mrkdwn": False}) == ["<@U2>"]
 
 
 # ====================================================================== HTTP mode signing
@@ -712,3 +752,310 @@ async def test_http_mode_delivers_slash_commands_signed_and_retries_with_headers
     retry_headers = endpoint.seen[-1][0]
     assert retry_headers["X-Slack-Retry-Num"] == "1" and retry_headers["X-Slack-Retry-Reason"] == "http_timeout"
     assert [a for _, a in double.late_acks] == [slow.attempts[0]]
+
+
+# ====================================================================== the real slack-bolt AsyncApp
+
+
+def bolt_app(double: SlackDouble, **kw: Any) -> AsyncApp:
+    return AsyncApp(
+        token=double.bot_token(),
+        signing_secret=SIGNING_SECRET,
+        client=AsyncWebClient(token=double.bot_token(), base_url=double.api_base),
+        **kw,
+    )
+
+
+def contact_modal() -> dict[str, Any]:
+    return modal(
+        callback_id="contact_add",
+        blocks=[
+            {
+                "type": "input",
+                "block_id": "name",
+                "label": {"type": "plain_text", "text": "Name"},
+                "element": {"type": "plain_text_input", "action_id": "value"},
+            },
+            {
+                "type": "input",
+                "block_id": "role",
+                "label": {"type": "plain_text", "text": "Role"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "value",
+                    "options": [
+                        {"text": {"type": "plain_text", "text": r}, "value": r} for r in ("attending", "resident")
+                    ],
+                },
+            },
+        ],
+    )
+
+
+async def test_bolt_socket_mode_command_modal_button_and_home(slack_double: SlackDouble) -> None:
+    app = bolt_app(slack_double)
+    saved: list[dict[str, Any]] = []
+
+    @app.command("/imgbot")
+    async def command(ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
+        await ack()
+        if body["text"] == "contact add":
+            await client.views_open(trigger_id=body["trigger_id"], view=contact_modal())
+        else:
+            await respond(text=f"echo {body['text']}")
+
+    @app.view("contact_add")
+    async def submitted(ack: Any, view: dict[str, Any]) -> None:
+        values = view["state"]["values"]
+        saved.append({k: next(iter(v.values())) for k, v in values.items()})
+        await ack()
+
+    @app.action("nudge:done")
+    async def done(ack: Any, respond: Any, body: dict[str, Any]) -> None:
+        await ack()
+        await respond(text=f"done by {body['user']['id']}", replace_original=False)
+
+    @app.event("app_home_opened")
+    async def home(event: dict[str, Any], client: AsyncWebClient) -> None:
+        await client.views_publish(user_id=event["user"], view={"type": "home", "blocks": [section("Your week")]})
+
+    handler = AsyncSocketModeHandler(app, APP_TOKEN)
+    await handler.connect_async()
+    try:
+        await slack_double.wait_connected()
+        echo = await slack_double.slash("/imgbot", "help", user="U1", channel="C1")
+        await slack_double.wait_for(lambda: bool(echo.posts), what="respond()")
+        assert echo.posts[0].body["text"] == "echo help"
+
+        await slack_double.slash("/imgbot", "contact add", user="U1", channel="C1")
+        await slack_double.wait_for(lambda: bool(slack_double.open_modals("U1")), what="the modal")
+        [view] = slack_double.open_modals("U1")
+        await slack_double.submit(view, {"name": "Dr Lee", "role": "attending"})
+        assert saved[0]["name"] == {"type": "plain_text_input", "value": "Dr Lee"}
+        assert saved[0]["role"]["selected_option"]["value"] == "attending"
+        assert not view.open
+
+        await slack_double.open_home("U1")
+        await slack_double.wait_for(lambda: slack_double.home("U1") is not None, what="views.publish")
+        assert "Your week" in text_of(slack_double.home("U1").view)  # type: ignore[union-attr]
+
+        dm = (await app.client.conversations_open(users="U1"))["channel"]["id"]
+        await app.client.chat_postMessage(
+            channel=dm, text="due", blocks=[{"type": "actions", "elements": [button("Done", "nudge:done")]}]
+        )
+        clicked = await slack_double.click(slack_double.dms("U1")[-1], "nudge:done", user="U1")
+        await slack_double.wait_for(lambda: bool(clicked.posts), what="the button's respond()")
+        assert clicked.posts[0].body["text"] == "done by U1"
+        assert slack_double.late_acks == [] and slack_double.invalid == []
+    finally:
+        await handler.close_async()
+
+
+async def test_bolt_http_mode_verifies_the_doubles_signatures(slack_double: SlackDouble) -> None:
+    app = bolt_app(slack_double)
+
+    @app.command("/imgbot")
+    async def command(ack: Any, body: dict[str, Any]) -> None:
+        await ack(text=f"ran {body['text']}")
+
+    runner = web.AppRunner(app.web_app(path="/slack/events"), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/slack/events"  # type: ignore[union-attr]
+        slack_double.http_url = url
+        delivery = await slack_double.slash("/imgbot", "faq", user="U1")
+        assert delivery.ack["text"] == "ran faq"
+        form = "command=%2Fimgbot&text=faq&team_id=T1&user_id=U1&channel_id=C1"
+        assert (await slack_double.post_signed(url, form, secret="wrong"))[0] == 401
+        assert (await slack_double.post_signed(url, form, timestamp=int(time.time()) - 301))[0] == 401
+    finally:
+        await runner.cleanup()
+
+
+async def test_bolt_oauth_install_flow_through_the_doubles_authorize_page(
+    slack_double: SlackDouble, tmp_path: Any
+) -> None:
+    slack_double.add_team("T2", name="Peds IMGs")
+    slack_double.add_user("T2", "W1", "installer", admin=True)
+    slack_double.oauth_team, slack_double.oauth_user = "T2", "W1"
+    store = FileInstallationStore(base_dir=str(tmp_path / "installs"))
+    app = AsyncApp(
+        signing_secret=SIGNING_SECRET,
+        client=AsyncWebClient(base_url=slack_double.api_base),
+        oauth_settings=AsyncOAuthSettings(
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            scopes=["commands", "chat:write"],
+            installation_store=store,
+            state_store=FileOAuthStateStore(expiration_seconds=600, base_dir=str(tmp_path / "states")),
+            authorization_url=slack_double.authorize_url,
+            install_page_rendering_enabled=False,
+        ),
+    )
+    runner = web.AppRunner(app.web_app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+        slack_double.oauth_redirect_url = f"{base}/slack/oauth_redirect"
+        async with aiohttp.ClientSession() as session:
+            # bolt's state cookie is Secure, so a browser on http:// would drop it: carry it by hand
+            async with session.get(f"{base}/slack/install", allow_redirects=False) as start:
+                assert start.status == 302 and start.headers["Location"].startswith(slack_double.authorize_url)
+                cookie = start.headers["Set-Cookie"].split(";")[0]
+            async with session.get(start.headers["Location"], allow_redirects=False) as consent:
+                assert consent.status == 302
+                back = consent.headers["Location"]
+            async with session.get(back, headers={"Cookie": cookie}) as page:
+                assert page.status == 200, await page.text()
+        assert slack_double.authorize_requests[0]["state"]
+        installed = await store.async_find_installation(enterprise_id=None, team_id="T2")
+        assert installed is not None and installed.bot_token == slack_double.bot_token("T2")
+        assert installed.bot_id == slack_double.teams["T2"].bot_id
+    finally:
+        await runner.cleanup()
+
+
+async def test_disconnect_makes_the_sdk_client_reconnect_with_a_new_url(slack_double: SlackDouble, bot: Bot) -> None:
+    bot.client.ping_interval = 0.05  # how soon slack_sdk's monitor notices the closed socket
+    opened = len(slack_double.api("apps.connections.open"))
+    await slack_double.disconnect_all()
+    await slack_double.wait_for(
+        lambda: len(slack_double.api("apps.connections.open")) > opened and len(slack_double.connections) == 1,
+        timeout=5,
+        what="a reconnect",
+    )
+    delivery = await slack_double.slash("/imgbot", "help", user="U1")
+    assert delivery.acked  # slack_sdk handles "disconnect" itself (it reconnects; listeners never see it)
+
+
+async def test_external_select_suggestions_and_view_closed(slack_double: SlackDouble, bot: Bot) -> None:
+    client = web_client(slack_double)
+    view = modal(
+        notify_on_close=True,
+        blocks=[
+            {
+                "type": "input",
+                "block_id": "contact",
+                "label": {"type": "plain_text", "text": "Contact"},
+                "element": {"type": "external_select", "action_id": "pick", "min_query_length": 1},
+            }
+        ],
+    )
+    opened = (await client.views_open(trigger_id=slack_double.trigger_for("U1"), view=view))["view"]
+
+    async def answer(request: SocketModeRequest) -> dict[str, Any] | None:
+        if request.payload["type"] == "block_suggestion":
+            q = request.payload["value"]
+            return {"options": [{"text": {"type": "plain_text", "text": f"Dr {q}"}, "value": "7"}]}
+        return None
+
+    bot.answer = answer
+    suggested = await slack_double.suggest(opened["id"], "pick", "Lee")
+    assert suggested.ack["options"][0]["value"] == "7"
+    assert bot.raw[-1]["accepts_response_payload"] is True
+    closed = await slack_double.close_view(opened["id"])
+    assert closed is not None and closed.payload["type"] == "view_closed"
+    assert slack_double.open_modals("U1") == []
+
+
+async def test_file_input_downloads_only_with_the_workspaces_bot_token(slack_double: SlackDouble) -> None:
+    picked = slack_double.file_for_input("contacts.csv", b"name\nDr Lee\n")
+    slack_double.add_team("T2")
+    async with aiohttp.ClientSession() as session:
+        own = {"Authorization": f"Bearer {slack_double.bot_token('T1')}"}
+        async with session.get(picked["url_private_download"], headers=own) as r:
+            assert r.status == 200 and await r.read() == b"name\nDr Lee\n"
+        other = {"Authorization": f"Bearer {slack_double.bot_token('T2')}"}
+        async with session.get(picked["url_private_download"], headers=other) as r:
+            assert r.status == 403
+        async with session.get(picked["url_private_download"]) as r:
+            assert r.status == 403
+
+
+async def test_a_stranger_cannot_click_what_they_cannot_see_unless_forged(slack_double: SlackDouble, bot: Bot) -> None:
+    client = web_client(slack_double)
+    dm = (await client.conversations_open(users="U1"))["channel"]["id"]
+    await client.chat_postMessage(
+        channel=dm, text="due", blocks=[{"type": "actions", "elements": [button("Done", "nudge:done")]}]
+    )
+    [msg] = slack_double.dms("U1")
+    with pytest.raises(AssertionError, match="cannot see"):
+        await slack_double.click(msg, "nudge:done", user="U2")
+    forged = await slack_double.click(msg, "nudge:done", user="U2", forged=True)
+    assert forged.payload["user"]["id"] == "U2" and forged.payload["channel"]["id"] == dm
+
+
+async def test_bolt_http_mode_interactions_arrive_as_a_signed_payload_form(slack_double: SlackDouble) -> None:
+    app = bolt_app(slack_double)
+    clicked: list[str] = []
+
+    @app.action("nudge:done")
+    async def done(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        clicked.append(body["actions"][0]["value"])
+
+    runner = web.AppRunner(app.web_app(path="/slack/events"), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        slack_double.http_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/slack/events"  # type: ignore[union-attr]
+        msg = {
+            "channel": "C1",
+            "ts": "1.000001",
+            "team": "T1",
+            "blocks": [{"type": "actions", "elements": [button("Done", "nudge:done", "n9")]}],
+        }
+        delivery = await slack_double.click(msg, "nudge:done", user="U1")
+        assert delivery.transport == "http" and delivery.attempts[0].status == 200
+        assert clicked == ["n9"]
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_closed_modal_cannot_be_updated(slack_double: SlackDouble) -> None:
+    client = web_client(slack_double)
+    opened = (await client.views_open(trigger_id=slack_double.trigger_for("U1"), view=modal()))["view"]
+    await slack_double.close_view(opened["id"])
+    error = await refused(client.views_update(view_id=opened["id"], view=modal("Too late")))
+    assert error.response["error"] == "not_found"
+
+
+async def test_a_retry_reaches_the_app_after_it_restarts(make_slack_double: MakeDouble) -> None:
+    double = await make_slack_double(ack_timeout=0.3)
+    first = Bot(double)
+    await first.__aenter__()
+
+    async def never(request: SocketModeRequest) -> bool:
+        return False
+
+    first.answer = never
+    delivery = await double.slash("/imgbot", "contact add Lee", user="U1", wait=False)
+    await double.wait_for(lambda: bool(first.requests), what="the first delivery")
+    await first.__aexit__()
+    await double.wait_for(lambda: not double.connections, what="the old socket to close")
+    async with Bot(double) as second:
+        await double.wait_for(lambda: delivery.acked, timeout=5, what="the retry's ack")
+    assert second.requests[0].payload["text"] == "contact add Lee" and second.requests[0].retry_attempt
+    assert delivery.attempts[0].late and delivery.first_ack is not None and not delivery.first_ack.late
+
+
+async def test_uninstall_revokes_before_the_events_arrive(slack_double: SlackDouble, bot: Bot) -> None:
+    token = slack_double.bot_token("T1")
+    seen: list[str] = []
+
+    async def check(request: SocketModeRequest) -> None:
+        client = AsyncWebClient(token=token, base_url=slack_double.api_base)
+        try:
+            await client.auth_test()
+            seen.append("valid")
+        except SlackApiError as e:
+            seen.append(e.response["error"])
+
+    bot.answer = check
+    await slack_double.uninstall("T1")
+    assert seen == ["token_revoked", "token_revoked"]
