@@ -7,7 +7,7 @@ instance that takes over a lapsed claim checks ``conversations.history`` first
 (:meth:`SlackDMPort.sent_before`) instead of sending the digest twice: Slack, unlike Discord,
 has no message nonce.
 
-Requests are paced per workspace, right before each goes out; slack_sdk's retry handlers on
+Messages are paced per workspace (``IMGBOT_SLACK_DM_RATE``), right before each goes out; slack_sdk's retry handlers on
 every client wait out a 429's ``Retry-After`` and retry 5xx answers.
 """
 
@@ -91,13 +91,15 @@ class SlackDMPort:
         self.app = app
         self.workspaces = workspaces
         self.rate = rate
-        self._pacers: dict[str, Pacer] = {}
+        self._pacers: dict[tuple[str, str], Pacer] = {}
         self._channels: OrderedDict[str, str] = OrderedDict()
 
-    def pacer(self, team: str) -> Pacer:
-        pacer = self._pacers.get(team)
+    def pacer(self, team: str, kind: str = "post") -> Pacer:
+        """Messages are paced per workspace; opening DMs and reading history have their own pace (Slack
+        limits each method on its own), so they never eat into the messages' rate."""
+        pacer = self._pacers.get((team, kind))
         if pacer is None:
-            pacer = self._pacers[team] = Pacer(self.rate)
+            pacer = self._pacers[team, kind] = Pacer(self.rate)
         return pacer
 
     async def deliver(self, user: UserRef, reply: Reply, nonce: str) -> None:
@@ -116,7 +118,7 @@ class SlackDMPort:
                     unfurl_media=False,
                 )
                 if message.files:
-                    await self.pacer(team).wait()
+                    await self.pacer(team, "files").wait()
                     await client.files_upload_v2(
                         channel=channel,
                         file_uploads=[{"content": f.content, "filename": f.filename} for f in message.files],
@@ -137,7 +139,7 @@ class SlackDMPort:
         if channel is None:
             return False  # never DMed: nothing can have been sent
         try:
-            await self.pacer(team).wait()
+            await self.pacer(team, "history").wait()
             history = await client.conversations_history(
                 channel=channel, limit=HISTORY_LOOKBACK, include_all_metadata=True
             )
@@ -158,7 +160,7 @@ class SlackDMPort:
         stored = await self.app.store.dm_channel(user)
         if stored is None:
             team, slack_user = split_account(user.account)
-            await self.pacer(team).wait()
+            await self.pacer(team, "open").wait()
             opened = await client.conversations_open(users=slack_user)
             stored = str(opened["channel"]["id"])
             await self.app.store.set_dm_channel(user, stored, self.app.clock.now())

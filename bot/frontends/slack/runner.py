@@ -73,7 +73,7 @@ class SlackBot:
         self.port = SlackDMPort(app, self.workspaces, rate=settings.slack_dm_rate)
         self.scheduler: NudgeScheduler | None = None
         if engine is None:
-            engine = build_engine(app, settings, {PLATFORM: self.port}, rate=UNPACED, concurrency=16, batch=2000)
+            engine = build_engine(app, settings, {PLATFORM: self.port}, rate=UNPACED, concurrency=32, batch=2000)
             self.scheduler = NudgeScheduler(engine, settings.heartbeat_seconds)
             app.on_nudges_changed = self.scheduler.poke
         else:
