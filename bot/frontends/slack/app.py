@@ -90,6 +90,14 @@ FORM_NOT_YOURS = "this form was opened by someone else"
 UPLOAD_FAILED = "Slack would not take the file for your DM with the app; open the app's Messages tab once and try again"
 
 
+class _EnvTokenNote(logging.Filter):
+    """bolt reads SLACK_BOT_TOKEN from the environment itself and warns that the client we pass
+    (which carries that token, SLACK_API_BASE and the retry handlers) wins; that is the intent."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
 # ---------------------------------------------------------------- who and where
 @dataclass(frozen=True)
 class Who:
@@ -210,6 +218,9 @@ class SlackFrontend:
             kwargs["installation_store_bot_only"] = True
         else:
             kwargs["token"] = None  # the client carries the token
+        bolt_log = logging.getLogger("slack_bolt.AsyncApp")
+        if not any(isinstance(f, _EnvTokenNote) for f in bolt_log.filters):
+            bolt_log.addFilter(_EnvTokenNote())
         self.bolt = AsyncApp(**kwargs)
         self._register()
 
