@@ -58,6 +58,10 @@ class Pacer:
                 now = self._next
             self._next = max(now, self._next) + self.interval
 
+    def hold(self, seconds: float) -> None:
+        """Start nothing for ``seconds`` (the platform asked: a 429's Retry-After)."""
+        self._next = max(self._next, _time.monotonic() + seconds)
+
 
 @dataclass(frozen=True)
 class Outcome:

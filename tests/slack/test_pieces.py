@@ -90,3 +90,16 @@ def test_run_refuses_incomplete_slack_settings_in_one_line(tmp_path: Path, env: 
     )
     assert res.returncode == 2, res.stderr
     assert wanted in res.stderr and res.stderr.count("\n") == 1
+
+
+async def test_a_held_pacer_starts_nothing_until_retry_after_has_passed() -> None:
+    import time
+
+    from bot.core.nudges import Pacer
+
+    pacer = Pacer(1000.0)
+    await pacer.wait()
+    pacer.hold(0.3)
+    started = time.monotonic()
+    await pacer.wait()
+    assert time.monotonic() - started >= 0.29

@@ -8,13 +8,15 @@ instance that takes over a lapsed claim checks ``conversations.history`` first
 has no message nonce.
 
 Messages are paced per workspace (``IMGBOT_SLACK_DM_RATE``), right before each goes out; slack_sdk's retry handlers on
-every client wait out a 429's ``Retry-After`` and retry 5xx answers.
+every client wait out a 429's ``Retry-After`` and retry 5xx answers, and a 429 holds the
+workspace's pacer for that long, so messages not yet sent do not meet the same 429.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -66,6 +68,16 @@ class Workspaces:
         self.settings = settings
         self.static_token = static_token
         self._clients: dict[str, AsyncWebClient] = {}
+        # told of every 429 a workspace's client meets: (workspace, method, Retry-After seconds)
+        self.on_limited: Callable[[str, str, float], None] | None = None
+
+    def _limited(self, team: str) -> Callable[[str, float], None]:
+        def heard(method: str, seconds: float) -> None:
+            self.app.telemetry.rate_limited("slack")
+            if self.on_limited is not None:
+                self.on_limited(team, method, seconds)
+
+        return heard
 
     async def client(self, team: str) -> AsyncWebClient:
         if self.static_token:
@@ -80,7 +92,7 @@ class Workspaces:
             raise DeliveryError(f"the app is not installed in Slack workspace {team}", permanent=True)
         known = self._clients.get(team)
         if known is None or known.token != token:
-            known = self._clients[team] = make_client(self.settings, token)
+            known = self._clients[team] = make_client(self.settings, token, self._limited(team))
         return known
 
 
@@ -93,6 +105,12 @@ class SlackDMPort:
         self.rate = rate
         self._pacers: dict[tuple[str, str], Pacer] = {}
         self._channels: OrderedDict[str, str] = OrderedDict()
+        workspaces.on_limited = self._hold
+
+    def _hold(self, team: str, method: str, seconds: float) -> None:
+        """A 429 for a message: nothing more goes to that workspace until Retry-After has passed."""
+        kind = {"chat.postMessage": "post", "conversations.open": "open", "conversations.history": "history"}
+        self.pacer(team, kind.get(method, "files")).hold(seconds)
 
     def pacer(self, team: str, kind: str = "post") -> Pacer:
         """Messages are paced per workspace; opening DMs and reading history have their own pace (Slack
