@@ -2,8 +2,9 @@
 
     python bench/slack_ack_bench.py [--commands 50] [--rounds 5] [--http]
 
-The real Slack bot (``imgbot run``'s SlackBot: bolt's AsyncApp, Socket Mode by default, or
-HTTP mode with ``--http``) runs against the double on 127.0.0.1. Each round, N users type a
+The bot is ``imgbot run`` itself, in its own process as an operator starts it (Socket Mode by
+default, or HTTP mode with ``--http``), pointed at the double on 127.0.0.1; the double runs in
+this process, as Slack runs on its own machines, so its work is not counted against the bot. Each round, N users type a
 command at the same moment (a mix of ``contact add``, ``script cold-email``, ``followups``,
 ``help`` and ``profile show``, each user's profile already set). The double times every ack
 from the moment it sent the envelope (or request) to the moment the ack arrived. Target: p99
@@ -15,9 +16,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import signal
+import socket
 import sys
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,20 +28,26 @@ sys.path.insert(0, str(ROOT))
 
 from _common import machine_info, peak_rss_mib, percentile, table  # noqa: E402
 
-from bot.core.clock import ManualClock  # noqa: E402
-from bot.frontends.slack.runner import SlackBot  # noqa: E402
-from bot.ops import OpsServer  # noqa: E402
-from bot.runtime import build_app  # noqa: E402
-from bot.settings import Settings  # noqa: E402
 from tests.slack.double import APP_TOKEN, SIGNING_SECRET, Delivery, SlackDouble  # noqa: E402
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 PROFILE = (
     'profile set name:"Dr User" country:Egypt school:"Cairo University" specialty:psych '
     "track:non-us-img eras:2027-09 timezone:UTC"
 )
 MIX = ['contact add "Dr Maya Lee {i}" role:attending how_met:conference', "script cold-email", "followups", "help",
        "profile show"]  # fmt: skip
+
+
+async def wait_http(port: int) -> None:
+    for _ in range(300):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        return
+    raise RuntimeError("imgbot run did not start its HTTP server")
 
 
 async def run(n: int, rounds: int, http: bool) -> None:
@@ -48,40 +57,46 @@ async def run(n: int, rounds: int, http: bool) -> None:
     for u in users:
         double.add_user("T1", u, u.lower())
     with tempfile.TemporaryDirectory() as tmp:
-        env: dict[str, object] = {
-            "slack_bot_token": double.bot_token("T1"),
-            "slack_api_base": double.api_base,
-            "heartbeat_seconds": 3600,
-        }
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("IMGBOT_", "DISCORD_", "SLACK_"))}
+        env.update(
+            PYTHONPATH=str(ROOT),
+            IMGBOT_DATABASE_URL=f"sqlite:///{Path(tmp) / 'bench.db'}",
+            SLACK_BOT_TOKEN=double.bot_token("T1"),
+            SLACK_API_BASE=double.api_base,
+            IMGBOT_LOG_LEVEL="WARNING",
+        )
+        port = 0
         if http:
-            env.update(slack_signing_secret=SIGNING_SECRET, http_port=0)
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            env.update(SLACK_SIGNING_SECRET=SIGNING_SECRET, IMGBOT_HTTP_PORT=str(port), IMGBOT_HTTP_HOST="127.0.0.1")
+            double.http_url = f"http://127.0.0.1:{port}/slack/events"
         else:
-            env["slack_app_token"] = APP_TOKEN
-        settings = Settings(database_url=f"sqlite:///{Path(tmp) / 'bench.db'}", **env)  # type: ignore[arg-type]
-        app = await build_app(settings, ManualClock(NOW))
-        bot = SlackBot(app, settings)
-        ops = None
-        if http:
-            ops = OpsServer("bench")
-            bot.mount(ops)
-            await ops.start("127.0.0.1", 0)
-            double.http_url = f"http://127.0.0.1:{ops.port}/slack/events"
-        await bot.start()
-        if not http:
-            await double.wait_connected()
-        await asyncio.gather(*(double.slash("/imgbot", PROFILE, user=u, channel="dm") for u in users))
-        measured: list[Delivery] = []
-        for r in range(rounds):
-            lines = [MIX[(i + r) % len(MIX)].format(i=f"{r}-{i}") for i in range(n)]
-            batch = await asyncio.gather(
-                *(double.slash("/imgbot", line, user=u, channel="dm") for u, line in zip(users, lines, strict=True))
-            )
-            measured += batch
-            await double.wait_for(lambda b=batch: all(d.text for d in b), 30, "every answer")  # type: ignore[misc]
-        await bot.stop()
-        if ops is not None:
-            await ops.stop()
-        await app.store.close()
+            env["SLACK_APP_TOKEN"] = APP_TOKEN
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", env=env, cwd=tmp,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            if http:
+                await wait_http(port)
+            else:
+                await double.wait_connected(timeout=60)
+            await asyncio.gather(*(double.slash("/imgbot", PROFILE, user=u, channel="dm") for u in users))
+            measured: list[Delivery] = []
+            for r in range(rounds):
+                lines = [MIX[(i + r) % len(MIX)].format(i=f"{r}-{i}") for i in range(n)]
+                batch = await asyncio.gather(
+                    *(double.slash("/imgbot", line, user=u, channel="dm") for u, line in zip(users, lines, strict=True))
+                )
+                measured += batch
+                await double.wait_for(lambda b=batch: all(d.text for d in b), 30, "every answer")  # type: ignore[misc]
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _, err = await asyncio.wait_for(proc.communicate(), 60)
+        if proc.returncode != 0:
+            print(err.decode(), file=sys.stderr)
     await double.close()
 
     lat = [1000 * (d.ack_latency or 0.0) for d in measured]
