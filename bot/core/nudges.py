@@ -53,10 +53,12 @@ class Pacer:
     async def wait(self) -> None:
         async with self._lock:
             now = _time.monotonic()
-            if self._next > now:
-                await asyncio.sleep(self._next - now)
-                now = self._next
-            self._next = max(now, self._next) + self.interval
+            slot = max(now, self._next)
+            while slot > now:
+                await asyncio.sleep(slot - now)
+                now = _time.monotonic()
+                slot = max(slot, self._next)  # a hold() while asleep moves the slot out
+            self._next = slot + self.interval
 
     def hold(self, seconds: float) -> None:
         """Start nothing for ``seconds`` (the platform asked: a 429's Retry-After)."""

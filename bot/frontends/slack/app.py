@@ -9,7 +9,9 @@ stranger's click is refused privately.
 Every answer goes through :meth:`SlackFrontend._answer`, the front end's one error handler:
 the work starts at once; if it is done within ``defer_after`` the answer rides on the ack
 itself, otherwise the ack goes out empty (well inside Slack's 3 s) and the answer follows
-through ``response_url`` (the policy in :func:`bot.frontends.kit.within_deadline`). Personal
+through ``response_url`` (the policy in :func:`bot.frontends.kit.within_deadline`). An empty
+ack costs Slack nothing, so by default (``defer_after=0``) a slash command acks before any work;
+a modal submission waits up to 2 s so a bad value can be shown on its field. Personal
 replies are ephemeral; public commands (``Command.private=False``) answer in the channel.
 Files (.ics, .csv) go to the user's DM with ``files_upload_v2``: an ephemeral message cannot
 carry one.
