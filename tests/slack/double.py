@@ -588,6 +588,7 @@ class File:
     title: str = ""
     content: bytes | None = None
     channels: list[str] = field(default_factory=list)
+    base: str = ""  # the double's base URL: url_private is served at {base}/files-pri/<id>/<name>
 
     def as_slack(self) -> dict[str, Any]:
         return {
@@ -599,7 +600,8 @@ class File:
             "size": len(self.content or b""),
             "user": self.user,
             "channels": list(self.channels),
-            "url_private": f"https://files.slack.invalid/{self.id}/{self.name}",
+            "url_private": f"{self.base}/files-pri/{self.id}/{self.name}",
+            "url_private_download": f"{self.base}/files-pri/{self.id}/{self.name}",
         }
 
 
@@ -1421,7 +1423,7 @@ class SlackDouble:
             raise SlackError("invalid_arguments", messages=["[ERROR] missing required field: filename"])
         if length is None or not str(length).isdigit() or int(length) < 1:
             raise SlackError("invalid_arguments", messages=["[ERROR] missing required field: length"])
-        f = File(self._id("F"), team.id, team.bot_user, name, int(length))
+        f = File(self._id("F"), team.id, team.bot_user, name, int(length), base=self.base)
         self.uploads[f.id] = f
         return _ok({"upload_url": f"{self.base}/upload/{f.id}", "file_id": f.id})
 
@@ -1531,20 +1533,24 @@ class SlackDouble:
         """Make a response_url post or an ack payload visible where Slack would show it."""
         team = self.teams[delivery.team]
         channel = delivery.payload.get("channel_id") or (delivery.payload.get("channel") or {}).get("id")
-        if body.get("delete_original") and delivery.payload.get("message"):
+        source = delivery.payload.get("message")
+        # the message a click came from: in the channel, or the ephemeral one shown to the clicker
+        if delivery.payload.get("container", {}).get("is_ephemeral"):
+            shown_in = self.ephemeral
+        else:
             ch = self.channels.get(str(channel))
-            if ch is not None:
-                ch.messages[:] = [m for m in ch.messages if m["ts"] != delivery.payload["message"]["ts"]]
+            shown_in = ch.messages if ch is not None else []
+        original = next((m for m in shown_in if source and m["ts"] == source.get("ts")), None)
+        if body.get("delete_original"):
+            if original is not None:
+                shown_in.remove(original)
             return
         if not (body.get("text") or body.get("blocks")):
             return
         msg = self._message(team, body)
-        if body.get("replace_original") and delivery.payload.get("message"):
-            ch = self.channels.get(str(channel))
-            old = next((m for m in ch.messages if m["ts"] == delivery.payload["message"]["ts"]), None) if ch else None
-            if old is not None:
-                old.update({k: msg[k] for k in ("text", "blocks")})
-                return
+        if body.get("replace_original") and original is not None:
+            original.update({k: msg[k] for k in ("text", "blocks")})
+            return
         if body.get("response_type") == "in_channel" and channel in self.channels:
             msg["channel"] = channel
             self.channels[channel].messages.append(msg)
@@ -2001,11 +2007,9 @@ class SlackDouble:
 
     def file_for_input(self, name: str, content: bytes, *, team: str = "T1", user: str = "U1") -> dict[str, Any]:
         """A file a user picked in a ``file_input`` (the bot downloads ``url_private`` with its token)."""
-        f = File(self._id("F"), team, user, name, len(content), name, content)
+        f = File(self._id("F"), team, user, name, len(content), name, content, base=self.base)
         self.uploads[f.id] = f
-        shown = f.as_slack()
-        shown["url_private"] = shown["url_private_download"] = f"{self.base}/files-pri/{f.id}/{name}"
-        return shown
+        return f.as_slack()
 
     async def submit(
         self,

@@ -1059,3 +1059,25 @@ async def test_uninstall_revokes_before_the_events_arrive(slack_double: SlackDou
     bot.answer = check
     await slack_double.uninstall("T1")
     assert seen == ["token_revoked", "token_revoked"]
+
+
+async def test_response_url_replaces_or_deletes_the_message_a_click_came_from(
+    slack_double: SlackDouble, bot: Bot
+) -> None:
+    client = web_client(slack_double)
+    blocks = [{"type": "actions", "elements": [button("Done", "nudge:done")]}]
+    await client.chat_postEphemeral(channel="C1", user="U1", text="only you", blocks=blocks)
+    await client.chat_postMessage(channel="C1", text="everyone", blocks=blocks)
+    [private] = slack_double.ephemerals("U1")
+    [public] = slack_double.messages("C1")
+    on_private = await slack_double.click(private, "nudge:done", user="U1")
+    on_public = await slack_double.click(public, "nudge:done", user="U2")
+    assert on_private.payload["container"]["is_ephemeral"] is True
+    with pytest.raises(AssertionError, match="only the user"):
+        await slack_double.click(private, "nudge:done", user="U2")
+    async with aiohttp.ClientSession() as session:
+        assert on_private.response_url and on_public.response_url
+        await session.post(on_private.response_url, json={"replace_original": True, "text": "done"})
+        await session.post(on_public.response_url, json={"delete_original": True})
+    assert [m["text"] for m in slack_double.ephemerals("U1")] == ["done"]
+    assert slack_double.messages("C1") == []
