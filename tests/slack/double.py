@@ -1044,23 +1044,26 @@ class SlackDouble:
         if handler is None:
             self.unknown.append(method)
             raise SlackError("unknown_method", status=404)
-        if method == "oauth.v2.access":
-            return await self._oauth_access(args, basic)
-        if token is None:
-            raise SlackError("not_authed")
-        if method == "apps.connections.open":
-            if token == APP_TOKEN:
-                return await self._connections_open(args)
-            raise SlackError("not_allowed_token_type" if team is not None else "invalid_auth")
-        if token == APP_TOKEN:
-            raise SlackError("not_allowed_token_type")
-        if team is None:
-            revoked = any(token in t.revoked for t in self.teams.values())
-            raise SlackError("token_revoked" if revoked else "invalid_auth")
+        if method != "oauth.v2.access":
+            if token is None:
+                raise SlackError("not_authed")
+            if method == "apps.connections.open" and token != APP_TOKEN:
+                raise SlackError("not_allowed_token_type" if team is not None else "invalid_auth")
+            if method != "apps.connections.open" and token == APP_TOKEN:
+                raise SlackError("not_allowed_token_type")
+            if team is None and token != APP_TOKEN:
+                revoked = any(token in t.revoked for t in self.teams.values())
+                raise SlackError("token_revoked" if revoked else "invalid_auth")
         fault = self._fault_for(method)
         if fault is not None and not fault.after_effect:
             return self._fault_response(fault)
-        response = await handler(args, team)
+        if method == "oauth.v2.access":
+            response = await self._oauth_access(args, basic)
+        elif method == "apps.connections.open":
+            response = await self._connections_open(args)
+        else:
+            assert team is not None
+            response = await handler(args, team)
         return self._fault_response(fault) if fault is not None else response
 
     def _methods(self) -> dict[str, Callable[[dict[str, Any], Team], Any]]:

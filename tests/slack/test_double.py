@@ -470,6 +470,11 @@ async def test_scripted_faults(slack_double: SlackDouble) -> None:
     slack_double.fail_next("chat.postMessage", error="fatal_error", status=500, after_effect=True)
     await refused(client.chat_postMessage(channel="C1", text="stored anyway"))
     assert [m["text"] for m in slack_double.messages("C1")] == ["stored anyway"]
+    app_level = AsyncWebClient(token=APP_TOKEN, base_url=slack_double.api_base)
+    slack_double.fail_next("apps.connections.open", status=503)
+    with pytest.raises(SlackApiError):
+        await app_level.apps_connections_open(app_token=APP_TOKEN)
+    assert (await app_level.apps_connections_open(app_token=APP_TOKEN))["url"].startswith("ws://127.0.0.1:")
 
 
 # ====================================================================== OAuth
