@@ -383,6 +383,24 @@ def view_problems(view: Any) -> list[str]:
     return out
 
 
+# what an input left empty holds in view.state (Slack sends the key with null)
+_EMPTY = {
+    "static_select": "selected_option",
+    "external_select": "selected_option",
+    "radio_buttons": "selected_option",
+    "users_select": "selected_user",
+    "conversations_select": "selected_conversation",
+    "channels_select": "selected_channel",
+    "datepicker": "selected_date",
+    "timepicker": "selected_time",
+    "datetimepicker": "selected_date_time",
+    "checkboxes": "selected_options",
+    "multi_static_select": "selected_options",
+    "multi_external_select": "selected_options",
+    "file_input": "files",
+}
+
+
 # ====================================================================== reading messages
 
 
@@ -1890,6 +1908,7 @@ class SlackDouble:
         user: str = "U1",
         team: str | None = None,
         value: str | None = None,
+        values: dict[str, Any] | None = None,
         forged: bool = False,
         retries: bool = True,
         wait: bool = True,
@@ -1897,7 +1916,8 @@ class SlackDouble:
     ) -> Delivery:
         """Press the button (or pick ``value`` in the select / overflow) ``action_id`` in a message or view.
         A user who could not see the message is refused here (AssertionError), as the Slack client never
-        lets them click; ``forged=True`` sends the payload anyway (a replayed or hand-made request)."""
+        lets them click; ``forged=True`` sends the payload anyway (a replayed or hand-made request).
+        In a view, ``values`` are what the user has typed in its inputs so far (sent as ``view.state``)."""
         view = target if isinstance(target, View) else None
         if view is None and isinstance(target, dict) and target.get("type") in ("modal", "home") and "id" in target:
             view = self.views.get(str(target["id"]))
@@ -1947,7 +1967,7 @@ class SlackDouble:
         }
         if view is not None:
             payload["container"] = {"type": "view", "view_id": view.id}
-            payload["view"] = view.as_slack()
+            payload["view"] = view.as_slack(self._state(view, values or {}, submitting=False))
             trigger = self._trigger(team_id, user, view.id if view.type == "modal" else None)
         else:
             msg = dict(target)  # type: ignore[arg-type]
@@ -2014,6 +2034,27 @@ class SlackDouble:
         self.uploads[f.id] = f
         return f.as_slack()
 
+    def _state(self, view: View, values: dict[str, Any], *, submitting: bool) -> dict[str, dict[str, Any]]:
+        """``view.state.values`` with these inputs filled (keys: action_id or block_id), the rest empty."""
+        state: dict[str, dict[str, Any]] = {}
+        used: set[str] = set()
+        for b in view.blocks:
+            if b.get("type") != "input":
+                continue
+            el = b["element"]
+            bid, aid = str(b.get("block_id", "")), str(el.get("action_id", ""))
+            key = aid if aid in values else bid if bid in values else None
+            if key is None:
+                if submitting:
+                    assert b.get("optional"), f"the Slack client will not submit without required input {bid}/{aid}"
+                state[bid] = {aid: {"type": el["type"], _EMPTY.get(el["type"], "value"): None}}
+                continue
+            used.add(key)
+            state[bid] = {aid: self._state_value(el, values[key])}
+        unknown = set(values) - used
+        assert not unknown, f"the view has no inputs {sorted(unknown)}"
+        return state
+
     async def submit(
         self,
         view_id: str | View,
@@ -2029,22 +2070,7 @@ class SlackDouble:
         assert view.open and view.type == "modal", f"view {view.id} is not an open modal"
         user = user or view.user
         assert user == view.user, "only the user a modal was opened for can submit it"
-        state: dict[str, dict[str, Any]] = {}
-        used: set[str] = set()
-        for b in view.blocks:
-            if b.get("type") != "input":
-                continue
-            el = b["element"]
-            bid, aid = str(b.get("block_id", "")), str(el.get("action_id", ""))
-            key = aid if aid in values else bid if bid in values else None
-            if key is None:
-                assert b.get("optional"), f"the Slack client will not submit without required input {bid}/{aid}"
-                state[bid] = {aid: {"type": el["type"], **({"value": None} if "input" in el["type"] else {})}}
-                continue
-            used.add(key)
-            state[bid] = {aid: self._state_value(el, values[key])}
-        unknown = set(values) - used
-        assert not unknown, f"the modal has no inputs {sorted(unknown)}"
+        state = self._state(view, values, submitting=True)
         t = self.teams[view.team]
         u = self._user_of(view.team, user)
         payload = {

@@ -634,6 +634,9 @@ async def test_click_and_submit_build_the_payloads_slack_sends(slack_double: Sla
     await slack_double.wait_for(lambda: bool(opened))
     view_id = opened["id"]
     rejected = await slack_double.submit(view_id, {"name": "Lee"})
+    assert bot.requests[-1].payload["view"]["state"]["values"]["met_on"] == {
+        "value": {"type": "datepicker", "selected_date": None}
+    }
     assert rejected.ack["response_action"] == "errors" and slack_double.views[view_id].open
     assert slack_double.views[view_id].errors == {"name": "Start with Dr"}
     done = await slack_double.submit(view_id, {"name": "Dr Lee", "met_on": "2027-01-10"})
@@ -1086,3 +1089,25 @@ async def test_response_url_replaces_or_deletes_the_message_a_click_came_from(
         await session.post(on_public.response_url, json={"delete_original": True})
     assert [m["text"] for m in slack_double.ephemerals("U1")] == ["done"]
     assert slack_double.messages("C1") == []
+
+
+async def test_a_click_in_a_modal_carries_what_was_typed_so_far(slack_double: SlackDouble, bot: Bot) -> None:
+    client = web_client(slack_double)
+    view = modal(
+        blocks=[
+            {
+                "type": "input",
+                "block_id": "name",
+                "label": {"type": "plain_text", "text": "Name"},
+                "element": {"type": "plain_text_input", "action_id": "value"},
+            },
+            {"type": "actions", "elements": [button("Check", "check")]},
+        ]
+    )
+    opened = (await client.views_open(trigger_id=slack_double.trigger_for("U1"), view=view))["view"]
+    delivery = await slack_double.click(slack_double.views[opened["id"]], "check", user="U1", values={"name": "Dr L"})
+    assert delivery.payload["container"] == {"type": "view", "view_id": opened["id"]}
+    assert delivery.payload["view"]["state"]["values"]["name"]["value"] == {"type": "plain_text_input", "value": "Dr L"}
+    # a trigger from inside a modal can push onto it
+    pushed = await client.views_push(trigger_id=delivery.trigger_id, view=modal("Two"))
+    assert pushed["view"]["previous_view_id"] == opened["id"]
