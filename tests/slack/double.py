@@ -17,7 +17,7 @@ Workspaces
     team has its own bot token (``xoxb-T2-...``), bot user (``UB...``) and bot id (``B...``). One app for all:
     ``APP_ID``, app-level token ``APP_TOKEN`` (only it may call ``apps.connections.open``), ``SIGNING_SECRET``,
     ``CLIENT_ID`` / ``CLIENT_SECRET`` (for ``oauth.v2.access``). ``double.add_user(team, "U9", admin=True)``,
-    ``double.add_channel(team, "C9", bot_member=False, members=[...])``.
+    ``double.add_channel(team, "C9", bot_member=False, members=[...])``, ``double.join("C9", "U9")``.
 
 Web API (``POST/GET {base}/api/<method>``; query, form or JSON bodies; ``Authorization: Bearer`` or ``token=``)
     auth.test, apps.connections.open, chat.postMessage, chat.postEphemeral, chat.update, chat.delete,
@@ -922,6 +922,10 @@ class SlackDouble:
         ch = Channel(cid, team, name or cid.lower(), people)
         self.channels[cid] = ch
         return ch
+
+    def join(self, channel: str, *users: str) -> None:
+        """Add members (a user id, or the team's bot user) to a channel."""
+        self.channels[channel].members.update(users)
 
     def bot_token(self, team: str = "T1") -> str:
         return self.teams[team].bot_token
@@ -1844,6 +1848,8 @@ class SlackDouble:
         t = self.teams[team]
         u = self._user_of(team, user)
         ch = self._im(t, [user]) if channel == "dm" else self.channels[channel]
+        assert ch.team == team, f"channel {ch.id} belongs to {ch.team}, not {team}"
+        assert user in ch.members, f"{user} is not in {ch.id}, so cannot type there (double.join({ch.id!r}, {user!r}))"
         rid, url = self._response_url_for("slash")
         trigger = self._trigger(team, user)
         payload = {

@@ -1111,3 +1111,13 @@ async def test_a_click_in_a_modal_carries_what_was_typed_so_far(slack_double: Sl
     # a trigger from inside a modal can push onto it
     pushed = await client.views_push(trigger_id=delivery.trigger_id, view=modal("Two"))
     assert pushed["view"]["previous_view_id"] == opened["id"]
+
+
+async def test_slash_commands_come_from_members_of_the_channel_only(slack_double: SlackDouble, bot: Bot) -> None:
+    slack_double.add_user("T1", "U9", "newcomer")
+    with pytest.raises(AssertionError, match="not in C1"):
+        await slack_double.slash("/imgbot", "help", user="U9", channel="C1")
+    slack_double.join("C1", "U9")
+    assert (await slack_double.slash("/imgbot", "help", user="U9", channel="C1")).acked
+    # the bot need not be in a channel for a slash command to reach it (it answers via response_url)
+    assert (await slack_double.slash("/imgbot", "help", user="U1", channel="C2")).payload["channel_id"] == "C2"
