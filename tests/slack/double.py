@@ -1344,14 +1344,22 @@ class SlackDouble:
             newest_first = [m for m in newest_first if float(m["ts"]) < float(args["latest"])]
         if args.get("oldest"):
             newest_first = [m for m in newest_first if float(m["ts"]) > float(args["oldest"])]
-        page = newest_first[:limit]
+        start = 0
+        if args.get("cursor"):
+            try:
+                start = int(base64.b64decode(str(args["cursor"])).decode().removeprefix("offset:"))
+            except ValueError as e:
+                raise SlackError("invalid_cursor") from e
+        page = newest_first[start : start + limit]
+        more = len(newest_first) > start + limit
         out = []
         for m in page:
             shown = {k: v for k, v in m.items() if k not in ("channel", "edits")}
             if not with_meta:
                 shown.pop("metadata", None)
             out.append(shown)
-        return _ok({"messages": out, "has_more": len(newest_first) > limit, "pin_count": 0})
+        cursor = base64.b64encode(f"offset:{start + limit}".encode()).decode() if more else ""
+        return _ok({"messages": out, "has_more": more, "pin_count": 0, "response_metadata": {"next_cursor": cursor}})
 
     # ---------------------------------------------------------------- views
     def _check_view(self, view: Any) -> dict[str, Any]:

@@ -1121,3 +1121,18 @@ async def test_slash_commands_come_from_members_of_the_channel_only(slack_double
     assert (await slack_double.slash("/imgbot", "help", user="U9", channel="C1")).acked
     # the bot need not be in a channel for a slash command to reach it (it answers via response_url)
     assert (await slack_double.slash("/imgbot", "help", user="U1", channel="C2")).payload["channel_id"] == "C2"
+
+
+async def test_history_pages_with_cursors_newest_first(make_slack_double: MakeDouble) -> None:
+    double = await make_slack_double(channel_rate=1000.0, channel_burst=1000)
+    client = web_client(double)
+    dm = (await client.conversations_open(users="U1"))["channel"]["id"]
+    for i in range(5):
+        await client.chat_postMessage(channel=dm, text=f"m{i}")
+    first = await client.conversations_history(channel=dm, limit=2)
+    assert [m["text"] for m in first["messages"]] == ["m4", "m3"] and first["has_more"]
+    rest = await client.conversations_history(channel=dm, limit=10, cursor=first["response_metadata"]["next_cursor"])
+    assert [m["text"] for m in rest["messages"]] == ["m2", "m1", "m0"] and not rest["has_more"]
+    assert (await refused(client.conversations_history(channel=dm, cursor="nope"))).response[
+        "error"
+    ] == "invalid_cursor"
