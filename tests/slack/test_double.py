@@ -531,12 +531,12 @@ async def test_events_carry_retry_fields_and_do_not_accept_payloads(slack_double
 
 
 async def test_late_ack_is_recorded_and_slack_retries(make_slack_double: MakeDouble) -> None:
-    double = await make_slack_double(ack_timeout=0.2)
+    double = await make_slack_double(ack_timeout=0.6)
     async with Bot(double) as b:
 
         async def slow_first(request: SocketModeRequest) -> dict[str, Any]:
             if len(b.requests) == 1:
-                await asyncio.sleep(0.4)
+                await asyncio.sleep(1.0)
                 return {"text": "too late"}
             return {"text": "in time"}
 
@@ -548,7 +548,7 @@ async def test_late_ack_is_recorded_and_slack_retries(make_slack_double: MakeDou
     retried = next(m for m in b.raw if m.get("envelope_id") == retry.envelope_id)
     assert (retried["retry_attempt"], retried["retry_reason"]) == (1, "timeout")
     assert retried["payload"] == delivery.payload
-    assert first.acked_at is not None and first.acked_at - first.sent_at >= 0.2
+    assert first.acked_at is not None and first.acked_at - first.sent_at >= 0.6
     assert first.late and not retry.late and delivery.late
     # Slack drops a late ack's payload: only the retry's answer reaches the user
     assert [m["text"] for m in double.ephemerals("U1")] == ["in time"]
@@ -747,13 +747,13 @@ async def test_signatures_good_bad_and_old(slack_double: SlackDouble) -> None:
 
 
 async def test_http_mode_delivers_slash_commands_signed_and_retries_with_headers(make_slack_double: MakeDouble) -> None:
-    double = await make_slack_double(ack_timeout=0.2, max_retries=1)
+    double = await make_slack_double(ack_timeout=0.6, max_retries=1)
     async with EventsEndpoint() as endpoint:
         double.http_url = endpoint.url
         delivery = await double.slash("/imgbot", "help", user="U1")
         assert delivery.transport == "http" and delivery.ack == {"text": "ran help"}
         assert [m["text"] for m in double.ephemerals("U1")] == ["ran help"]
-        endpoint.delay = 0.3
+        endpoint.delay = 1.0
         slow = await double.event("T1", {"type": "app_home_opened", "user": "U1", "tab": "home"}, wait=False)
         await double.wait_for(lambda: len(slow.attempts) == 2 and slow.acked, timeout=3)
         await double.wait_for(lambda: len(endpoint.seen) == 3, timeout=3)
@@ -1034,7 +1034,7 @@ async def test_a_closed_modal_cannot_be_updated(slack_double: SlackDouble) -> No
 
 
 async def test_a_retry_reaches_the_app_after_it_restarts(make_slack_double: MakeDouble) -> None:
-    double = await make_slack_double(ack_timeout=0.3)
+    double = await make_slack_double(ack_timeout=1.0)
     first = Bot(double)
     await first.__aenter__()
 
