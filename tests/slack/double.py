@@ -24,7 +24,7 @@ Web API (``POST/GET {base}/api/<method>``; query, form or JSON bodies; ``Authori
     conversations.open (one user -> ``D...``; several -> group DM ``G...``), conversations.history (message
     ``metadata`` only with ``include_all_metadata``), views.open/update/push/publish,
     files.getUploadURLExternal + ``POST {base}/upload/<file_id>`` + files.completeUploadExternal (what
-    ``files_upload_v2`` does), users.info, team.info, oauth.v2.access. Answers are Slack's shapes:
+    ``files_upload_v2`` does), files.info, users.info, team.info, oauth.v2.access. Answers are Slack's shapes:
     ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}`` with HTTP 200 (429 for rate limits).
 
 What it refuses, as Slack does (the error name Slack documents)
@@ -1105,6 +1105,7 @@ class SlackDouble:
             "views.publish": self._views_publish,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
+            "files.info": self._files_info,
             "users.info": self._users_info,
             "team.info": self._team_info,
         }
@@ -1510,6 +1511,12 @@ class SlackDouble:
                 f.channels.append(ch.id)
                 msg["files"] = [x.as_slack() for x in found]
         return _ok({"files": [f.as_slack() for f in found]})
+
+    async def _files_info(self, args: dict[str, Any], team: Team) -> web.Response:
+        f = self.uploads.get(str(args.get("file") or ""))
+        if f is None or f.team != team.id or f.content is None:
+            raise SlackError("file_not_found")
+        return _ok({"file": f.as_slack(), "comments": [], "response_metadata": {"next_cursor": ""}})
 
     # ---------------------------------------------------------------- users, team
     async def _users_info(self, args: dict[str, Any], team: Team) -> web.Response:

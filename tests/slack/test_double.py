@@ -982,6 +982,11 @@ async def test_file_input_downloads_only_with_the_workspaces_bot_token(slack_dou
             assert r.status == 403
         async with session.get(picked["url_private_download"]) as r:
             assert r.status == 403
+    info = await web_client(slack_double).files_info(file=picked["id"])
+    assert info["file"]["url_private_download"] == picked["url_private_download"]
+    assert (await refused(web_client(slack_double, "T2").files_info(file=picked["id"]))).response[
+        "error"
+    ] == "file_not_found"
 
 
 async def test_a_stranger_cannot_click_what_they_cannot_see_unless_forged(slack_double: SlackDouble, bot: Bot) -> None:
