@@ -22,7 +22,8 @@ Workspaces
 Web API (``POST/GET {base}/api/<method>``; query, form or JSON bodies; ``Authorization: Bearer`` or ``token=``)
     auth.test, apps.connections.open, chat.postMessage, chat.postEphemeral, chat.update, chat.delete,
     conversations.open (one user -> ``D...``; several -> group DM ``G...``), conversations.history (message
-    ``metadata`` only with ``include_all_metadata``), views.open/update/push/publish,
+    ``metadata`` only with ``include_all_metadata``; newest first, ``limit`` + ``cursor`` pages),
+    views.open/update/push/publish,
     files.getUploadURLExternal + ``POST {base}/upload/<file_id>`` + files.completeUploadExternal (what
     ``files_upload_v2`` does), files.info, users.info, team.info, oauth.v2.access. Answers are Slack's shapes:
     ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}`` with HTTP 200 (429 for rate limits).
@@ -80,11 +81,15 @@ HTTP mode
     can use a wrong secret or an old timestamp) and returns ``(status, text)``.
     ``sign(secret, timestamp, body)`` is the signature function.
 
-Driving the bot (all return once the bot acked; the ``Delivery`` has ``.ack``, ``.response_url``,
-``.trigger_id``, ``.posts`` (what the bot sent to the response_url), ``.attempts``)
+Driving the bot (each returns a ``Delivery`` once the bot acked: ``.ack`` (the ack's payload), ``.ack_latency``,
+``.late``, ``.response_url``, ``.trigger_id``, ``.posts`` (what the bot sent to the response_url), ``.text``
+(everything the user read in answer), ``.attempts``; ``wait=False`` returns at once, ``retries=False`` stops
+Slack's re-sends, ``timeout=`` bounds the wait)
     ``await double.slash("/imgbot", 'contact add "Dr Lee" role:attending', user="U1", team="T1", channel="C1")``
+    (``channel="dm"``: the user's DM with the bot; the user must be a member of the channel)
     ``await double.click(message_or_view, action_id, user="U1", value=None)`` (a button, select or overflow
-    in a stored message dict, a ``View`` or a view dict; ``value`` picks a select option)
+    in a stored message dict, a ``View`` or a view dict; ``value`` picks a select option; in a view,
+    ``values={...}`` is what was typed so far; ``forged=True`` lets someone click what they cannot see)
     ``await double.submit(view_id, {"action_id or block_id": value}, user="U1")`` (builds ``view.state``;
     applies ``response_action`` update / push / clear / errors; otherwise the modal closes)
     ``await double.suggest(view, action_id, "query", user=...)`` (block_suggestion; ``.ack`` has options)
@@ -97,15 +102,18 @@ Driving the bot (all return once the bot acked; the ``Delivery`` has ``.ack``, `
     the bot's ``authorization_url`` = ``double.authorize_url`` answers 302 to its redirect_uri (or
     ``double.oauth_redirect_url``) with ``code`` + ``state``, approved by ``double.oauth_user`` of
     ``double.oauth_team``. An install gets a new bot token (the old one answers ``token_revoked``).
+    ``double.trigger_for("U1")`` -> a fresh trigger_id, for calling views.* without an interaction.
 
 Looking at what the bot did
     ``double.messages("C1")`` (oldest first; each a Slack message dict with ``ts``, ``text``, ``blocks``,
     ``metadata``, ``files``), ``double.dms("U1", team="T1")``, ``double.ephemerals("U1")`` (each has
     ``channel``), ``double.views`` (id -> ``View``; ``double.open_modals("U1")``, ``double.home("U1")``),
     ``double.files("U1")`` (files shared into the user's DM: name, title, content bytes),
-    ``double.response_posts`` (every POST to a response_url), ``double.calls`` (every Web API call, with
-    ``method``, ``args``, ``team``, ``status``, ``error``), ``double.invalid`` (every refusal for limits),
-    ``double.unknown`` (methods it does not serve), ``double.late_acks``, ``double.deliveries``.
+    ``double.response_posts`` (every POST to a response_url; a URL takes 5 posts, the 6th is refused with
+    403 ``used_url``, the double's name for it), ``double.api("chat.postMessage")`` / ``double.calls``
+    (every Web API call, with ``method``, ``args``, ``team``, ``status``, ``error``), ``double.invalid``
+    (every refusal for limits), ``double.unknown`` (methods it does not serve), ``double.late_acks``,
+    ``double.deliveries``.
     ``pings(obj)`` lists what would notify people in a message/blocks (``<!channel>``, ``<!here>``,
     ``<!everyone>``, ``<@U...>``, ``<!subteam^...>`` in a message's ``text`` or any mrkdwn text object;
     plain_text never pings). ``text_of(message)`` is all readable text.
