@@ -17,14 +17,15 @@ Workspaces
     team has its own bot token (``xoxb-T2-...``), bot user (``UB...``) and bot id (``B...``). One app for all:
     ``APP_ID``, app-level token ``APP_TOKEN`` (only it may call ``apps.connections.open``), ``SIGNING_SECRET``,
     ``CLIENT_ID`` / ``CLIENT_SECRET`` (for ``oauth.v2.access``). ``double.add_user(team, "U9", admin=True)``,
-    ``double.add_channel(team, "C9", bot_member=False, members=[...])``.
+    ``double.add_channel(team, "C9", bot_member=False, members=[...])``, ``double.join("C9", "U9")``.
 
 Web API (``POST/GET {base}/api/<method>``; query, form or JSON bodies; ``Authorization: Bearer`` or ``token=``)
     auth.test, apps.connections.open, chat.postMessage, chat.postEphemeral, chat.update, chat.delete,
     conversations.open (one user -> ``D...``; several -> group DM ``G...``), conversations.history (message
-    ``metadata`` only with ``include_all_metadata``), views.open/update/push/publish,
+    ``metadata`` only with ``include_all_metadata``; newest first, ``limit`` + ``cursor`` pages),
+    views.open/update/push/publish,
     files.getUploadURLExternal + ``POST {base}/upload/<file_id>`` + files.completeUploadExternal (what
-    ``files_upload_v2`` does), users.info, team.info, oauth.v2.access. Answers are Slack's shapes:
+    ``files_upload_v2`` does), files.info, users.info, team.info, oauth.v2.access. Answers are Slack's shapes:
     ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}`` with HTTP 200 (429 for rate limits).
 
 What it refuses, as Slack does (the error name Slack documents)
@@ -80,11 +81,15 @@ HTTP mode
     can use a wrong secret or an old timestamp) and returns ``(status, text)``.
     ``sign(secret, timestamp, body)`` is the signature function.
 
-Driving the bot (all return once the bot acked; the ``Delivery`` has ``.ack``, ``.response_url``,
-``.trigger_id``, ``.posts`` (what the bot sent to the response_url), ``.attempts``)
+Driving the bot (each returns a ``Delivery`` once the bot acked: ``.ack`` (the ack's payload), ``.ack_latency``,
+``.late``, ``.response_url``, ``.trigger_id``, ``.posts`` (what the bot sent to the response_url), ``.text``
+(everything the user read in answer), ``.attempts``; ``wait=False`` returns at once, ``retries=False`` stops
+Slack's re-sends, ``timeout=`` bounds the wait)
     ``await double.slash("/imgbot", 'contact add "Dr Lee" role:attending', user="U1", team="T1", channel="C1")``
+    (``channel="dm"``: the user's DM with the bot; the user must be a member of the channel)
     ``await double.click(message_or_view, action_id, user="U1", value=None)`` (a button, select or overflow
-    in a stored message dict, a ``View`` or a view dict; ``value`` picks a select option)
+    in a stored message dict, a ``View`` or a view dict; ``value`` picks a select option; in a view,
+    ``values={...}`` is what was typed so far; ``forged=True`` lets someone click what they cannot see)
     ``await double.submit(view_id, {"action_id or block_id": value}, user="U1")`` (builds ``view.state``;
     applies ``response_action`` update / push / clear / errors; otherwise the modal closes)
     ``await double.suggest(view, action_id, "query", user=...)`` (block_suggestion; ``.ack`` has options)
@@ -97,15 +102,18 @@ Driving the bot (all return once the bot acked; the ``Delivery`` has ``.ack``, `
     the bot's ``authorization_url`` = ``double.authorize_url`` answers 302 to its redirect_uri (or
     ``double.oauth_redirect_url``) with ``code`` + ``state``, approved by ``double.oauth_user`` of
     ``double.oauth_team``. An install gets a new bot token (the old one answers ``token_revoked``).
+    ``double.trigger_for("U1")`` -> a fresh trigger_id, for calling views.* without an interaction.
 
 Looking at what the bot did
     ``double.messages("C1")`` (oldest first; each a Slack message dict with ``ts``, ``text``, ``blocks``,
     ``metadata``, ``files``), ``double.dms("U1", team="T1")``, ``double.ephemerals("U1")`` (each has
     ``channel``), ``double.views`` (id -> ``View``; ``double.open_modals("U1")``, ``double.home("U1")``),
     ``double.files("U1")`` (files shared into the user's DM: name, title, content bytes),
-    ``double.response_posts`` (every POST to a response_url), ``double.calls`` (every Web API call, with
-    ``method``, ``args``, ``team``, ``status``, ``error``), ``double.invalid`` (every refusal for limits),
-    ``double.unknown`` (methods it does not serve), ``double.late_acks``, ``double.deliveries``.
+    ``double.response_posts`` (every POST to a response_url; a URL takes 5 posts, the 6th is refused with
+    403 ``used_url``, the double's name for it), ``double.api("chat.postMessage")`` / ``double.calls``
+    (every Web API call, with ``method``, ``args``, ``team``, ``status``, ``error``), ``double.invalid``
+    (every refusal for limits), ``double.unknown`` (methods it does not serve), ``double.late_acks``,
+    ``double.deliveries``.
     ``pings(obj)`` lists what would notify people in a message/blocks (``<!channel>``, ``<!here>``,
     ``<!everyone>``, ``<@U...>``, ``<!subteam^...>`` in a message's ``text`` or any mrkdwn text object;
     plain_text never pings). ``text_of(message)`` is all readable text.
@@ -383,6 +391,24 @@ def view_problems(view: Any) -> list[str]:
     return out
 
 
+# what an input left empty holds in view.state (Slack sends the key with null)
+_EMPTY = {
+    "static_select": "selected_option",
+    "external_select": "selected_option",
+    "radio_buttons": "selected_option",
+    "users_select": "selected_user",
+    "conversations_select": "selected_conversation",
+    "channels_select": "selected_channel",
+    "datepicker": "selected_date",
+    "timepicker": "selected_time",
+    "datetimepicker": "selected_date_time",
+    "checkboxes": "selected_options",
+    "multi_static_select": "selected_options",
+    "multi_external_select": "selected_options",
+    "file_input": "files",
+}
+
+
 # ====================================================================== reading messages
 
 
@@ -588,6 +614,7 @@ class File:
     title: str = ""
     content: bytes | None = None
     channels: list[str] = field(default_factory=list)
+    base: str = ""  # the double's base URL: url_private is served at {base}/files-pri/<id>/<name>
 
     def as_slack(self) -> dict[str, Any]:
         return {
@@ -599,7 +626,8 @@ class File:
             "size": len(self.content or b""),
             "user": self.user,
             "channels": list(self.channels),
-            "url_private": f"https://files.slack.invalid/{self.id}/{self.name}",
+            "url_private": f"{self.base}/files-pri/{self.id}/{self.name}",
+            "url_private_download": f"{self.base}/files-pri/{self.id}/{self.name}",
         }
 
 
@@ -903,6 +931,10 @@ class SlackDouble:
         self.channels[cid] = ch
         return ch
 
+    def join(self, channel: str, *users: str) -> None:
+        """Add members (a user id, or the team's bot user) to a channel."""
+        self.channels[channel].members.update(users)
+
     def bot_token(self, team: str = "T1") -> str:
         return self.teams[team].bot_token
 
@@ -1042,23 +1074,26 @@ class SlackDouble:
         if handler is None:
             self.unknown.append(method)
             raise SlackError("unknown_method", status=404)
-        if method == "oauth.v2.access":
-            return await self._oauth_access(args, basic)
-        if token is None:
-            raise SlackError("not_authed")
-        if method == "apps.connections.open":
-            if token == APP_TOKEN:
-                return await self._connections_open(args)
-            raise SlackError("not_allowed_token_type" if team is not None else "invalid_auth")
-        if token == APP_TOKEN:
-            raise SlackError("not_allowed_token_type")
-        if team is None:
-            revoked = any(token in t.revoked for t in self.teams.values())
-            raise SlackError("token_revoked" if revoked else "invalid_auth")
+        if method != "oauth.v2.access":
+            if token is None:
+                raise SlackError("not_authed")
+            if method == "apps.connections.open" and token != APP_TOKEN:
+                raise SlackError("not_allowed_token_type" if team is not None else "invalid_auth")
+            if method != "apps.connections.open" and token == APP_TOKEN:
+                raise SlackError("not_allowed_token_type")
+            if team is None and token != APP_TOKEN:
+                revoked = any(token in t.revoked for t in self.teams.values())
+                raise SlackError("token_revoked" if revoked else "invalid_auth")
         fault = self._fault_for(method)
         if fault is not None and not fault.after_effect:
             return self._fault_response(fault)
-        response = await handler(args, team)
+        if method == "oauth.v2.access":
+            response = await self._oauth_access(args, basic)
+        elif method == "apps.connections.open":
+            response = await self._connections_open(args)
+        else:
+            assert team is not None
+            response = await handler(args, team)
         return self._fault_response(fault) if fault is not None else response
 
     def _methods(self) -> dict[str, Callable[[dict[str, Any], Team], Any]]:
@@ -1078,6 +1113,7 @@ class SlackDouble:
             "views.publish": self._views_publish,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
+            "files.info": self._files_info,
             "users.info": self._users_info,
             "team.info": self._team_info,
         }
@@ -1317,14 +1353,22 @@ class SlackDouble:
             newest_first = [m for m in newest_first if float(m["ts"]) < float(args["latest"])]
         if args.get("oldest"):
             newest_first = [m for m in newest_first if float(m["ts"]) > float(args["oldest"])]
-        page = newest_first[:limit]
+        start = 0
+        if args.get("cursor"):
+            try:
+                start = int(base64.b64decode(str(args["cursor"])).decode().removeprefix("offset:"))
+            except ValueError as e:
+                raise SlackError("invalid_cursor") from e
+        page = newest_first[start : start + limit]
+        more = len(newest_first) > start + limit
         out = []
         for m in page:
             shown = {k: v for k, v in m.items() if k not in ("channel", "edits")}
             if not with_meta:
                 shown.pop("metadata", None)
             out.append(shown)
-        return _ok({"messages": out, "has_more": len(newest_first) > limit, "pin_count": 0})
+        cursor = base64.b64encode(f"offset:{start + limit}".encode()).decode() if more else ""
+        return _ok({"messages": out, "has_more": more, "pin_count": 0, "response_metadata": {"next_cursor": cursor}})
 
     # ---------------------------------------------------------------- views
     def _check_view(self, view: Any) -> dict[str, Any]:
@@ -1421,7 +1465,7 @@ class SlackDouble:
             raise SlackError("invalid_arguments", messages=["[ERROR] missing required field: filename"])
         if length is None or not str(length).isdigit() or int(length) < 1:
             raise SlackError("invalid_arguments", messages=["[ERROR] missing required field: length"])
-        f = File(self._id("F"), team.id, team.bot_user, name, int(length))
+        f = File(self._id("F"), team.id, team.bot_user, name, int(length), base=self.base)
         self.uploads[f.id] = f
         return _ok({"upload_url": f"{self.base}/upload/{f.id}", "file_id": f.id})
 
@@ -1475,6 +1519,12 @@ class SlackDouble:
                 f.channels.append(ch.id)
                 msg["files"] = [x.as_slack() for x in found]
         return _ok({"files": [f.as_slack() for f in found]})
+
+    async def _files_info(self, args: dict[str, Any], team: Team) -> web.Response:
+        f = self.uploads.get(str(args.get("file") or ""))
+        if f is None or f.team != team.id or f.content is None:
+            raise SlackError("file_not_found")
+        return _ok({"file": f.as_slack(), "comments": [], "response_metadata": {"next_cursor": ""}})
 
     # ---------------------------------------------------------------- users, team
     async def _users_info(self, args: dict[str, Any], team: Team) -> web.Response:
@@ -1531,20 +1581,24 @@ class SlackDouble:
         """Make a response_url post or an ack payload visible where Slack would show it."""
         team = self.teams[delivery.team]
         channel = delivery.payload.get("channel_id") or (delivery.payload.get("channel") or {}).get("id")
-        if body.get("delete_original") and delivery.payload.get("message"):
+        source = delivery.payload.get("message")
+        # the message a click came from: in the channel, or the ephemeral one shown to the clicker
+        if delivery.payload.get("container", {}).get("is_ephemeral"):
+            shown_in = self.ephemeral
+        else:
             ch = self.channels.get(str(channel))
-            if ch is not None:
-                ch.messages[:] = [m for m in ch.messages if m["ts"] != delivery.payload["message"]["ts"]]
+            shown_in = ch.messages if ch is not None else []
+        original = next((m for m in shown_in if source and m["ts"] == source.get("ts")), None)
+        if body.get("delete_original"):
+            if original is not None:
+                shown_in.remove(original)
             return
         if not (body.get("text") or body.get("blocks")):
             return
         msg = self._message(team, body)
-        if body.get("replace_original") and delivery.payload.get("message"):
-            ch = self.channels.get(str(channel))
-            old = next((m for m in ch.messages if m["ts"] == delivery.payload["message"]["ts"]), None) if ch else None
-            if old is not None:
-                old.update({k: msg[k] for k in ("text", "blocks")})
-                return
+        if body.get("replace_original") and original is not None:
+            original.update({k: msg[k] for k in ("text", "blocks")})
+            return
         if body.get("response_type") == "in_channel" and channel in self.channels:
             msg["channel"] = channel
             self.channels[channel].messages.append(msg)
@@ -1817,6 +1871,8 @@ class SlackDouble:
         t = self.teams[team]
         u = self._user_of(team, user)
         ch = self._im(t, [user]) if channel == "dm" else self.channels[channel]
+        assert ch.team == team, f"channel {ch.id} belongs to {ch.team}, not {team}"
+        assert user in ch.members, f"{user} is not in {ch.id}, so cannot type there (double.join({ch.id!r}, {user!r}))"
         rid, url = self._response_url_for("slash")
         trigger = self._trigger(team, user)
         payload = {
@@ -1881,6 +1937,7 @@ class SlackDouble:
         user: str = "U1",
         team: str | None = None,
         value: str | None = None,
+        values: dict[str, Any] | None = None,
         forged: bool = False,
         retries: bool = True,
         wait: bool = True,
@@ -1888,7 +1945,8 @@ class SlackDouble:
     ) -> Delivery:
         """Press the button (or pick ``value`` in the select / overflow) ``action_id`` in a message or view.
         A user who could not see the message is refused here (AssertionError), as the Slack client never
-        lets them click; ``forged=True`` sends the payload anyway (a replayed or hand-made request)."""
+        lets them click; ``forged=True`` sends the payload anyway (a replayed or hand-made request).
+        In a view, ``values`` are what the user has typed in its inputs so far (sent as ``view.state``)."""
         view = target if isinstance(target, View) else None
         if view is None and isinstance(target, dict) and target.get("type") in ("modal", "home") and "id" in target:
             view = self.views.get(str(target["id"]))
@@ -1938,7 +1996,7 @@ class SlackDouble:
         }
         if view is not None:
             payload["container"] = {"type": "view", "view_id": view.id}
-            payload["view"] = view.as_slack()
+            payload["view"] = view.as_slack(self._state(view, values or {}, submitting=False))
             trigger = self._trigger(team_id, user, view.id if view.type == "modal" else None)
         else:
             msg = dict(target)  # type: ignore[arg-type]
@@ -2001,11 +2059,30 @@ class SlackDouble:
 
     def file_for_input(self, name: str, content: bytes, *, team: str = "T1", user: str = "U1") -> dict[str, Any]:
         """A file a user picked in a ``file_input`` (the bot downloads ``url_private`` with its token)."""
-        f = File(self._id("F"), team, user, name, len(content), name, content)
+        f = File(self._id("F"), team, user, name, len(content), name, content, base=self.base)
         self.uploads[f.id] = f
-        shown = f.as_slack()
-        shown["url_private"] = shown["url_private_download"] = f"{self.base}/files-pri/{f.id}/{name}"
-        return shown
+        return f.as_slack()
+
+    def _state(self, view: View, values: dict[str, Any], *, submitting: bool) -> dict[str, dict[str, Any]]:
+        """``view.state.values`` with these inputs filled (keys: action_id or block_id), the rest empty."""
+        state: dict[str, dict[str, Any]] = {}
+        used: set[str] = set()
+        for b in view.blocks:
+            if b.get("type") != "input":
+                continue
+            el = b["element"]
+            bid, aid = str(b.get("block_id", "")), str(el.get("action_id", ""))
+            key = aid if aid in values else bid if bid in values else None
+            if key is None:
+                if submitting:
+                    assert b.get("optional"), f"the Slack client will not submit without required input {bid}/{aid}"
+                state[bid] = {aid: {"type": el["type"], _EMPTY.get(el["type"], "value"): None}}
+                continue
+            used.add(key)
+            state[bid] = {aid: self._state_value(el, values[key])}
+        unknown = set(values) - used
+        assert not unknown, f"the view has no inputs {sorted(unknown)}"
+        return state
 
     async def submit(
         self,
@@ -2022,22 +2099,7 @@ class SlackDouble:
         assert view.open and view.type == "modal", f"view {view.id} is not an open modal"
         user = user or view.user
         assert user == view.user, "only the user a modal was opened for can submit it"
-        state: dict[str, dict[str, Any]] = {}
-        used: set[str] = set()
-        for b in view.blocks:
-            if b.get("type") != "input":
-                continue
-            el = b["element"]
-            bid, aid = str(b.get("block_id", "")), str(el.get("action_id", ""))
-            key = aid if aid in values else bid if bid in values else None
-            if key is None:
-                assert b.get("optional"), f"the Slack client will not submit without required input {bid}/{aid}"
-                state[bid] = {aid: {"type": el["type"], **({"value": None} if "input" in el["type"] else {})}}
-                continue
-            used.add(key)
-            state[bid] = {aid: self._state_value(el, values[key])}
-        unknown = set(values) - used
-        assert not unknown, f"the modal has no inputs {sorted(unknown)}"
+        state = self._state(view, values, submitting=True)
         t = self.teams[view.team]
         u = self._user_of(view.team, user)
         payload = {

@@ -470,6 +470,11 @@ async def test_scripted_faults(slack_double: SlackDouble) -> None:
     slack_double.fail_next("chat.postMessage", error="fatal_error", status=500, after_effect=True)
     await refused(client.chat_postMessage(channel="C1", text="stored anyway"))
     assert [m["text"] for m in slack_double.messages("C1")] == ["stored anyway"]
+    app_level = AsyncWebClient(token=APP_TOKEN, base_url=slack_double.api_base)
+    slack_double.fail_next("apps.connections.open", status=503)
+    with pytest.raises(SlackApiError):
+        await app_level.apps_connections_open(app_token=APP_TOKEN)
+    assert (await app_level.apps_connections_open(app_token=APP_TOKEN))["url"].startswith("ws://127.0.0.1:")
 
 
 # ====================================================================== OAuth
@@ -526,12 +531,12 @@ async def test_events_carry_retry_fields_and_do_not_accept_payloads(slack_double
 
 
 async def test_late_ack_is_recorded_and_slack_retries(make_slack_double: MakeDouble) -> None:
-    double = await make_slack_double(ack_timeout=0.2)
+    double = await make_slack_double(ack_timeout=0.6)
     async with Bot(double) as b:
 
         async def slow_first(request: SocketModeRequest) -> dict[str, Any]:
             if len(b.requests) == 1:
-                await asyncio.sleep(0.4)
+                await asyncio.sleep(1.0)
                 return {"text": "too late"}
             return {"text": "in time"}
 
@@ -543,7 +548,7 @@ async def test_late_ack_is_recorded_and_slack_retries(make_slack_double: MakeDou
     retried = next(m for m in b.raw if m.get("envelope_id") == retry.envelope_id)
     assert (retried["retry_attempt"], retried["retry_reason"]) == (1, "timeout")
     assert retried["payload"] == delivery.payload
-    assert first.acked_at is not None and first.acked_at - first.sent_at >= 0.2
+    assert first.acked_at is not None and first.acked_at - first.sent_at >= 0.6
     assert first.late and not retry.late and delivery.late
     # Slack drops a late ack's payload: only the retry's answer reaches the user
     assert [m["text"] for m in double.ephemerals("U1")] == ["in time"]
@@ -629,6 +634,9 @@ async def test_click_and_submit_build_the_payloads_slack_sends(slack_double: Sla
     await slack_double.wait_for(lambda: bool(opened))
     view_id = opened["id"]
     rejected = await slack_double.submit(view_id, {"name": "Lee"})
+    assert bot.requests[-1].payload["view"]["state"]["values"]["met_on"] == {
+        "value": {"type": "datepicker", "selected_date": None}
+    }
     assert rejected.ack["response_action"] == "errors" and slack_double.views[view_id].open
     assert slack_double.views[view_id].errors == {"name": "Start with Dr"}
     done = await slack_double.submit(view_id, {"name": "Dr Lee", "met_on": "2027-01-10"})
@@ -739,13 +747,13 @@ async def test_signatures_good_bad_and_old(slack_double: SlackDouble) -> None:
 
 
 async def test_http_mode_delivers_slash_commands_signed_and_retries_with_headers(make_slack_double: MakeDouble) -> None:
-    double = await make_slack_double(ack_timeout=0.2, max_retries=1)
+    double = await make_slack_double(ack_timeout=0.6, max_retries=1)
     async with EventsEndpoint() as endpoint:
         double.http_url = endpoint.url
         delivery = await double.slash("/imgbot", "help", user="U1")
         assert delivery.transport == "http" and delivery.ack == {"text": "ran help"}
         assert [m["text"] for m in double.ephemerals("U1")] == ["ran help"]
-        endpoint.delay = 0.3
+        endpoint.delay = 1.0
         slow = await double.event("T1", {"type": "app_home_opened", "user": "U1", "tab": "home"}, wait=False)
         await double.wait_for(lambda: len(slow.attempts) == 2 and slow.acked, timeout=3)
         await double.wait_for(lambda: len(endpoint.seen) == 3, timeout=3)
@@ -974,6 +982,11 @@ async def test_file_input_downloads_only_with_the_workspaces_bot_token(slack_dou
             assert r.status == 403
         async with session.get(picked["url_private_download"]) as r:
             assert r.status == 403
+    info = await web_client(slack_double).files_info(file=picked["id"])
+    assert info["file"]["url_private_download"] == picked["url_private_download"]
+    assert (await refused(web_client(slack_double, "T2").files_info(file=picked["id"]))).response[
+        "error"
+    ] == "file_not_found"
 
 
 async def test_a_stranger_cannot_click_what_they_cannot_see_unless_forged(slack_double: SlackDouble, bot: Bot) -> None:
@@ -1026,7 +1039,7 @@ async def test_a_closed_modal_cannot_be_updated(slack_double: SlackDouble) -> No
 
 
 async def test_a_retry_reaches_the_app_after_it_restarts(make_slack_double: MakeDouble) -> None:
-    double = await make_slack_double(ack_timeout=0.3)
+    double = await make_slack_double(ack_timeout=1.0)
     first = Bot(double)
     await first.__aenter__()
 
@@ -1059,3 +1072,72 @@ async def test_uninstall_revokes_before_the_events_arrive(slack_double: SlackDou
     bot.answer = check
     await slack_double.uninstall("T1")
     assert seen == ["token_revoked", "token_revoked"]
+
+
+async def test_response_url_replaces_or_deletes_the_message_a_click_came_from(
+    slack_double: SlackDouble, bot: Bot
+) -> None:
+    client = web_client(slack_double)
+    blocks = [{"type": "actions", "elements": [button("Done", "nudge:done")]}]
+    await client.chat_postEphemeral(channel="C1", user="U1", text="only you", blocks=blocks)
+    await client.chat_postMessage(channel="C1", text="everyone", blocks=blocks)
+    [private] = slack_double.ephemerals("U1")
+    [public] = slack_double.messages("C1")
+    on_private = await slack_double.click(private, "nudge:done", user="U1")
+    on_public = await slack_double.click(public, "nudge:done", user="U2")
+    assert on_private.payload["container"]["is_ephemeral"] is True
+    with pytest.raises(AssertionError, match="only the user"):
+        await slack_double.click(private, "nudge:done", user="U2")
+    async with aiohttp.ClientSession() as session:
+        assert on_private.response_url and on_public.response_url
+        await session.post(on_private.response_url, json={"replace_original": True, "text": "done"})
+        await session.post(on_public.response_url, json={"delete_original": True})
+    assert [m["text"] for m in slack_double.ephemerals("U1")] == ["done"]
+    assert slack_double.messages("C1") == []
+
+
+async def test_a_click_in_a_modal_carries_what_was_typed_so_far(slack_double: SlackDouble, bot: Bot) -> None:
+    client = web_client(slack_double)
+    view = modal(
+        blocks=[
+            {
+                "type": "input",
+                "block_id": "name",
+                "label": {"type": "plain_text", "text": "Name"},
+                "element": {"type": "plain_text_input", "action_id": "value"},
+            },
+            {"type": "actions", "elements": [button("Check", "check")]},
+        ]
+    )
+    opened = (await client.views_open(trigger_id=slack_double.trigger_for("U1"), view=view))["view"]
+    delivery = await slack_double.click(slack_double.views[opened["id"]], "check", user="U1", values={"name": "Dr L"})
+    assert delivery.payload["container"] == {"type": "view", "view_id": opened["id"]}
+    assert delivery.payload["view"]["state"]["values"]["name"]["value"] == {"type": "plain_text_input", "value": "Dr L"}
+    # a trigger from inside a modal can push onto it
+    pushed = await client.views_push(trigger_id=delivery.trigger_id, view=modal("Two"))
+    assert pushed["view"]["previous_view_id"] == opened["id"]
+
+
+async def test_slash_commands_come_from_members_of_the_channel_only(slack_double: SlackDouble, bot: Bot) -> None:
+    slack_double.add_user("T1", "U9", "newcomer")
+    with pytest.raises(AssertionError, match="not in C1"):
+        await slack_double.slash("/imgbot", "help", user="U9", channel="C1")
+    slack_double.join("C1", "U9")
+    assert (await slack_double.slash("/imgbot", "help", user="U9", channel="C1")).acked
+    # the bot need not be in a channel for a slash command to reach it (it answers via response_url)
+    assert (await slack_double.slash("/imgbot", "help", user="U1", channel="C2")).payload["channel_id"] == "C2"
+
+
+async def test_history_pages_with_cursors_newest_first(make_slack_double: MakeDouble) -> None:
+    double = await make_slack_double(channel_rate=1000.0, channel_burst=1000)
+    client = web_client(double)
+    dm = (await client.conversations_open(users="U1"))["channel"]["id"]
+    for i in range(5):
+        await client.chat_postMessage(channel=dm, text=f"m{i}")
+    first = await client.conversations_history(channel=dm, limit=2)
+    assert [m["text"] for m in first["messages"]] == ["m4", "m3"] and first["has_more"]
+    rest = await client.conversations_history(channel=dm, limit=10, cursor=first["response_metadata"]["next_cursor"])
+    assert [m["text"] for m in rest["messages"]] == ["m2", "m1", "m0"] and not rest["has_more"]
+    assert (await refused(client.conversations_history(channel=dm, cursor="nope"))).response[
+        "error"
+    ] == "invalid_cursor"
