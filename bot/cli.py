@@ -102,13 +102,15 @@ def _console(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     settings = _load_settings()
-    if settings.discord_token is None and settings.slack_bot_token is None:
+    if settings.discord_token is None and settings.slack_bot_token is None and settings.slack_client_id is None:
         return _fail(
             "no DISCORD_TOKEN or SLACK_BOT_TOKEN is set, so there is no chat platform to connect to; "
             "run 'imgbot console' to use the bot locally"
         )
-    if settings.discord_token is None:
-        return _fail("Slack is not supported in this release yet; set DISCORD_TOKEN or run 'imgbot console'")
+    from bot.run import run, slack_enabled
+
+    if slack_enabled(settings):
+        return run(settings)  # Slack, and Discord too when DISCORD_TOKEN is set
     from bot.frontends.discord.runner import run_discord
 
     return run_discord(settings)
@@ -121,6 +123,16 @@ def _discord_sync(args: argparse.Namespace) -> int:
     from bot.frontends.discord.runner import sync_commands
 
     return sync_commands(settings, args.guild)
+
+
+def _slack_manifest(args: argparse.Namespace) -> int:
+    from bot.core.commands import build_registry
+    from bot.frontends.slack.manifest import dump, manifest
+
+    if args.url and not args.url.startswith(("https://", "http://")):
+        return _fail(f"--url: '{args.url}' is not a URL; use the public https:// address of this bot")
+    print(dump(manifest(build_registry(), url=args.url), args.format), end="")
+    return 0
 
 
 def _db_migrate(args: argparse.Namespace) -> int:
@@ -181,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     con.add_argument("--admin", action="store_true", help="act as an admin of --community")
     con.set_defaults(func=_console)
 
-    run = sub.add_parser("run", help="connect to Discord and run the scheduler")
+    run = sub.add_parser("run", help="connect to Slack and/or Discord and run the scheduler")
     run.set_defaults(func=_run)
 
     cmds = sub.add_parser("commands", help="print the command reference")
@@ -199,6 +211,15 @@ def build_parser() -> argparse.ArgumentParser:
     sync = dc_sub.add_parser("sync", help="publish slash commands (globally, or to one guild)")
     sync.add_argument("--guild", type=int, help="guild id for an instant, guild-only sync")
     sync.set_defaults(func=_discord_sync)
+
+    sl = sub.add_parser("slack", help="Slack administration")
+    sl_sub = sl.add_subparsers(dest="sl_cmd", required=True)
+    man = sl_sub.add_parser("manifest", help="print the Slack app manifest (paste it when creating the app)")
+    man.add_argument("--format", choices=("yaml", "json"), default="yaml", help="YAML (default) or JSON")
+    man.add_argument(
+        "--url", help="HTTP mode: the bot's public base URL (Slack then posts to URL/slack/events); default Socket Mode"
+    )
+    man.set_defaults(func=_slack_manifest)
 
     db = sub.add_parser("db", help="database administration")
     db_sub = db.add_subparsers(dest="db_cmd", required=True)

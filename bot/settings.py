@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     slack_api_base: str | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_API_BASE", "IMGBOT_SLACK_API_BASE")
     )
+    # Pacing of nudge DM requests per Slack workspace (per second). Each DM is its own channel,
+    # so Slack's 1 message/s per channel never binds; this keeps a workspace's burst modest.
+    slack_dm_rate: float = Field(default=5.0, gt=0, le=100)
 
     @field_validator("database_url")
     @classmethod

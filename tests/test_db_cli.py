@@ -19,7 +19,7 @@ import pytest
 
 from bot.core.clock import ManualClock
 from bot.core.context import App
-from bot.core.models import UserRef
+from bot.core.models import Installation, UserRef
 from bot.core.nudges import NudgeEngine
 from bot.runtime import build_app
 from bot.settings import Settings
@@ -42,6 +42,9 @@ DATA_TABLES = {
     "communities",
     "dm_channels",
     "conference_plans",
+    "slack_installations",  # Slack workspaces that installed the app (OAuth)
+    "slack_requests",  # Slack requests already taken (re-sent ones change nothing)
+    "slack_oauth_states",  # OAuth install states in flight
 }
 ID_TABLES = (
     "users",
@@ -273,6 +276,11 @@ async def test_every_value_survives_sqlite_to_postgres_to_sqlite(tmp_path: Path,
     await store.set_accountability_channel("discord", "guild-0", None)
     await store.add_notice(user, "your nudge could not be delivered", START)
     await store.add_notice(1, "another ✓ notice, with 'quotes'", START)
+    await store.save_installation(
+        Installation("E1", "T1", "xoxb-1", START, bot_user_id="UBOT", bot_scopes=("commands", "chat:write"))
+    )
+    await store.first_request("trigger:1", START)
+    await store.issue_oauth_state("state-1", START)
     # a delivered nudge and one mid-delivery: every timestamp column holds a value somewhere
     await store.db.execute(
         "UPDATE nudges SET status = 'sent', sent_at = ?, digest = 'd1', attempts = 2, last_error = 'x' "

@@ -24,6 +24,8 @@ from bot.core.ports import DeliveryError
 from bot.core.reply import Attachment, Fields, ListBlock, Reply, ScriptBlock, Text
 from bot.frontends.console import ConsoleFrontend
 from bot.frontends.discord.render import render
+from bot.frontends.slack.blocks import render as slack_render
+from bot.frontends.slack.blocks import to_dicts
 from tests.helpers import RecordingPort
 from tests.test_every_command import CASES, SETUP
 
@@ -141,6 +143,9 @@ async def test_every_reply_carries_hints_and_no_front_end_leaves_a_marker(replie
         for buttons in (True, False):
             for message in render(reply, buttons=buttons):
                 payload = str([e.to_dict() for e in message.embeds]) + str(message.rows) + (message.content or "")
+                assert OPEN not in payload and CLOSE not in payload, payload
+            for slack in slack_render(reply, owner="T1:U1", buttons=buttons):
+                payload = str(to_dicts(slack)) + slack.text  # to_dicts runs slack_sdk's Block Kit validators
                 assert OPEN not in payload and CLOSE not in payload, payload
         assert OPEN not in reply.plain_text() and CLOSE not in reply.plain_text()
 

@@ -22,6 +22,23 @@ class UserRef:
     display_name: str | None = None
 
 
+@dataclass(frozen=True)
+class Installation:
+    """A Slack workspace (or, org-wide, an Enterprise Grid organisation) that installed the app,
+    and the bot token it granted."""
+
+    enterprise_id: str | None
+    team_id: str | None
+    bot_token: str
+    installed_at: datetime
+    is_enterprise_install: bool = False
+    app_id: str | None = None
+    bot_id: str | None = None
+    bot_user_id: str | None = None
+    bot_scopes: tuple[str, ...] = ()
+    installer_user_id: str | None = None
+
+
 class Track(StrEnum):
     US_IMG = "us-img"
     NON_US_IMG = "non-us-img"

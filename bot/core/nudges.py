@@ -27,7 +27,7 @@ from bot.core.dates import add_months, fmt_date, zone
 from bot.core.hints import hint
 from bot.core.models import Contact, ContactState, Nudge, NudgeKind, Profile
 from bot.core.playbooks.schema import count_of
-from bot.core.ports import DeliveryError, DeliveryPort
+from bot.core.ports import DeliveryError, DeliveryPort, RecoveringPort
 from bot.core.registry import month_to_date
 from bot.core.reply import ActionStyle, Reply, Tone
 from bot.core.scripts import render_script, script_values
@@ -53,10 +53,16 @@ class Pacer:
     async def wait(self) -> None:
         async with self._lock:
             now = _time.monotonic()
-            if self._next > now:
-                await asyncio.sleep(self._next - now)
-                now = self._next
-            self._next = max(now, self._next) + self.interval
+            slot = max(now, self._next)
+            while slot > now:
+                await asyncio.sleep(slot - now)
+                now = _time.monotonic()
+                slot = max(slot, self._next)  # a hold() while asleep moves the slot out
+            self._next = slot + self.interval
+
+    def hold(self, seconds: float) -> None:
+        """Start nothing for ``seconds`` (the platform asked: a 429's Retry-After)."""
+        self._next = max(self._next, _time.monotonic() + seconds)
 
 
 @dataclass(frozen=True)
@@ -238,7 +244,9 @@ class NudgeEngine:
                 raise DeliveryError(f"no front end for platform '{user.platform}' is running")
             await self.pacer.wait()
             try:
-                await port.deliver(user, reply, digest)
+                # a taken-over digest may have gone out just before its sender died
+                if not (recovering and isinstance(port, RecoveringPort) and await port.sent_before(user, digest)):
+                    await port.deliver(user, reply, digest)
             except DeliveryError:
                 raise
             except Exception as exc:  # a front-end bug must not leave rows stuck in 'sending'

@@ -9,9 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from bot.core.models import ConferencePlan, Contact, GoalTarget, Interaction, Nudge, Profile, UserRef
+from bot.core.models import (
+    ConferencePlan,
+    Contact,
+    GoalTarget,
+    Installation,
+    Interaction,
+    Nudge,
+    Profile,
+    UserRef,
+)
 from bot.core.reply import Reply
 
 
@@ -152,6 +161,22 @@ class CommunityStore(Protocol):
     async def accountability_channel(self, platform: str, community: str) -> str | None: ...
 
 
+class InstallationStore(Protocol):
+    """Slack installations (OAuth) and the requests already taken, shared by every instance."""
+
+    async def save_installation(self, inst: Installation) -> None: ...
+    async def find_installation(
+        self, enterprise_id: str | None, team_id: str | None, *, is_enterprise_install: bool = False
+    ) -> Installation | None: ...
+    async def delete_installation(
+        self, enterprise_id: str | None, team_id: str | None, *, is_enterprise_install: bool = False
+    ) -> int: ...
+    async def installation_count(self) -> int: ...
+    async def first_request(self, key: str, now: datetime) -> bool: ...
+    async def issue_oauth_state(self, state: str, expires_at: datetime) -> None: ...
+    async def consume_oauth_state(self, state: str, now: datetime) -> bool: ...
+
+
 class Store(
     UserStore,
     ProfileStore,
@@ -163,6 +188,7 @@ class Store(
     NoticeStore,
     ChannelStore,
     CommunityStore,
+    InstallationStore,
     Protocol,
 ):
     """Everything core asks of storage. Implemented by ``bot.store.SQLStore``."""
@@ -193,3 +219,11 @@ class DeliveryPort(Protocol):
     async def deliver(self, user: UserRef, reply: Reply, nonce: str) -> None:
         """Send ``reply`` to ``user`` privately; raise DeliveryError on failure."""
         ...
+
+
+@runtime_checkable
+class RecoveringPort(Protocol):
+    """A port whose platform cannot drop a re-sent message by its nonce (Slack), but can say
+    whether a digest already went out: the engine asks before re-sending a taken-over digest."""
+
+    async def sent_before(self, user: UserRef, nonce: str) -> bool: ...

@@ -1,5 +1,6 @@
 """The SQL store: feature stores (users, profiles, contacts, goals, nudges, notices, DM
-channels, communities, conference plans) combined over one driver, implementing core's ``Store`` protocol."""
+channels, communities, conference plans, Slack installations) combined over one driver, implementing core's
+``Store`` protocol."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from bot.store.conferences import ConferenceSQL
 from bot.store.contacts import ContactSQL
 from bot.store.driver import Driver, open_driver, redact_url
 from bot.store.goals import GoalSQL
+from bot.store.installations import InstallationSQL
 from bot.store.notices import NoticeSQL
 from bot.store.nudges import NudgeSQL
 from bot.store.profiles import ProfileSQL
@@ -24,7 +26,9 @@ if TYPE_CHECKING:
 
 
 # ChannelSQL builds on UserSQL (it makes sure a user exists before remembering its channel).
-class SQLStore(ChannelSQL, ProfileSQL, ContactSQL, GoalSQL, NudgeSQL, NoticeSQL, CommunitySQL, ConferenceSQL):
+class SQLStore(
+    ChannelSQL, ProfileSQL, ContactSQL, GoalSQL, NudgeSQL, NoticeSQL, CommunitySQL, ConferenceSQL, InstallationSQL
+):
     def __init__(self, db: Driver) -> None:
         self.db = db
 

@@ -1,7 +1,10 @@
 """Numbered migrations per dialect, applied at start in one transaction.
 
 ``migrations/sqlite/NNNN_name.sql`` and ``migrations/postgres/NNNN_name.sql`` are numbered
-independently. On PostgreSQL the run holds an advisory lock, so instances starting together
+independently. Numbers may have gaps (numbers are handed out to features built in parallel):
+every migration whose number is not yet recorded in ``schema_version`` is applied, in sorted
+order, so a lower number merged after a higher one was applied still runs.
+On PostgreSQL the run holds an advisory lock, so instances starting together
 take turns: the first applies the migrations, the others then find nothing to do.
 """
 

@@ -31,10 +31,11 @@ from bot.core.hints import SLASH, format_hints
 from bot.core.models import UserRef
 from bot.core.origin import Origin, Permission
 from bot.core.registry import Command, Option
-from bot.core.reply import Attachment, Reply, Tone
+from bot.core.reply import Attachment, Reply
 from bot.frontends.discord.build import CHOICE_VALUE, CHOICES, DESCRIPTION, asks_in_form, build_commands, short
 from bot.frontends.discord.components import CommandButton, make_files, make_view
 from bot.frontends.discord.render import BUTTON_TEMPLATE, render
+from bot.frontends.kit import buttons_allowed, log_failure, notice_reply, run_invocation, within_deadline
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +58,6 @@ Work = Callable[[], Awaitable[tuple[Reply, list[str]]]]
 
 def user_ref(user: discord.abc.User) -> UserRef:
     return UserRef(PLATFORM, str(user.id), user.display_name)
-
-
-def notice_reply(notices: list[str]) -> Reply:
-    return Reply(title="Heads-up", tone=Tone.WARNING).text("\n".join(notices))
 
 
 @dataclass
@@ -116,10 +113,7 @@ class Frontend:
 
         async def work() -> tuple[Reply, list[str]]:
             files = tuple([await self._download(a) for a in uploads])
-            # Pending notices (e.g. "your DMs are closed") must stay private: a private command
-            # shows them in its reply; a public one leaves them for a separate private message.
-            reply = await run_command(self.app, user, command, values, files, notices=command.private, origin=origin)
-            return reply, [] if command.private else await self._take_notices(user)
+            return await run_invocation(self.app, user, command, values, files, origin=origin)
 
         await self.respond(interaction, command.private, work)
 
@@ -157,16 +151,16 @@ class Frontend:
     # ------------------------------------------------------------ answering
     async def respond(self, interaction: discord.Interaction, private: bool, work: Work) -> None:
         answer = _Answer(interaction)
-        task = asyncio.ensure_future(work())
-        done, _ = await asyncio.wait({task}, timeout=self.defer_after)
-        if not done:
+
+        async def defer() -> None:
             await interaction.response.defer(ephemeral=private, thinking=True)
             answer.placeholder, answer.public = True, not private
+
         try:
-            reply, notices = await asyncio.wait_for(asyncio.shield(task), self._time_left(interaction))
+            reply, notices = await within_deadline(
+                work(), defer_after=self.defer_after, defer=defer, time_left=self._time_left(interaction)
+            )
         except Exception as exc:  # the Discord front end's one error handler
-            if not task.done():
-                task.add_done_callback(_log_failure("a command that outlived its interaction"))
             await self._send(answer, self.error_reply(exc), private=True)
             return
         await self._send(answer, reply, private=private)
@@ -203,7 +197,7 @@ class Frontend:
     async def _send(self, answer: _Answer, reply: Reply, *, private: bool) -> None:
         interaction = answer.interaction
         in_dm = interaction.guild_id is None
-        for message in render(reply, buttons=private or in_dm):
+        for message in render(reply, buttons=buttons_allowed(private=private, in_dm=in_dm)):
             kw: dict[str, Any] = {"embeds": message.embeds, "allowed_mentions": NO_MENTIONS}
             if message.content:
                 kw["content"] = message.content
@@ -232,20 +226,6 @@ class Frontend:
             )
         data = await upload.read()
         return Attachment(upload.filename, data, upload.content_type or "application/octet-stream")
-
-    async def _take_notices(self, user: UserRef) -> list[str]:
-        uid = await self.app.store.ensure_user(user, self.app.clock.now())
-        return await self.app.store.take_notices(uid)
-
-
-def _log_failure(what: str) -> Callable[[asyncio.Future[Any]], None]:
-    """A done-callback that logs a background task's exception (nobody awaits it)."""
-
-    def done(task: asyncio.Future[Any]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            log.error("%s failed", what, exc_info=task.exception())
-
-    return done
 
 
 OLD_BUTTON = "that button is from an older version of the bot; run the command instead (see /help)"
@@ -277,7 +257,7 @@ def _guarded(client: discord.Client, event: str, parse: Callable[[Any], None]) -
             log.exception("ignored a %s payload from Discord that could not be parsed", event)
             if event == "INTERACTION_CREATE" and isinstance(data, dict):
                 task = asyncio.ensure_future(_refuse(client, data))
-                task.add_done_callback(_log_failure("answering an unreadable interaction"))
+                task.add_done_callback(log_failure("answering an unreadable interaction"))
 
     return guarded
 

@@ -26,6 +26,7 @@ from bot.core.reply import (
     Text,
     Tone,
 )
+from bot.frontends.kit import split_lines, split_text, truncate
 
 # Discord's limits.
 CONTENT = 2000
@@ -95,49 +96,10 @@ def fenced(code: str) -> str:
     return "```\n" + code.replace("```", "`" + ZWSP + "``").rstrip() + "\n```"
 
 
-def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def split_text(text: str, limit: int) -> list[str]:
-    """Split at paragraph, line or word breaks into pieces of at most ``limit`` characters."""
-    out: list[str] = []
-    while len(text) > limit:
-        cut = limit
-        for sep in ("\n\n", "\n", " "):
-            i = text.rfind(sep, 0, limit)
-            if i > limit // 4:
-                cut = i
-                break
-        while cut > 1 and text[cut - 1] == "\\":  # never separate an escape from its character
-            cut -= 1
-        out.append(text[:cut].rstrip())
-        text = text[cut:].lstrip("\n ")
-    if text or not out:
-        out.append(text)
-    return out
-
-
 def split_code(code: str, limit: int) -> list[str]:
     """Fenced chunks of at most ``limit`` characters, split between lines where possible."""
     room = limit - len(fenced(""))
-    chunks: list[str] = []
-    current = ""
-    for line in code.replace("```", "`" + ZWSP + "``").rstrip().split("\n"):
-        while len(line) > room:
-            if current:
-                chunks.append(current)
-                current = ""
-            chunks.append(line[:room])
-            line = line[room:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > room:
-            chunks.append(current)
-            current = line
-        else:
-            current = candidate
-    chunks.append(current)
-    return ["```\n" + c + "\n```" for c in chunks]
+    return ["```\n" + c + "\n```" for c in split_lines(code.replace("```", "`" + ZWSP + "``"), room)]
 
 
 # ---------------------------------------------------------------- pieces
