@@ -88,10 +88,10 @@ def assign_mentors(
         raise ValueError("assign_mentors needs a timezone-aware datetime")
     mentors = sorted(offers, key=lambda o: o.key)
     mentees = sorted(requests, key=lambda r: r.key)
-    for kind, items in (("mentor", mentors), ("mentee", mentees)):
-        for x, y in itertools.pairwise(items):
-            if x.key == y.key:
-                raise ValueError(f"{kind} {x.key} is listed twice")
+    for kind, keys in (("mentor", [o.key for o in mentors]), ("mentee", [r.key for r in mentees])):
+        for x, y in itertools.pairwise(keys):
+            if x == y:
+                raise ValueError(f"{kind} {x} is listed twice")
     for o in mentors:
         if o.capacity < 0 or o.load < 0:
             raise ValueError(f"mentor {o.key} has a negative capacity or load")
