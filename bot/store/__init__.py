@@ -1,5 +1,5 @@
 """The SQL store: feature stores (users, profiles, contacts, goals, nudges, notices, DM
-channels, communities) combined over one driver, implementing core's ``Store`` protocol."""
+channels, communities, circles) combined over one driver, implementing core's ``Store`` protocol."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from bot.core.errors import ConfigError
 from bot.store import migrate as _migrate
 from bot.store.channels import ChannelSQL
+from bot.store.circles import CircleSQL
 from bot.store.communities import CommunitySQL
 from bot.store.contacts import ContactSQL
 from bot.store.driver import Driver, open_driver, redact_url
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 
 # ChannelSQL builds on UserSQL (it makes sure a user exists before remembering its channel).
-class SQLStore(ChannelSQL, ProfileSQL, ContactSQL, GoalSQL, NudgeSQL, NoticeSQL, CommunitySQL):
+class SQLStore(ChannelSQL, ProfileSQL, ContactSQL, GoalSQL, NudgeSQL, NoticeSQL, CommunitySQL, CircleSQL):
     def __init__(self, db: Driver) -> None:
         self.db = db
 

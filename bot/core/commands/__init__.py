@@ -6,7 +6,7 @@ from bot.core.registry import Registry
 
 
 def build_registry() -> Registry:
-    from bot.core.commands import content, goals, help, nudges, privacy, profile, tracker
+    from bot.core.commands import circle, content, goals, help, mentor, nudges, privacy, profile, tracker
 
     return Registry(
         [
@@ -17,5 +17,7 @@ def build_registry() -> Registry:
             goals.commands,
             nudges.commands,
             privacy.commands,
+            circle.commands,
+            mentor.commands,
         ]
     )
