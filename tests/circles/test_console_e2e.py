@@ -14,7 +14,7 @@ NAMES = ["amal", "ben", "cara", "dev", "eli", "fay", "gus", "hana", "ivo", "jun"
 def session(db: Path, now: str, user: str, lines: str, *, admin: bool = False) -> str:
     args = ["console", "--db", str(db), "--now", now, "--user", user, "--community", "IMG EM"]
     args += ["--channel", "accountability"] + (["--admin"] if admin else [])
-    res = imgbot(args, lines)
+    res = imgbot(args, lines, cwd=db.parent)
     assert res.returncode == 0, res.stderr
     assert "Traceback" not in res.stdout + res.stderr and "Something went wrong" not in res.stdout
     return res.stdout

@@ -133,7 +133,7 @@ class Interaction:
     def answered(self) -> bool:
         if self.callback is None:
             return False
-        if self.kind == 8:  # autocomplete result
+        if self.kind in (8, 9):  # autocomplete result, a modal opened
             return True
         loading = self.original is not None and bool(int(self.original.get("flags", 0)) & LOADING)
         return not (loading and not self.original_deleted)
@@ -143,6 +143,12 @@ class Interaction:
         """What the user sees, in order."""
         first = [self.original] if self.original is not None and not self.original_deleted else []
         return first + self.followups
+
+    @property
+    def modal(self) -> dict[str, Any]:
+        """The modal the bot opened in answer (callback type 9)."""
+        assert self.callback is not None and self.kind == 9, f"not a modal: {self.callback}"
+        return dict(self.callback["data"])
 
     @property
     def choices(self) -> list[dict[str, Any]]:
@@ -554,9 +560,11 @@ class DiscordDouble:
         body = call.json or {}
         if (bad := self._invalid(body.get("data") or {})) is not None:
             return bad
-        inter.callback, inter.callback_at = body, time.monotonic()
         kind = int(body["type"])
         data = body.get("data") or {}
+        if kind == 9 and (bad := self._invalid_modal(inter, data)) is not None:
+            return bad
+        inter.callback, inter.callback_at = body, time.monotonic()
         channel = inter.payload.get("channel_id") or inter.payload["channel"]["id"]
         resource: dict[str, Any] = {"type": kind}
         if kind in (4, 5):
@@ -578,6 +586,38 @@ class DiscordDouble:
                 "resource": resource,
             }
         )
+
+    def _invalid_modal(self, inter: Interaction, data: dict[str, Any]) -> web.Response | None:
+        """What Discord refuses in a MODAL callback: answering a modal submit with another modal,
+        a title or label over 45 characters, more than 5 rows, a row that is not one text input,
+        a pre-filled value longer than its max_length, a custom id over 100."""
+        problems = []
+        if inter.payload["type"] == 5:
+            problems.append("a modal cannot answer a modal submit")
+        title = data.get("title") or ""
+        if not 1 <= len(title) <= 45:
+            problems.append("modal title must be 1-45 characters")
+        if not 1 <= len(data.get("custom_id") or "") <= 100:
+            problems.append("modal custom_id must be 1-100 characters")
+        rows = data.get("components") or []
+        if not 1 <= len(rows) <= 5:
+            problems.append("a modal has 1-5 rows")
+        for row in rows:
+            inputs = row.get("components") or []
+            if row.get("type") != 1 or len(inputs) != 1 or inputs[0].get("type") != 4:
+                problems.append("each modal row holds exactly one text input")
+                continue
+            ti = inputs[0]
+            if not 1 <= len(ti.get("label") or "") <= 45:
+                problems.append(f"text input label {ti.get('label')!r} must be 1-45 characters")
+            if len(ti.get("value") or "") > int(ti.get("max_length") or 4000):
+                problems.append(f"text input {ti.get('custom_id')!r} value is over its max_length")
+            if not 1 <= len(ti.get("custom_id") or "") <= 100:
+                problems.append("text input custom_id must be 1-100 characters")
+        if not problems:
+            return None
+        self.invalid.extend(problems)
+        return json_response({"message": "Invalid Form Body", "code": 50035, "errors": problems}, 400)
 
     async def _edit_webhook_message(self, request: web.Request, call: Call, m: re.Match[str]) -> web.Response:
         inter = self._interaction(m["token"])
@@ -897,6 +937,24 @@ class DiscordDouble:
         guild = None if int(message["channel_id"]) in self.dm_users else GUILD_ID
         return self._base(3, who, data, guild, message)
 
+    def modal_submit(
+        self, who: dict[str, Any], opened: Interaction, values: dict[str, str], *, guild_id: int | None = GUILD_ID
+    ) -> dict[str, Any]:
+        """The payload Discord sends when ``who`` submits the modal the bot opened for ``opened``,
+        with these field values (fields not named keep what the modal was pre-filled with)."""
+        modal = opened.modal
+        rows = []
+        for row in modal["components"]:
+            ti = row["components"][0]
+            value = values.get(ti["custom_id"], ti.get("value") or "")
+            assert not ti.get("required") or value, (
+                f"the Discord client would not submit: {ti['custom_id']} is required"
+            )
+            rows.append({"type": 1, "components": [{"type": 4, "custom_id": ti["custom_id"], "value": value}]})
+        data = {"custom_id": modal["custom_id"], "components": rows}
+        message = opened.payload.get("message")
+        return self._base(5, who, data, guild_id, message)
+
     def upload(self, filename: str, content: bytes, content_type: str = "text/csv") -> dict[str, Any]:
         """An attachment the user picked for a file option."""
         aid = str(self.snowflake())
@@ -921,7 +979,7 @@ class DiscordDouble:
         self.interactions[inter.id] = inter
         await self.push("INTERACTION_CREATE", payload, int(payload["guild_id"]) if payload.get("guild_id") else None)
         await self.wait_for(
-            lambda: inter.answered and (inter.kind == 8 or len(inter.messages) >= expect),
+            lambda: inter.answered and (inter.kind in (8, 9) or len(inter.messages) >= expect),
             within,
             f"an answer to interaction {inter.id}",
         )

@@ -33,7 +33,7 @@ async def _name(ctx: Context, user_id: int) -> str:
     "Offer to mentor members of this circle",
     Option("stage", "where you are now", OptionType.CHOICE, choices=STAGES, required=True),
     Option("capacity", "how many mentees at once", OptionType.INTEGER, min_value=0, max_value=10, default=2),
-    Option("specialty", "your specialty (default: your profile's)", OptionType.SPECIALTY),
+    Option("specialty", "your specialty (default: your profile's)", OptionType.SPECIALTY, autocomplete="specialty"),
     Option("track", "your track (default: your profile's)", OptionType.CHOICE, choices=TRACKS),
     group="mentor",
     requirement=Requirement.COMMUNITY,
