@@ -56,6 +56,13 @@ def test_taller_bars_for_bigger_numbers() -> None:
     assert blue_pixels(high) > 5 * blue_pixels(low)
 
 
+def test_a_small_count_beside_a_large_one_still_draws_on_a_full_year() -> None:
+    weeks = [WeekPoint(f"W{i}", 1 if i % 2 else 400, 0, 0, 1, 3) for i in range(52)]
+    chart = render_chart("year", weeks)
+    assert open_png(chart).size == (720, 360)
+    assert "Emails sent per week: 400, 1, 400, 1," in chart.alt_text
+
+
 def test_alt_text_states_every_number() -> None:
     alt = render_chart("IMG EM circle", WEEKS).alt_text
     assert alt.startswith("IMG EM circle, last 4 weeks (Jan 4 to Jan 25).")

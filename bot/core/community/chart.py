@@ -165,7 +165,9 @@ def render_chart(title: str, weeks: Sequence[WeekPoint], *, width: int = 720, he
                 value = getattr(w, attr)
                 if value:
                     bx = x0 + s * bar
-                    draw.rectangle((bx, bottom - value * scale, bx + bar - 1, bottom - 1), fill=colour)
+                    # at least one pixel tall, so a small count next to a large one still shows
+                    y0 = min(bottom - value * scale, bottom - 1)
+                    draw.rectangle((bx, y0, bx + max(bar - 1, 0), bottom - 1), fill=colour)
             label = _fit(_clean(w.label), small, slot - 2)
             draw.text((centre - small.getlength(label) / 2, bottom + 4), label, font=small, fill=_INK)
             count = _fit(f"{w.members} in", small, slot - 2)
