@@ -10,7 +10,8 @@ South and East Asia, Australia). The six rounds of history are made by pair_memb
 every two weeks (each round is timed too), so the timed round has real recency exclusions and
 never-met bonuses to weigh. The timed round is the seventh, run ``--runs`` times on the same input
 (it must give the same groups each time). The default policy is used (SAME affinity, recency 3,
-top_k 10, blocks of 32).
+top_k 10, blocks of 24). Times are wall clock (the target) and this process's CPU time, which shows
+how much of the wall time went to waiting for a core on a shared machine.
 
 Quality figures for the timed round: pairs, trios, unpaired, repeats inside the recency window (must
 be 0), share of pairs who never met, of pairs with the same specialty, and mean shared waking hours.
@@ -137,18 +138,29 @@ def main() -> int:
     rows = []
     for r in range(6):
         when = START + timedelta(weeks=2 * r)
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         res = pair_members(members, history=history, blocked=(), policy=policy, when=when)
-        rows.append([f"history round {r + 1}", f"{len(history)}", f"{time.perf_counter() - t:.3f}", "", ""])
+        rows.append(
+            [
+                f"history round {r + 1}",
+                f"{len(history)}",
+                f"{time.perf_counter() - t:.3f}",
+                "",
+                f"{time.process_time() - cpu:.3f}",
+                "",
+            ]
+        )
         history.insert(0, [frozenset(g) for g in res.groups])
 
     when = START + timedelta(weeks=12)
     times = []
+    cpu_times = []
     first: PairingResult | None = None
     for _ in range(runs):
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         res = pair_members(members, history=history, blocked=(), policy=policy, when=when)
         times.append(time.perf_counter() - t)
+        cpu_times.append(time.process_time() - cpu)
         if first is None:
             first = res
         elif res != first:
@@ -161,21 +173,22 @@ def main() -> int:
             "6",
             f"{statistics.median(times):.3f}",
             f"{max(times):.3f}",
+            f"{statistics.median(cpu_times):.3f}",
             f"{round_weight(first, members, history=history, blocked=(), policy=policy, when=when):,}",
         ]
     )
     compare = None
     if args.compare:
         one = replace(policy, block_size=n)
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         whole = pair_members(members, history=history, blocked=(), policy=one, when=when)
-        elapsed = time.perf_counter() - t
+        elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
         weight = round_weight(whole, members, history=history, blocked=(), policy=one, when=when)
-        rows.append(["round 7, one graph (no blocks)", "6", f"{elapsed:.3f}", "", f"{weight:,}"])
+        rows.append(["round 7, one graph (no blocks)", "6", f"{elapsed:.3f}", "", f"{cpu:.3f}", f"{weight:,}"])
         compare = (whole, weight)
 
     print()
-    print(table(["run", "history rounds", "seconds (p50)", "max", "total weight"], rows))
+    print(table(["run", "history rounds", "seconds (p50)", "max", "CPU s (p50)", "total weight"], rows))
     q = quality(first, members, history, policy)
     quality_rows = [["blocks (default)", *_quality_cells(q)]]
     if compare:
@@ -204,7 +217,8 @@ def main() -> int:
     ok = worst <= TARGET_SECONDS and q["repeats"] == 0
     print(
         f"\ntarget one round for {n:,} members <= {TARGET_SECONDS:.0f} s, no repeat inside the window:"
-        f" {'PASS' if ok else 'FAIL'} (worst {worst:.3f} s, {q['repeats']:.0f} repeats)"
+        f" {'PASS' if ok else 'FAIL'} (worst {worst:.3f} s, CPU p50 {statistics.median(cpu_times):.3f} s;"
+        f" {q['repeats']:.0f} repeats)"
     )
     return 0 if ok else 1
 
