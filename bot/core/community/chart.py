@@ -157,20 +157,26 @@ def render_chart(title: str, weeks: Sequence[WeekPoint], *, width: int = 720, he
             draw.text((left - 6 - small.getlength(label), y - 7), label, font=small, fill=_MUTED)
 
         slot = (right - left) / len(weeks)
-        bar = max(1.0, min(14.0, (slot - 6) / len(_SERIES)))
+        bar = max(1, min(14, int((slot - 4) / len(_SERIES))))
+        labels = [_clean(w.label) for w in weeks]
+        # on a long run of weeks, label every few weeks (always the latest) so the labels stay legible
+        every = max(1, -(-min(60, int(max(small.getlength(t) for t in labels)) + 6) // int(slot)))
         for i, w in enumerate(weeks):
-            centre = left + slot * (i + 0.5)
-            x0 = centre - bar * len(_SERIES) / 2
+            centre = round(left + slot * (i + 0.5))
+            x0 = centre - bar * len(_SERIES) // 2
             for s, (attr, _legend, _words, colour) in enumerate(_SERIES):
                 value = getattr(w, attr)
                 if value:
                     bx = x0 + s * bar
                     # at least one pixel tall, so a small count next to a large one still shows
                     y0 = min(bottom - value * scale, bottom - 1)
-                    draw.rectangle((bx, y0, bx + max(bar - 1, 0), bottom - 1), fill=colour)
-            label = _fit(_clean(w.label), small, slot - 2)
+                    draw.rectangle((bx, y0, bx + max(bar - 2, 0), bottom - 1), fill=colour)
+            if (len(weeks) - 1 - i) % every:
+                continue
+            room = slot * every - 4
+            label = _fit(labels[i], small, room)
             draw.text((centre - small.getlength(label) / 2, bottom + 4), label, font=small, fill=_INK)
-            count = _fit(f"{w.members} in", small, slot - 2)
+            count = _fit(f"{w.members} in", small, room)
             draw.text((centre - small.getlength(count) / 2, bottom + 19), count, font=small, fill=_MUTED)
 
     out = io.BytesIO()
