@@ -73,6 +73,39 @@ def _clean(text: str) -> str:
     return " ".join(kept.split())
 
 
+# what to draw for characters the built-in font lacks (it covers ASCII and a few symbols only)
+_FOLD = {"–": "-", "—": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "«": '"', "»": '"', "ß": "ss", "æ": "ae",
+         "Æ": "AE", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ı": "i", "\u00a0": " "}  # fmt: skip
+
+
+@lru_cache(maxsize=4096)
+def _has_glyph(font: ImageFont.FreeTypeFont | ImageFont.ImageFont, ch: str) -> bool:
+    """Whether ``font`` draws ``ch`` as itself rather than as its missing-glyph box."""
+    if ch == " ":
+        return True
+    return bytes(font.getmask(ch)) != bytes(font.getmask("\uffff"))
+
+
+def _drawable(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> str:
+    """``text`` in characters the font has: accents dropped (é -> e), a few look-alikes swapped,
+    anything else shown as "?"; "" when most of it would be question marks (the alt text keeps
+    the original words)."""
+    out: list[str] = []
+    missing = 0
+    for ch in text:
+        if _has_glyph(font, ch):
+            out.append(ch)
+            continue
+        alt = _FOLD.get(ch) or "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+        if alt and alt != ch and all(_has_glyph(font, c) for c in alt):
+            out.append(alt)
+        else:
+            out.append("?")
+            missing += 1
+    shown = sum(not c.isspace() for c in text)
+    return "" if missing * 2 > shown else "".join(out)
+
+
 def _fit(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: float) -> str:
     """``text`` cut (with an ellipsis) to at most ``width`` pixels."""
     if font.getlength(text) <= width:
@@ -128,7 +161,7 @@ def render_chart(title: str, weeks: Sequence[WeekPoint], *, width: int = 720, he
     image = Image.new("RGB", (width, height), _BACKGROUND)
     draw = ImageDraw.Draw(image)
     title_font, font, small = _font(16), _font(12), _font(11)
-    text = _clean(title) or "Circle progress"
+    text = _drawable(_clean(title), title_font) or "Circle progress"
     draw.text((12, 10), _fit(text, title_font, width - 24), font=title_font, fill=_INK)
 
     # legend, right under the title
@@ -158,9 +191,10 @@ def render_chart(title: str, weeks: Sequence[WeekPoint], *, width: int = 720, he
 
         slot = (right - left) / len(weeks)
         bar = max(1, min(14, int((slot - 4) / len(_SERIES))))
-        labels = [_clean(w.label) for w in weeks]
+        labels = [_drawable(_clean(w.label), small) for w in weeks]
         # on a long run of weeks, label every few weeks (always the latest) so the labels stay legible
-        every = max(1, -(-min(60, int(max(small.getlength(t) for t in labels)) + 6) // int(slot)))
+        widest = max((small.getlength(t) for t in labels), default=0.0)
+        every = max(1, -(-min(60, int(widest) + 6) // int(slot)))
         for i, w in enumerate(weeks):
             centre = round(left + slot * (i + 0.5))
             x0 = centre - bar * len(_SERIES) // 2
