@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from bot.core.community.chart import Chart, WeekPoint, render_chart, sparkline
+from bot.core.community.chart import Chart, WeekPoint, _drawable, _font, render_chart, sparkline
 
 WEEKS = [
     WeekPoint("Jan 4", 12, 3, 2, 1, 7),
@@ -56,6 +56,13 @@ def test_taller_bars_for_bigger_numbers() -> None:
     assert blue_pixels(high) > 5 * blue_pixels(low)
 
 
+def test_a_small_count_beside_a_large_one_still_draws_on_a_full_year() -> None:
+    weeks = [WeekPoint(f"W{i}", 1 if i % 2 else 400, 0, 0, 1, 3) for i in range(52)]
+    chart = render_chart("year", weeks)
+    assert open_png(chart).size == (720, 360)
+    assert "Emails sent per week: 400, 1, 400, 1," in chart.alt_text
+
+
 def test_alt_text_states_every_number() -> None:
     alt = render_chart("IMG EM circle", WEEKS).alt_text
     assert alt.startswith("IMG EM circle, last 4 weeks (Jan 4 to Jan 25).")
@@ -78,6 +85,26 @@ def test_long_or_odd_labels_are_cut_and_cleaned_not_refused() -> None:
     chart = render_chart("title\tthat is far too long " * 20, weeks)
     assert open_png(chart).size == (720, 360)
     assert "\x00" not in chart.alt_text and "\n" not in chart.alt_text and "\t" not in chart.alt_text
+
+
+@pytest.mark.parametrize(
+    ("text", "drawn"),
+    [
+        ("IMG EM · check-ins per week", "IMG EM · check-ins per week"),
+        ("Médecine IMG – Égypte", "Medecine IMG - Egypte"),
+        ("Łódź circle", "Lodz circle"),
+        ("Tōkyō 日本 group", "Tokyo ?? group"),
+        ("دائرة الأطباء", ""),  # mostly missing from the built-in font: not drawn at all
+    ],
+)
+def test_text_the_built_in_font_lacks_is_folded_not_drawn_as_boxes(text: str, drawn: str) -> None:
+    assert _drawable(text, _font(16)) == drawn
+
+
+def test_a_title_in_another_script_still_renders_and_the_alt_text_keeps_it() -> None:
+    chart = render_chart("دائرة الأطباء", [WeekPoint("الأسبوع ١", 1, 2, 3, 4, 5)])
+    assert open_png(chart).size == (720, 360)
+    assert chart.alt_text.startswith("دائرة الأطباء, last week (الأسبوع ١ to الأسبوع ١).")
 
 
 def test_bad_input_is_refused_with_a_clear_message() -> None:

@@ -66,6 +66,36 @@ def test_two_mentees_share_out_the_better_fits() -> None:
     assert assign_mentors(offers, requests) == {1: 101, 2: 100}
 
 
+def test_identical_mentees_are_served_oldest_request_first() -> None:
+    offers = [offer(100, capacity=2), offer(101, capacity=1)]
+    got = assign_mentors(offers, [request(k) for k in (7, 3, 9, 5, 1)])
+    assert sorted(got) == [1, 3, 5]
+
+
+def test_the_two_pass_solve_for_large_requests_keeps_the_rules() -> None:
+    rng = random.Random(11)
+    zones = ["America/Chicago", "Africa/Lagos", "Asia/Karachi", "Europe/Berlin", "Asia/Tokyo"]
+    offers = [
+        offer(1000 + i, capacity=rng.randint(1, 3), load=rng.randint(0, 1), specialty=rng.choice(["em", "im"]),
+              track=rng.choice(["us-img", "non-us-img"]), tz=rng.choice(zones))
+        for i in range(30)
+    ]  # fmt: skip
+    requests = [
+        request(i, specialty=rng.choice(["em", "im", "peds"]), track=rng.choice(["us-img", "non-us-img"]),
+                tz=rng.choice(zones), excluded=frozenset(rng.sample(range(1000, 1030), 2)))
+        for i in range(80)
+    ]  # fmt: skip
+    whole = assign_mentors(offers, requests)
+    split = assign_mentors(offers, requests, exact_edges=0, top_k=2)
+    free = sum(o.capacity - o.load for o in offers)
+    assert len(whole) == len(split) == min(free, len(requests))
+    for got in (whole, split):
+        for mentee, mentor in got.items():
+            assert mentor not in requests[mentee].excluded
+        for o in offers:
+            assert Counter(got.values())[o.key] <= o.capacity - o.load
+
+
 def test_no_offers_or_no_free_slots_assign_nobody() -> None:
     assert assign_mentors([], [request(1)]) == {}
     assert assign_mentors([offer(9, capacity=2, load=2)], [request(1)]) == {}
@@ -126,9 +156,10 @@ def test_bad_input_is_refused_with_a_clear_message() -> None:
         max_size=15,
         unique_by=lambda r: r.key,
     ),
+    exact=st.booleans(),
 )
-def test_assignment_invariants(offers: list[MentorOffer], requests: list[MentorRequest]) -> None:
-    got = assign_mentors(offers, requests)
+def test_assignment_invariants(offers: list[MentorOffer], requests: list[MentorRequest], exact: bool) -> None:
+    got = assign_mentors(offers, requests, exact_edges=5_000 if exact else 0, top_k=1)
     by_key = {o.key: o for o in offers}
     req = {r.key: r for r in requests}
     for mentee, mentor in got.items():

@@ -66,7 +66,7 @@ class PairingPolicy:
     per_waking_hour: int = 3
     specialty: int = 20
     track: int = 10
-    block_size: int = 32  # larger circles are matched in blocks of about this many similar members
+    block_size: int = 24  # larger circles are matched in blocks of about this many similar members
 
     def __post_init__(self) -> None:
         if self.recency_rounds < 0:
