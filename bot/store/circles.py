@@ -14,6 +14,7 @@ from datetime import datetime, time
 from bot.core.community.models import (
     Checkin,
     Counts,
+    DigestRows,
     Group,
     Member,
     MentorMatch,
@@ -280,6 +281,33 @@ class CircleSQL(Feature):
             [program_id, *args],
         )
         return [_checkin(r) for r in rows]
+
+    async def digest_rows(self, program_id: int, weeks: Sequence[str], week: str) -> DigestRows:
+        """A digest's reads, lean (tuples, sums in SQL), counting members' check-ins only."""
+        if not weeks:
+            return DigestRows([], [], {})
+        cond, args = self.in_list(tuple(weeks))
+        mine = (
+            "FROM circle_checkins c JOIN circle_members m ON m.program_id = c.program_id AND m.user_id = c.user_id"
+            f" WHERE c.program_id = ? AND c.week {cond}"
+        )
+        current = await self.db.all(
+            "SELECT c.user_id, c.emails, c.contacts, c.followups, c.conversations, c.win"
+            " FROM circle_checkins c JOIN circle_members m ON m.program_id = c.program_id AND m.user_id = c.user_id"
+            " WHERE c.program_id = ? AND c.week = ?",
+            (program_id, week),
+        )
+        presence = await self.db.all(f"SELECT c.user_id, c.week {mine}", [program_id, *args])
+        totals = await self.db.all(
+            "SELECT c.week, SUM(c.emails), SUM(c.contacts), SUM(c.followups), SUM(c.conversations), COUNT(*)"
+            f" {mine} GROUP BY c.week",
+            [program_id, *args],
+        )
+        return DigestRows(
+            current=[(int(r[0]), Counts(int(r[1]), int(r[2]), int(r[3]), int(r[4])), r[5]) for r in current],
+            presence=[(int(r[0]), str(r[1])) for r in presence],
+            totals={str(r[0]): (Counts(int(r[1]), int(r[2]), int(r[3]), int(r[4])), int(r[5])) for r in totals},
+        )
 
     async def user_checkins(self, user_id: int) -> list[Checkin]:
         rows = await self.db.all(
@@ -573,6 +601,16 @@ class CircleSQL(Feature):
                 f"SELECT user_id, metric, period, count FROM goals WHERE user_id {cond} ORDER BY user_id, metric", args
             ):
                 out.setdefault(int(r[0]), []).append(GoalTarget(r[1], r[2], int(r[3])))
+        return out
+
+    async def contact_secrets(self, user_ids: Sequence[int]) -> dict[int, list[str]]:
+        """The names and emails of these users' contacts (what a channel post must never show)."""
+        out: dict[int, list[str]] = {}
+        ids = list(dict.fromkeys(user_ids))
+        for i in range(0, len(ids), 1000):
+            cond, args = self.in_list(tuple(ids[i : i + 1000]))
+            for r in await self.db.all(f"SELECT user_id, name, email FROM contacts WHERE user_id {cond}", args):
+                out.setdefault(int(r[0]), []).extend(str(v) for v in (r[1], r[2]) if v)
         return out
 
     # ------------------------------------------------------------ privacy

@@ -9,15 +9,16 @@ tracker beyond the four counts reaches the channel: a win is shown only for memb
 from __future__ import annotations
 
 import asyncio
+import heapq
 import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.core.community.chart import Chart, WeekPoint, render_chart, sparkline
-from bot.core.community.models import Checkin, Counts, Member, Program, Visibility, shift_week
+from bot.core.community.models import Counts, DigestRows, Member, Program, Visibility, shift_week
 from bot.core.hints import hint
-from bot.core.models import Contact, GoalTarget
+from bot.core.models import GoalTarget
 from bot.core.playbooks.schema import GoalMetric, Period
 from bot.core.ports import Store
 from bot.core.reply import Reply, Tone
@@ -26,22 +27,24 @@ HISTORY_WEEKS = 12  # streaks and active weeks look back this far
 CHART_WEEKS = 8
 LEADERS = 5
 NAMES_SHOWN = 40
+WINS_SHOWN = 10
 WEEKS_PER_MONTH = 4
 
 
 def quiet(text: str) -> str:
     """Text that can ping nobody on any platform: @everyone, @here, <!channel>, <@id>, <#id> broken."""
+    if "@" not in text and "<" not in text:
+        return text
     text = re.sub(r"@(everyone|here|channel)", r"＠\1", text, flags=re.IGNORECASE)
     return text.replace("<@", "<＠").replace("<!", "<！").replace("<#", "<＃")
 
 
-def scrub(text: str, contacts: Iterable[Contact]) -> str:
-    """``text`` with the writer's contacts' names and emails replaced by "a contact"."""
-    for c in sorted(contacts, key=lambda c: -len(c.name)):
-        for secret in (c.name, c.email):
-            if secret and len(secret) >= 3:
-                text = re.sub(re.escape(secret), "a contact", text, flags=re.IGNORECASE)
-    return text
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with the writer's contacts' names and emails (``secrets``) replaced by "a contact"."""
+    wanted = sorted({s for s in secrets if len(s) >= 3}, key=len, reverse=True)
+    if not wanted:
+        return text
+    return re.sub("|".join(re.escape(s) for s in wanted), "a contact", text, flags=re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -57,14 +60,17 @@ class Digest:
     week: str
     members: int
     checked_in: int
-    named: tuple[str, ...]  # opted-in members who checked in
+    named: tuple[str, ...]  # opted-in members who checked in (the first NAMES_SHOWN)
+    named_more: int
     totals: Counts
     last_totals: Counts
     leaders: tuple[Leader, ...]
     on_pace: tuple[str, ...]  # opted-in members meeting every goal they set
     on_pace_others: int  # members on pace who are not named
+    on_pace_more: int  # named members on pace beyond the NAMES_SHOWN listed
     wins: tuple[tuple[str, str], ...]
     history: tuple[WeekPoint, ...]
+    more_wins: int = 0  # wins shared but not listed (the digest lists WINS_SHOWN)
 
 
 def _metric(c: Counts, metric: str) -> int:
@@ -93,39 +99,41 @@ def build_digest(
     program: Program,
     week: str,
     members: Sequence[Member],
-    checkins: Sequence[Checkin],
+    rows: DigestRows,
     targets: dict[int, list[GoalTarget]],
     wins: dict[int, str] | None = None,
+    more_wins: int = 0,
 ) -> Digest:
     """Pure: the digest of ``week`` from members, their check-ins of the last weeks and goals."""
     weeks = [shift_week(week, -i) for i in range(HISTORY_WEEKS)]  # newest first
-    by_week: dict[str, dict[int, Checkin]] = {w: {} for w in weeks}
-    for c in checkins:
-        if c.week in by_week:
-            by_week[c.week][c.user_id] = c
-    current = by_week[week]
+    index = {w: i for i, w in enumerate(weeks)}
+    seen: dict[int, set[int]] = {}
+    for uid, w in rows.presence:
+        if w in index:
+            seen.setdefault(uid, set()).add(index[w])
+    current = {uid: counts for uid, counts, _win in rows.current}
     shown = {m.user_id: m for m in members if m.shown}
-    member_ids = {m.user_id for m in members}
-    named = tuple(sorted(quiet(shown[u].name) for u in current if u in shown))
-    totals = sum((c.counts for u, c in current.items() if u in member_ids), Counts())
-    last = by_week[weeks[1]]
-    last_totals = sum((c.counts for u, c in last.items() if u in member_ids), Counts())
-    leaders = []
+    named_ids = [u for u in current if u in shown]
+    # the digest lists the first NAMES_SHOWN names and counts the rest
+    named = tuple(quiet(n) for n in heapq.nsmallest(NAMES_SHOWN, (shown[u].name for u in named_ids)))
+    totals = rows.totals.get(week, (Counts(), 0))[0]
+    last_totals = rows.totals.get(weeks[1], (Counts(), 0))[0]
+    ranked = []
     for uid, m in shown.items():
+        got = seen.get(uid)
+        if not got:
+            continue
         streak = 0
-        for w in weeks:
-            if uid not in by_week[w]:
-                break
+        while streak in got:
             streak += 1
-        active = sum(1 for w in weeks if uid in by_week[w])
-        if active:
-            leaders.append(Leader(quiet(m.name), streak, active))
-    leaders.sort(key=lambda lead: (-lead.streak, -lead.active, lead.name))
-    pace_named, pace_others = [], 0
-    for uid, c in current.items():
-        if uid in member_ids and on_pace(c.counts, targets.get(uid, [])):
+        ranked.append((-streak, -len(got), m.name))
+    leaders = [Leader(quiet(name), -streak, -active) for streak, active, name in heapq.nsmallest(LEADERS, ranked)]
+    pace_named: list[str] = []
+    pace_others = 0
+    for uid, counts in current.items():
+        if on_pace(counts, targets.get(uid, [])):
             if uid in shown:
-                pace_named.append(quiet(shown[uid].name))
+                pace_named.append(shown[uid].name)
             else:
                 pace_others += 1
     shown_wins = tuple(
@@ -137,22 +145,24 @@ def build_digest(
     )
     history = []
     for w in reversed(weeks[:CHART_WEEKS]):
-        rows = [c for u, c in by_week[w].items() if u in member_ids]
-        t = sum((c.counts for c in rows), Counts())
-        history.append(WeekPoint(w.split("-")[1], t.emails, t.contacts, t.followups, t.conversations, len(rows)))
+        t, n = rows.totals.get(w, (Counts(), 0))
+        history.append(WeekPoint(w.split("-")[1], t.emails, t.contacts, t.followups, t.conversations, n))
     return Digest(
         program=program,
         week=week,
         members=len(members),
-        checked_in=sum(1 for u in current if u in member_ids),
+        checked_in=len(current),
         named=named,
+        named_more=len(named_ids) - len(named),
         totals=totals,
         last_totals=last_totals,
         leaders=tuple(leaders[:LEADERS]),
-        on_pace=tuple(sorted(pace_named)),
+        on_pace=tuple(quiet(n) for n in heapq.nsmallest(NAMES_SHOWN, pace_named)),
+        on_pace_more=max(0, len(pace_named) - NAMES_SHOWN),
         on_pace_others=pace_others,
         wins=shown_wins,
         history=tuple(history),
+        more_wins=more_wins,
     )
 
 
@@ -188,9 +198,10 @@ def digest_reply(d: Digest, chart: Chart | None, *, late: bool = False) -> Reply
             ordered=True,
         )
     if d.on_pace or d.on_pace_others:
-        r.text(names_line(d.on_pace, d.on_pace_others), heading="On pace with their own goals")
+        r.text(names_line(d.on_pace, d.on_pace_others + d.on_pace_more), heading="On pace with their own goals")
     if d.wins:
-        r.bullets([f"{name}: {win}" for name, win in d.wins], heading="Wins")
+        more = [f"and {d.more_wins} more" if d.more_wins else ""]
+        r.bullets([f"{name}: {win}" for name, win in d.wins] + [m for m in more if m], heading="Wins")
     r.text(
         "Emails per week "
         + sparkline([p.emails for p in d.history])
@@ -205,21 +216,17 @@ def digest_reply(d: Digest, chart: Chart | None, *, late: bool = False) -> Reply
     return r
 
 
-async def goal_targets(store: Store, user_ids: Sequence[int]) -> dict[int, list[GoalTarget]]:
-    return await store.goal_targets(user_ids)
-
-
 async def make_digest(store: Store, program: Program, week: str, *, late: bool = False, chart: bool = True) -> Reply:
-    members = [m for m in await store.members(program.id)]
+    members = await store.members(program.id)
     weeks = [shift_week(week, -i) for i in range(HISTORY_WEEKS)]
-    checkins = await store.checkins_for(program.id, weeks)
-    targets = await store.goal_targets([m.user_id for m in members])
-    wins: dict[int, str] = {}
-    wants = {m.user_id for m in members if m.visibility == Visibility.WINS}
-    for c in checkins:
-        if c.week == week and c.win and c.user_id in wants:
-            wins[c.user_id] = scrub(c.win, await store.all_contacts(c.user_id))
-    d = build_digest(program, week, members, checkins, targets, wins)
+    rows = await store.digest_rows(program.id, weeks, week)
+    targets = await store.goal_targets([uid for uid, _c, _w in rows.current])
+    sharing = {m.user_id: m.name for m in members if m.visibility == Visibility.WINS}
+    written = sorted((sharing[uid], uid, win) for uid, _c, win in rows.current if win and uid in sharing)
+    listed = written[:WINS_SHOWN]  # only the wins the digest lists are read against their writer's contacts
+    secrets = await store.contact_secrets([uid for _n, uid, _w in listed])
+    wins = {uid: scrub(text, secrets.get(uid, [])) for _n, uid, text in listed}
+    d = build_digest(program, week, members, rows, targets, wins, more_wins=len(written) - len(listed))
     picture = (
         await asyncio.to_thread(render_chart, f"{program.channel_label} · check-ins per week", list(d.history))
         if chart

@@ -244,3 +244,12 @@ class UserCircleData:
     mentor_offers: list[MentorOfferRow]
     mentor_requests: list[int]  # program ids
     mentor_matches: list[MentorMatch]
+
+
+@dataclass(frozen=True)
+class DigestRows:
+    """What a digest reads, lean: the week's check-ins, who checked in which week, weekly totals."""
+
+    current: list[tuple[int, Counts, str | None]]  # (user, counts, win) of the digest's week
+    presence: list[tuple[int, str]]  # (user, week) for every check-in in the look-back
+    totals: dict[str, tuple[Counts, int]]  # week -> (summed counts, check-ins), members only
