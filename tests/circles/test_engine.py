@@ -187,3 +187,36 @@ async def test_a_pairing_round_intros_did_you_meet_and_three_ignored_rounds_paus
     assert paused and a.account not in paused, {n: m.missed_rounds for n, m in members.items()}
     told = [r.plain_text() for u, r, _ in dms.sent if u.account == paused[0]]
     assert any("buddy pairing is paused for you" in t and "/circle join" in t for t in told)
+
+
+async def test_mentors_are_matched_and_get_a_digest_on_the_playbooks_mentor_update_cadence(
+    app: App, clock: ManualClock
+) -> None:
+    await _setup(app, members=0)
+    mentor, mentee, quiet = member(app, "maya"), member(app, "amal"), member(app, "zed")
+    await mentee.say("/profile set specialty:psych track:non-us-img")
+    for m in (mentor, mentee, quiet):
+        await m.say("/circle join show:wins" if m is mentee else "/circle join")
+    assert "you offer to mentor up to 1" in await mentor.say("/mentor offer senior capacity:1")
+    assert "Matched: your mentor is maya" in await mentee.say("/mentor request")
+    assert "Asked" in await quiet.say("/mentor request")  # no room left: waits
+    assert "Your mentee: amal" in await mentor.say("/mentor list")
+    circles, dms = engine(app, ChannelRecorder()), RecordingPort()
+    nudges = NudgeEngine(app, {"console": dms}, rate=1000)
+    await nudges.run_due()
+    assert {u.account for u, _, _ in dms.sent} == {"maya", "amal"}  # both told of the match
+    # the shipped psychiatry playbook updates mentors every 90 days: the 13th week's digest brings it
+    for week in range(14):
+        clock.set(FRIDAY_CLOSE + timedelta(weeks=week, minutes=1))
+        if week in (0, 12):
+            await mentee.say('/circle checkin emails:4 win:"poster accepted" blocker:"visa wait"')
+        await circles.run_due()
+        await nudges.run_due()
+    digests = [(u.account, r.plain_text()) for u, r, _ in dms.sent if "check-ins since" in r.plain_text()]
+    assert [who for who, _ in digests] == ["maya"]  # one digest, to the mentor, in 14 weeks
+    text = digests[0][1]
+    assert "amal's check-ins since" in text and "4 emails" in text and "Win: poster accepted" in text
+    assert "visa wait" not in text  # blockers are never shared
+    # the mentee ends it and may ask again; the same mentor is not offered twice
+    assert "Match ended" in await mentee.say("/mentor end")
+    assert "Matched: your mentor is maya" not in await mentee.say("/mentor request")
