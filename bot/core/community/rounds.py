@@ -40,24 +40,29 @@ def eligible(members: list[Member], week: str) -> list[Member]:
     return [m for m in members if not m.paused and m.skip_period != week]
 
 
-async def count_misses(app: App, program: Program, last: Round | None, week: str, now: datetime) -> None:
-    """Members of the last round who never answered "did you meet?" missed it; three in a row
-    pauses them (and tells them how to come back). Anyone who answered starts again from zero."""
-    if last is None:
-        return
-    store = app.store
-    for group in last.groups:
+def misses(last: Round | None, members: dict[int, Member]) -> dict[int, int]:
+    """Members of the last round who never answered "did you meet?" missed it (their new count);
+    anyone who answered starts again from zero."""
+    out: dict[int, int] = {}
+    for group in last.groups if last else ():
         for uid in group.user_ids:
-            member = await store.get_member(program.id, uid)
-            if member is None or member.paused:
+            m = members.get(uid)
+            if m is None or m.paused:
                 continue
-            if group.answers.get(uid) is not None:
-                await store.update_member(member.with_(missed_rounds=0))
-                continue
-            missed = member.missed_rounds + 1
-            await store.update_member(member.with_(missed_rounds=missed, paused=missed >= MISSES_BEFORE_PAUSE))
-            if missed >= MISSES_BEFORE_PAUSE:
-                await dm(store, uid, DmKind.PAUSED, f"{program.id}:{week}", now)
+            out[uid] = 0 if group.answers.get(uid) is not None else m.missed_rounds + 1
+    return out
+
+
+async def record_misses(store: Store, program: Program, counts: dict[int, int], week: str, now: datetime) -> None:
+    """Store the new counts; three misses in a row pauses a member, who is told how to come back."""
+    for uid, missed in counts.items():
+        member = await store.get_member(program.id, uid)
+        if member is None:
+            continue
+        paused = missed >= MISSES_BEFORE_PAUSE
+        await store.update_member(member.with_(missed_rounds=missed, paused=paused or member.paused))
+        if paused and not member.paused:
+            await dm(store, uid, DmKind.PAUSED, f"{program.id}:{week}", now)
 
 
 async def run_round(app: App, program: Program, week: str, now: datetime) -> Round | None:
@@ -67,8 +72,10 @@ async def run_round(app: App, program: Program, week: str, now: datetime) -> Rou
         return None
     policy = PairingPolicy(affinity=PairAffinity(program.affinity))
     recent = await store.recent_rounds(program.id, max(policy.recency_rounds, 1) + 3)
-    await count_misses(app, program, recent[0] if recent else None, week, now)
-    members = eligible(await store.members(program.id), week)
+    everyone = await store.members(program.id)
+    counts = misses(recent[0] if recent else None, {m.user_id: m for m in everyone})
+    # a third missed round pauses a member from this round on
+    members = [m for m in eligible(everyone, week) if counts.get(m.user_id, 0) < MISSES_BEFORE_PAUSE]
     candidates = [Candidate(m.user_id, m.specialty, m.track, m.timezone) for m in members]
     history = [[frozenset(g.user_ids) for g in r.groups] for r in recent]
     blocked = {frozenset(b) for b in await store.blocks(program.id)}
@@ -77,7 +84,8 @@ async def run_round(app: App, program: Program, week: str, now: datetime) -> Rou
     start = max(start, now)  # a round run by hand, or late, starts when it is made
     made = await store.create_round(program.id, week, start, end, [list(g) for g in result.groups], now)
     if made is None:
-        return None
+        return None  # another instance (or an admin's pair-now) made it first; misses are theirs to count
+    await record_misses(store, program, counts, week, now)
     # "did you meet?" halfway and at the end (already owed for a scheduled round; a round run
     # by hand owes them here)
     await store.add_post(program.id, PostKind.MEET_MID, week, start + (end - start) / 2, end)
