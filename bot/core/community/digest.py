@@ -14,14 +14,17 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from bot.core.community.chart import Chart, WeekPoint, render_chart, sparkline
 from bot.core.community.models import Counts, DigestRows, Member, Program, Visibility, shift_week
 from bot.core.hints import hint
 from bot.core.models import GoalTarget
 from bot.core.playbooks.schema import GoalMetric, Period
 from bot.core.ports import Store
 from bot.core.reply import Reply, Tone
+
+if TYPE_CHECKING:
+    from bot.core.community.chart import Chart, WeekPoint
 
 HISTORY_WEEKS = 12  # streaks and active weeks look back this far
 CHART_WEEKS = 8
@@ -105,6 +108,8 @@ def build_digest(
     more_wins: int = 0,
 ) -> Digest:
     """Pure: the digest of ``week`` from members, their check-ins of the last weeks and goals."""
+    from bot.core.community.chart import WeekPoint  # Pillow is imported when a digest is first made
+
     weeks = [shift_week(week, -i) for i in range(HISTORY_WEEKS)]  # newest first
     index = {w: i for i, w in enumerate(weeks)}
     seen: dict[int, set[int]] = {}
@@ -181,6 +186,8 @@ def names_line(names: Sequence[str], hidden: int) -> str:
 
 
 def digest_reply(d: Digest, chart: Chart | None, *, late: bool = False) -> Reply:
+    from bot.core.community.chart import sparkline
+
     t, lt = d.totals, d.last_totals
     title = f"Week {d.week.split('-W')[1]} digest: {d.checked_in} of {d.members} checked in"
     r = Reply(title=("(late: the bot was offline) " if late else "") + title, private=False, tone=Tone.SUCCESS)
@@ -227,6 +234,8 @@ async def make_digest(store: Store, program: Program, week: str, *, late: bool =
     secrets = await store.contact_secrets([uid for _n, uid, _w in listed])
     wins = {uid: scrub(text, secrets.get(uid, [])) for _n, uid, text in listed}
     d = build_digest(program, week, members, rows, targets, wins, more_wins=len(written) - len(listed))
+    from bot.core.community.chart import render_chart
+
     picture = (
         await asyncio.to_thread(render_chart, f"{program.channel_label} · check-ins per week", list(d.history))
         if chart

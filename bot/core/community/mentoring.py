@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.core.community.mentors import MentorOffer, MentorRequest, assign_mentors
 from bot.core.community.models import MentorMatch, Program
 from bot.core.community.rounds import DmKind, dm
 from bot.core.ports import Store
@@ -12,6 +11,8 @@ from bot.core.ports import Store
 
 async def assign(store: Store, program: Program, now: datetime) -> list[MentorMatch]:
     """Match open requests to offers with room, and tell both sides (by DM)."""
+    from bot.core.community.mentors import MentorOffer, MentorRequest, assign_mentors  # networkx, when used
+
     requests = await store.mentor_requests(program.id)
     offers = await store.mentor_offers(program.id)
     if not requests or not offers:

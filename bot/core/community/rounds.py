@@ -6,8 +6,6 @@ from datetime import datetime, timedelta
 
 from bot.core import planner
 from bot.core.community.models import Member, PostKind, Program, Round
-from bot.core.community.pairing import Affinity as PairAffinity
-from bot.core.community.pairing import Candidate, PairingPolicy, pair_members
 from bot.core.community.schedule import round_bounds
 from bot.core.context import App
 from bot.core.ports import Store
@@ -67,6 +65,10 @@ async def record_misses(store: Store, program: Program, counts: dict[int, int], 
 
 async def run_round(app: App, program: Program, week: str, now: datetime) -> Round | None:
     """Pair the program's members for the round starting in ``week``; None if it already has one."""
+    # networkx is imported when a circle first pairs, not at every start-up
+    from bot.core.community.pairing import Affinity as PairAffinity
+    from bot.core.community.pairing import Candidate, PairingPolicy, pair_members
+
     store = app.store
     if await store.round_for(program.id, week) is not None:
         return None
