@@ -232,6 +232,15 @@ def test_large_circles_are_split_into_blocks_and_still_pair_everyone() -> None:
             assert not pairs_in(res) & pairs_in(earlier)
 
 
+def test_members_the_blocks_cannot_pair_are_matched_across_blocks() -> None:
+    # everyone may meet only one person, who is almost never in their own block of 2
+    cands = members(40)
+    allowed = {frozenset((i, i + 20)) for i in range(1, 21)}
+    blocked = [frozenset((a, b)) for a in range(1, 41) for b in range(a + 1, 41) if frozenset((a, b)) not in allowed]
+    res = pair_members(cands, history=[], blocked=blocked, policy=PairingPolicy(block_size=2), when=WHEN)
+    assert set(map(frozenset, res.groups)) == allowed and res.unpaired == ()
+
+
 candidate_lists = st.lists(
     st.builds(
         Candidate,

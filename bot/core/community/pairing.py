@@ -266,11 +266,14 @@ def pair_members(
     pairs: list[tuple[int, int]] = []
     for block in _blocks(weights, cands, policy.block_size):
         pairs += _match(weights, block, policy.top_k)
-    # members the blocks (or the pruning) left out: matched again among themselves, all edges kept
+    # members the blocks (or the pruning) left out: matched again among themselves, with all their
+    # edges unless so many are left (blocks full of blocked or recent pairs) that it would be slow
     matched = {v for e in pairs for v in e}
     left = [i for i in range(n) if i not in matched]
-    if len(left) >= 2:
-        pairs += _match(weights, left, None)
+    for top_k in (policy.top_k, None):
+        if len(left) < 2 or (top_k is not None and len(left) <= 2 * policy.block_size):
+            continue
+        pairs += _match(weights, left, top_k)
         matched = {v for e in pairs for v in e}
         left = [i for i in left if i not in matched]
     pairs.sort()
