@@ -104,3 +104,11 @@ async def test_digest_names_only_opted_in_members_and_never_a_contact(app: App, 
     # every other post in the channel is as clean
     for r in port.texts():
         assert "Maya" not in r and "Zed" not in r and "cara" not in r
+
+
+def test_migrations_that_land_out_of_order_still_run() -> None:
+    from bot.store.migrate import Migration, pending
+
+    known = [Migration(n, f"m{n}", "") for n in (1, 7, 8, 11)]
+    assert [m.number for m in pending(known, {1, 7, 11})] == [8]  # 0011 merged first, 0008 later
+    assert [m.number for m in pending(known, set())] == [1, 7, 8, 11]
