@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
@@ -28,9 +30,19 @@ log = logging.getLogger(__name__)
 RETRY_CLAIM = timedelta(seconds=1)
 
 
+class Duty(Protocol):
+    """Other owed work served by the same ``wake`` job (circle posts): its earliest due time or
+    lease expiry, a run of what is due (returning how much was done), and a drain at shutdown."""
+
+    async def next_due(self) -> datetime | None: ...
+    async def run_due(self) -> int: ...
+    async def drain(self) -> int: ...
+
+
 class NudgeScheduler:
-    def __init__(self, engine: NudgeEngine, heartbeat_seconds: int = 300) -> None:
+    def __init__(self, engine: NudgeEngine, heartbeat_seconds: int = 300, duties: Sequence[Duty] = ()) -> None:
         self.engine = engine
+        self.duties = list(duties)
         self.heartbeat = heartbeat_seconds
         self.scheduler = AsyncIOScheduler(
             timezone=UTC,
@@ -73,7 +85,8 @@ class NudgeScheduler:
         store = self.engine.app.store
         due = await store.next_delivery(self.engine.platforms, self.engine.account)
         expiry = await store.next_lease_expiry(self.engine.platforms, self.engine.account)
-        candidates = [t for t in (due, expiry) if t is not None and t < FAR_FUTURE]
+        others = [await d.next_due() for d in self.duties]
+        candidates = [t for t in (due, expiry, *others) if t is not None and t < FAR_FUTURE]
         nxt = min(candidates) if candidates else None
         if nxt is None:
             self.next_wake = None
@@ -100,8 +113,10 @@ class NudgeScheduler:
     async def _wake(self) -> None:
         while True:
             try:
+                # duties first: a circle post may owe DMs, which the nudge engine then sends at once
+                done = sum([await d.run_due() for d in self.duties])
                 outcome = await self.engine.run_due()
-                self._progress = outcome != Outcome()
+                self._progress = outcome != Outcome() or done > 0
             except Exception:
                 log.exception("nudge delivery run failed; will retry at the next wake-up")
                 await self.refresh()
@@ -119,6 +134,8 @@ class NudgeScheduler:
             self.scheduler.shutdown(wait=False)
         for t in list(self._tasks):
             t.cancel()
+        for d in self.duties:
+            await d.drain()
         released = await self.engine.drain()
         if released:
             log.info("handed back %d claimed nudge(s) at shutdown", released)

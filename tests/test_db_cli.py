@@ -45,6 +45,17 @@ DATA_TABLES = {
     "slack_installations",  # Slack workspaces that installed the app (OAuth)
     "slack_requests",  # Slack requests already taken (re-sent ones change nothing)
     "slack_oauth_states",  # OAuth install states in flight
+    "circle_programs",
+    "circle_members",
+    "circle_checkins",
+    "circle_rounds",
+    "circle_groups",
+    "circle_group_members",
+    "circle_blocks",
+    "circle_posts",
+    "mentor_offers",
+    "mentor_requests",
+    "mentor_matches",
 }
 ID_TABLES = (
     "users",
@@ -121,6 +132,32 @@ async def open_app(url: str, clock: ManualClock) -> App:
     app = await build_app(Settings(database_url=url), clock)
     OPEN_APPS.append(app)
     return app
+
+
+async def circle_rows(path: Path, clock: ManualClock) -> None:
+    """A row in every circle table: a program with members, check-ins, a round answered, a block,
+    mentor offers, an open request and a match (one ended), and the posts it owes."""
+    from bot.frontends.console import console_origin
+
+    app = await make_app(path, clock)
+
+    def at(name: str, channel: str = "acc") -> Transcript:
+        return Transcript(app, name, origin=console_origin("IMG EM", channel, True))
+
+    for channel in ("acc", "two"):
+        await at("root", channel).say("/circle setup pairing:every-2-weeks")
+        for name in ("me", "ana", "bo"):
+            await at(name, channel).say("/circle join show:wins")
+    await at("me").say('/circle checkin win:"a reply" blocker:"time" goal:"two emails"')
+    await at("ana").say("/circle block bo")
+    await at("bo").say("/mentor offer resident 2")
+    await at("me").say("/mentor request")
+    await at("me").say("/mentor end")
+    await at("ana").say("/mentor request")
+    await at("me", "two").say("/mentor request")
+    await at("root").say("/circle pair-now")
+    assert "not yet" in await at("me").say("/circle met 1 not-yet")
+    await close(app)
 
 
 async def build_source(path: Path, clock: ManualClock) -> dict[str, str]:
@@ -269,6 +306,7 @@ async def test_every_value_survives_sqlite_to_postgres_to_sqlite(tmp_path: Path,
     clock = ManualClock(START)
     old = tmp_path / "old.db"
     await build_source(old, clock)
+    await circle_rows(old, clock)
     store = await open_store(sqlite_url(old))
     user = await store.ensure_user(UserRef("discord", "1234", "Sam"), START)
     await store.set_dm_channel(UserRef("discord", "1234", "Sam"), "dm-987", START)

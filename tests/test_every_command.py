@@ -111,8 +111,59 @@ CASES: dict[str, tuple[str, str, str, str]] = {
 }
 
 
+# Circle commands, typed in a community channel of the console (as an admin where they need one).
+CIRCLE_SETUP = ["/circle setup pairing:every-2-weeks", "/circle join show:wins"]
+CIRCLE_CASES: dict[str, tuple[str, str, str, str]] = {
+    "circle setup": ("/circle setup day:tuesday", "Circle updated", "/circle setup time:25:00", "is not a time"),
+    "circle status": ("/circle status", "Schedule", "/circle status now", "too many values"),
+    "circle pause": ("/circle pause", "paused", "/circle pause x", "too many values"),
+    "circle resume": ("/circle resume", "resumed", "/circle resume x", "too many values"),
+    "circle pair-now": ("/circle pair-now", "Round made", "/circle pair-now x", "too many values"),
+    "circle digest-now": ("/circle digest-now", "digest: 0 of 2 checked in", "/circle digest-now x", "too many"),
+    "circle export": ("/circle export", "saved:", "/circle export all", "too many values"),
+    "circle remove": ("/circle remove amal", "Removed amal", "/circle remove zed", "nobody called 'zed'"),
+    "circle join": ("/circle join show:none", "settings are saved", "/circle join show:all-of-it", "not a choice"),
+    "circle leave": ("/circle leave", "You left", "/circle leave x", "too many values"),
+    "circle checkin": ("/circle checkin emails:2", "Week 48 logged", "/circle checkin emails:-1", "below the minimum"),
+    "circle reminders": ("/circle reminders off", "are off", "/circle reminders maybe", "not a choice"),
+    "circle skip": ("/circle skip", "sit out the buddy round", "/circle skip program:99", "does not exist"),
+    "circle block": ("/circle block root", "you will not be paired", "/circle block amal", "cannot block yourself"),
+    "circle met": (
+        "/circle met 1 not-yet",
+        "not yet",
+        "/circle met 99 yes",
+        "group 99 is not one of your buddy rounds",
+    ),
+    "mentor offer": ("/mentor offer resident", "you offer to mentor", "/mentor offer chief", "not a choice"),
+    "mentor request": ("/mentor request", "Asked", "/mentor request x", "too many values"),
+    "mentor end": ("/mentor end", "no open mentor match", "/mentor end zed", "nobody called 'zed'"),
+    "mentor list": ("/mentor list", "Mentoring in #accountability", "/mentor list x", "too many values"),
+}
+
+
 def test_the_table_covers_every_registry_command() -> None:
-    assert set(CASES) == {c.qualified for c in build_registry().commands}
+    assert set(CASES) | set(CIRCLE_CASES) == {c.qualified for c in build_registry().commands}
+    assert not set(CASES) & set(CIRCLE_CASES)
+
+
+@pytest.mark.parametrize("name", sorted(CIRCLE_CASES))
+async def test_circle_happy_and_error_path(name: str, console: Transcript, tmp_path: Path) -> None:
+    from bot.frontends.console import console_origin
+
+    root = Transcript(console.app, "root", origin=console_origin("IMG EM", "accountability", True))
+    amal = Transcript(console.app, "amal", origin=console_origin("IMG EM", "accountability", True))
+    root.front.attachments_dir = amal.front.attachments_dir = tmp_path
+    for line in CIRCLE_SETUP:
+        await root.say(line)
+    await amal.say("/circle join")
+    if name == "circle met":
+        await root.say("/circle pair-now")
+    ok_line, ok_text, bad_line, bad_text = CIRCLE_CASES[name]
+    out = await amal.say(ok_line)
+    assert ok_text in out, out
+    out = await amal.say(bad_line)
+    assert bad_text in out, out
+    assert "Traceback" not in out and "Something went wrong" not in out
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -54,8 +54,33 @@ async def _two_users(app: App) -> tuple[Transcript, Transcript, int, int]:
     # (the next command shows and takes a notice: add_notices again right before the one under test)
     for ref in (a.front.user, b.front.user):
         await app.store.set_dm_channel(UserRef("console", ref.account), f"channel-of-{ref.account}", now)
+    await _circles(app)
     await add_notices(app, uid_a, uid_b)
     return a, b, uid_a, uid_b
+
+
+async def _circles(app: App) -> None:
+    """Both users in two circles with every kind of circle row: a membership, a check-in, a buddy
+    round, a block, a mentor offer, an open request and a match (with a third member as mentor)."""
+    from bot.frontends.console import console_origin
+
+    def at(name: str, channel: str, admin: bool = False) -> Transcript:
+        return Transcript(app, name, origin=console_origin("IMG Psych", channel, admin))
+
+    for channel in ("accountability", "circle-two"):
+        assert "Circle started" in await at("root", channel, admin=True).say("/circle setup")
+        for name in (A, B, "cy"):
+            assert "Welcome" in await at(name, channel).say("/circle join show:wins")
+    for name in (A, B):
+        one = at(name, "accountability")
+        assert "logged" in await one.say(f'/circle checkin win:"{name} win"')
+        assert "Done" in await one.say("/circle block cy")
+        assert "Thanks" in await one.say("/mentor offer stage:resident capacity:0")
+    assert "Thanks" in await at("cy", "accountability").say("/mentor offer stage:senior capacity:2")
+    for name in (A, B):
+        assert "Matched" in await at(name, "accountability").say("/mentor request")
+        assert "Asked" in await at(name, "circle-two").say("/mentor request")
+    assert "Round made" in await at("root", "circle-two", admin=True).say("/circle pair-now")
 
 
 async def add_notices(app: App, *uids: int) -> None:
@@ -182,7 +207,19 @@ async def test_export_is_everything_held_about_the_user_and_nothing_of_anyone_el
         "nudges": len(data["nudges"]),
         "notices": len(data["notices"]),
         "dm_channels": 1,
+        "circle_members": sum(1 for c in data["circles"] if c["visibility"]),
+        "circle_checkins": sum(len(c["checkins"]) for c in data["circles"]),
+        "circle_group_members": sum(len(c["buddy_rounds"]) for c in data["circles"]),
+        "circle_blocks": sum(len(c["blocked"]) for c in data["circles"]),
+        "mentor_offers": sum(1 for c in data["circles"] if c["mentor_offer"]),
+        "mentor_requests": sum(1 for c in data["circles"] if c["mentor_request"]),
+        "mentor_matches": sum(len(c["mentor_matches"]) for c in data["circles"]),
     }
+    circle = data["circles"][0]
+    assert (circle["community"], circle["channel"], circle["visibility"]) == ("IMG Psych", "accountability", "wins")
+    assert circle["checkins"][0]["week"] == "2026-W48" and circle["checkins"][0]["win"] == f"{A} win"
+    assert circle["blocked"] == ["cy"] and circle["mentor_matches"][0]["role"] == "mentee"
+    assert data["circles"][1]["mentor_request"] is True and data["circles"][1]["buddy_rounds"][0]["answer"] is None
     assert held == exported  # a new table with user_id must join the export
 
 

@@ -13,7 +13,7 @@ from bot.core.clock import ManualClock
 from bot.core.hints import format_hints
 from bot.core.privacy import KIND_LABELS, export_user
 from bot.store.schema import tables, user_references
-from bot.store.users import NOT_PERSONAL, USER_TABLES
+from bot.store.users import ALSO_NAMED, NOT_PERSONAL, USER_TABLES
 from tests.helpers import START
 from tests.test_privacy import _app, _two_users, add_notices
 
@@ -39,7 +39,9 @@ async def test_every_table_that_references_a_user_is_in_the_privacy_registry(db_
         f"tables referencing users: {sorted(refs)}; registered in bot.store.users.USER_TABLES: {sorted(registered)}."
         " Add a new user-keyed table there (and to the export), so /privacy delete and export cover it"
     )
-    assert all(cols == ["user_id"] for cols in refs.values()), refs  # USER_TABLES deletes by user_id
+    # USER_TABLES deletes by user_id, and by the second column ALSO_NAMED gives (a block, a mentor)
+    expected = {t: sorted(["user_id", *([ALSO_NAMED[t]] if t in ALSO_NAMED else [])]) for t in refs}
+    assert {t: sorted(cols) for t, cols in refs.items()} == expected, refs
     assert {kind for kind, _ in USER_TABLES} <= set(KIND_LABELS), "each kind needs words in /privacy delete"
 
     # a column elsewhere whose name suggests a person must be classified, not overlooked
@@ -106,8 +108,8 @@ async def test_delete_removes_the_rows_of_every_table_the_schema_says_reference_
     async def rows(uid: int) -> dict[str, int]:
         out = {}
         for table, cols in {"users": ["id"], **refs}.items():
-            column = cols[0]
-            out[table] = (await db.one(f"SELECT COUNT(*) FROM {table} WHERE {column} = ?", (uid,)))[0]
+            where = " OR ".join(f"{c} = ?" for c in cols)  # any column naming them (a block, a mentor)
+            out[table] = (await db.one(f"SELECT COUNT(*) FROM {table} WHERE {where}", (uid,) * len(cols)))[0]
         return out
 
     assert all((await rows(uid_a)).values())

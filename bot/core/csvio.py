@@ -43,6 +43,15 @@ def _safe_cell(value: str) -> str:
     return "'" + value if value[:1] in (*FORMULA_STARTS, "'") else value
 
 
+def rows_to_csv(rows: list[list[str]]) -> bytes:
+    """Rows as a UTF-8 CSV (with a BOM, for spreadsheet apps), no cell runnable as a formula."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    for row in rows:
+        w.writerow([_safe_cell(v) for v in row])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
 def export_csv(contacts: list[Contact]) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

@@ -23,6 +23,7 @@ from bot.core.origin import Origin, check
 from bot.core.registry import (
     Choice,
     Command,
+    Form,
     Option,
     OptionType,
     Registry,
@@ -247,6 +248,44 @@ async def run_line(
         return await run_command(app, user, command, raw, files, origin=origin)
     except UsageError as exc:
         raise quote_hint(exc, positional) from None
+
+
+async def open_form(app: App, user: UserRef, line: str, origin: Origin | None = None) -> tuple[Command, Form]:
+    """The form a button's command line opens, pre-filled for ``user`` (checked like the command)."""
+    command, raw = parse_line(app, line)
+    if command.form is None:
+        raise UsageError(f"{hint(command.qualified)} does not open as a form; run it as a command")
+    where = origin or Origin.direct(user.platform)
+    check(command.requirement, where, command.qualified)
+    ctx = await app.context(user, (), where)
+    return command, await command.form.build(ctx, **convert(ctx, command, raw))
+
+
+async def submit_form(
+    app: App,
+    user: UserRef,
+    command_name: str,
+    fixed: Mapping[str, str],
+    values: Mapping[str, str],
+    origin: Origin | None = None,
+) -> Reply:
+    """Run a form's command with what was submitted (the fixed options, then the fields read)."""
+    command = app.registry.get(command_name)
+    if command is None or command.form is None:
+        raise UsageError(f"that form is from an older version of the bot; run the command instead (see {hint('help')})")
+    raw = {**fixed, **command.form.read(values)}
+    return await run_command(app, user, command, raw, origin=origin)
+
+
+def form_line(command: Command, form: Form) -> str:
+    """The command line a form would run with its pre-filled values: what the console prints."""
+    assert command.form is not None
+    raw = {**dict(form.fixed), **command.form.read(form.values())}
+    words = [f"/{command.qualified}"]
+    for key, value in raw.items():
+        if value:
+            words.append(f"{key}:{value}" if " " not in value and '"' not in value else f'{key}:"{value}"')
+    return " ".join(words)
 
 
 def error_reply(exc: BaseException) -> Reply:

@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 
 from bot.core import conferences, planner
 from bot.core import goals as goals_mod
+from bot.core.community.dms import compose as compose_circle
 from bot.core.context import App
 from bot.core.dates import add_months, fmt_date, zone
 from bot.core.hints import hint
@@ -39,6 +40,7 @@ __all__ = ["DeliveryError", "DeliveryPort", "NudgeEngine", "Outcome", "Pacer"]
 log = logging.getLogger(__name__)
 
 CLAIM_RETRIES = 5
+CIRCLE_PREFIX = "circle-"  # circle DMs (bot.core.community.rounds.DmKind), composed by bot.core.community.dms
 GOAL_KINDS = (NudgeKind.GOAL_KICKOFF, NudgeKind.GOAL_SUMMARY, NudgeKind.GOAL_MIDMONTH)
 
 
@@ -311,6 +313,8 @@ class NudgeEngine:
                 part = self._milestone_part(n, today)
             elif n.kind == NudgeKind.CONFERENCE:
                 part = await self._conference_part(profile, n)
+            elif n.kind.startswith(CIRCLE_PREFIX):
+                part = await compose_circle(self.app, profile, n, now)
             else:
                 part = await self._goal_part(profile, n, today, force=recovering)
             if part is None:

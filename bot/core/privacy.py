@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time
 
+from bot.core.community.models import UserCircleData
 from bot.core.hints import format_hints
 from bot.core.models import Contact, NudgeKind, Profile
 from bot.core.ports import Store
@@ -23,6 +24,13 @@ KIND_LABELS = {
     "nudges": ("nudge (owed or past)", "nudges (owed or past)"),
     "notices": ("pending notice", "pending notices"),
     "dm_channel": ("remembered DM channel", "remembered DM channels"),
+    "circle_memberships": ("circle membership", "circle memberships"),
+    "circle_checkins": ("circle check-in", "circle check-ins"),
+    "circle_meetings": ("buddy-round record", "buddy-round records"),
+    "circle_blocks": ("circle block", "circle blocks"),
+    "mentor_offers": ("mentor offer", "mentor offers"),
+    "mentor_requests": ("mentor request", "mentor requests"),
+    "mentor_matches": ("mentor match", "mentor matches"),
     "account": ("account record", "account records"),
 }
 
@@ -132,6 +140,39 @@ class NoticeExport:
 
 
 @dataclass(frozen=True)
+class CheckinExport:
+    week: str
+    emails: int
+    new_contacts: int
+    followups: int
+    conversations: int
+    win: str | None
+    blocker: str | None
+    goal: str | None
+    logged_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CircleExport:
+    """One program you belong to, where it is, what you chose to show, and your check-ins."""
+
+    platform: str
+    community: str
+    channel: str
+    visibility: str
+    reminders: bool
+    paused: bool
+    missed_rounds: int
+    joined_at: datetime | None
+    checkins: list[CheckinExport]
+    buddy_rounds: list[dict[str, str | None]]
+    blocked: list[str]
+    mentor_offer: dict[str, str | int | None] | None
+    mentor_request: bool
+    mentor_matches: list[dict[str, str | None]]
+
+
+@dataclass(frozen=True)
 class UserExport:
     format: str
     version: int
@@ -143,6 +184,7 @@ class UserExport:
     conference_plans: list[ConferencePlanExport]
     nudges: list[NudgeExport]
     notices: list[NoticeExport]
+    circles: list[CircleExport]
 
     def counts(self) -> dict[str, int]:
         """Rows of each kind in this export, by the kinds of :data:`KIND_LABELS` (what the store counts)."""
@@ -155,6 +197,14 @@ class UserExport:
             "nudges": len(self.nudges),
             "notices": len(self.notices),
             "dm_channel": int(self.account.dm_channel is not None),
+            "circle_memberships": sum(1 for c in self.circles if c.visibility),
+            "circle_checkins": sum(len(c.checkins) for c in self.circles),
+            "circle_meetings": sum(len(c.buddy_rounds) for c in self.circles),
+            # the blocks you made; a block of you is deleted with your data but never disclosed
+            "circle_blocks": sum(len(c.blocked) for c in self.circles),
+            "mentor_offers": sum(c.mentor_offer is not None for c in self.circles),
+            "mentor_requests": sum(c.mentor_request for c in self.circles),
+            "mentor_matches": sum(len(c.mentor_matches) for c in self.circles),
             "account": 1,
         }
 
@@ -229,6 +279,7 @@ async def export_user(store: Store, user_id: int, now: datetime) -> UserExport:
         plans = await store.conference_plans(user_id)
         nudges = await store.user_nudges(user_id)
         notices = await store.user_notices(user_id)
+        circle = await store.user_circle_data(user_id)
     history: dict[int, list[HistoryEntry]] = {}
     for i in interactions:
         history.setdefault(i.contact_id, []).append(HistoryEntry(i.kind, i.on, i.note, i.imported, i.created_at))
@@ -260,4 +311,70 @@ async def export_user(store: Store, user_id: int, now: datetime) -> UserExport:
         ],
         # a notice may hold command hints (bot.core.hints): the file reads them as /commands
         notices=[NoticeExport(at, format_hints(message)) for at, message in notices],
+        circles=_circles(circle, user_id),
     )
+
+
+def _circles(data: UserCircleData, user_id: int) -> list[CircleExport]:
+    out = []
+    programs = {m.program_id for m in data.memberships}
+    programs |= {pid for pid, _, _ in data.meetings} | {pid for pid, _ in data.blocks}
+    programs |= {o.program_id for o in data.mentor_offers} | set(data.mentor_requests)
+    programs |= {m.program_id for m in data.mentor_matches} | {c.program_id for c in data.checkins}
+    members = {m.program_id: m for m in data.memberships}
+    for pid in sorted(programs):
+        p = data.programs.get(pid)
+        m = members.get(pid)
+        offer = next((o for o in data.mentor_offers if o.program_id == pid), None)
+        out.append(
+            CircleExport(
+                platform=p.place.platform if p else "",
+                community=p.place.community if p else "",
+                channel=p.place.channel if p else "",
+                visibility=m.visibility if m else "",
+                reminders=m.reminders if m else False,
+                paused=m.paused if m else False,
+                missed_rounds=m.missed_rounds if m else 0,
+                joined_at=m.joined_at if m else None,
+                checkins=[
+                    CheckinExport(
+                        c.week,
+                        c.counts.emails,
+                        c.counts.contacts,
+                        c.counts.followups,
+                        c.counts.conversations,
+                        c.win,
+                        c.blocker,
+                        c.goal,
+                        c.created_at,
+                    )
+                    for c in data.checkins
+                    if c.program_id == pid
+                ],
+                buddy_rounds=[
+                    {"round": period, "answer": answer} for p_id, period, answer in data.meetings if p_id == pid
+                ],
+                blocked=[name for p_id, name in data.blocks if p_id == pid],
+                mentor_offer=(
+                    {
+                        "stage": offer.stage,
+                        "capacity": offer.capacity,
+                        "specialty": offer.specialty,
+                        "track": offer.track,
+                    }
+                    if offer
+                    else None
+                ),
+                mentor_request=pid in data.mentor_requests,
+                mentor_matches=[
+                    {
+                        "role": "mentee" if mm.mentee_user_id == user_id else "mentor",
+                        "started_at": mm.started_at.isoformat(),
+                        "ended_at": mm.ended_at.isoformat() if mm.ended_at else None,
+                    }
+                    for mm in data.mentor_matches
+                    if mm.program_id == pid
+                ],
+            )
+        )
+    return out

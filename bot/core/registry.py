@@ -24,6 +24,53 @@ from bot.core.origin import Requirement
 
 Handler = Callable[..., Awaitable[Any]]
 
+
+@dataclass(frozen=True)
+class FormField:
+    """One field of a form, with the value it opens pre-filled with."""
+
+    name: str
+    label: str  # at most 45 characters (Discord's modal label limit)
+    value: str = ""
+    required: bool = False
+    multiline: bool = False
+    max_length: int = 200
+    placeholder: str | None = None
+
+
+# Discord's modals hold five fields; a form is written so every front end can show it whole.
+FORM_FIELDS = 5
+
+
+@dataclass(frozen=True)
+class Form:
+    """A platform-neutral form: a Discord modal, a Slack modal, or a pre-filled line in the console.
+
+    ``fixed`` are option values carried through unchanged (e.g. which program); the fields are what
+    the person sees and edits. Submitting runs ``command`` with ``FormSpec.read`` of the values."""
+
+    title: str
+    command: str  # qualified name, e.g. "circle checkin"
+    fields: tuple[FormField, ...]
+    fixed: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.fields) <= FORM_FIELDS:
+            raise ValueError(f"a form has 1 to {FORM_FIELDS} fields, not {len(self.fields)}")
+
+    def values(self) -> dict[str, str]:
+        return {f.name: f.value for f in self.fields}
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    """How a command opens as a form: ``build`` pre-fills it for the person who opens it (from the
+    option values the button carries), ``read`` turns submitted field values into raw option values."""
+
+    build: Callable[..., Awaitable[Form]]  # (ctx, **converted options) -> Form
+    read: Callable[[Mapping[str, str]], dict[str, str]]
+
+
 # The largest row id a database holds (a signed 64-bit integer): the domain bound for an id option.
 # A front end whose platform has a smaller integer range narrows it itself.
 ID_MAX = 2**63 - 1
@@ -81,6 +128,8 @@ class Command:
     help: str | None = None
     # Checked against the invocation's Origin before the handler runs.
     requirement: Requirement = Requirement.ANYONE
+    # Set when a button may open this command as a form (modal) instead of running it at once.
+    form: FormSpec | None = None
 
     @property
     def qualified(self) -> str:
@@ -118,9 +167,12 @@ class CommandSet:
         private: bool = True,
         help: str | None = None,
         requirement: Requirement = Requirement.ANYONE,
+        form: FormSpec | None = None,
     ) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
-            self.commands.append(Command(name, description, fn, tuple(options), group, private, help, requirement))
+            self.commands.append(
+                Command(name, description, fn, tuple(options), group, private, help, requirement, form)
+            )
             return fn
 
         return deco

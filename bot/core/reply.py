@@ -76,6 +76,9 @@ class Action:
     label: str
     command: str
     style: ActionStyle = ActionStyle.SECONDARY
+    # The command opens as a form (its Command.form) pre-filled for whoever presses it:
+    # a modal on Discord and Slack, the pre-filled command line in the console.
+    form: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,8 +116,10 @@ class Reply:
         self.blocks.append(ScriptBlock(text, heading, subject))
         return self
 
-    def action(self, id: str, label: str, command: str, style: ActionStyle = ActionStyle.SECONDARY) -> Reply:
-        self.actions.append(Action(id, label, command, style))
+    def action(
+        self, id: str, label: str, command: str, style: ActionStyle = ActionStyle.SECONDARY, *, form: bool = False
+    ) -> Reply:
+        self.actions.append(Action(id, label, command, style, form))
         return self
 
     def attach(self, filename: str, content: bytes, mime: str) -> Reply:

@@ -16,15 +16,26 @@ import os
 import stat
 import sys
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
+from bot.core.community.engine import CircleEngine
+from bot.core.community.models import Place
 from bot.core.context import App
 from bot.core.csvio import MAX_BYTES
-from bot.core.dispatch import choices_for, error_reply, parse_line_positions, quote_hint, run_command
+from bot.core.dispatch import (
+    choices_for,
+    error_reply,
+    form_line,
+    open_form,
+    parse_line_positions,
+    quote_hint,
+    run_command,
+)
 from bot.core.errors import BotError, StorageError, UsageError
 from bot.core.hints import SLASH
 from bot.core.models import UserRef
@@ -74,6 +85,20 @@ class ConsolePort:
             return
         self.seen_nonces.add(nonce)
         self.frontend.show(reply, nudge=True)
+
+
+class ConsoleChannelPort:
+    """Prints what a circle posts in the simulated community's channels, as it happens."""
+
+    def __init__(self, frontend: ConsoleFrontend) -> None:
+        self.frontend = frontend
+        self.seen_nonces: set[str] = set()
+
+    async def post(self, place: Place, reply: Reply, nonce: str) -> None:
+        if nonce in self.seen_nonces:
+            return
+        self.seen_nonces.add(nonce)
+        self.frontend.show(await self.frontend.prefill(reply), channel=place.channel)
 
 
 class ConsoleCompleter(Completer):
@@ -157,6 +182,7 @@ class ConsoleFrontend:
         self.port = ConsolePort(self)
         # a text block being collected: (command line without "<<", option name, lines so far)
         self._block: tuple[str, str, list[str]] | None = None
+        self.channel_port = ConsoleChannelPort(self)
         self._console = None
         if self.rich:
             from rich.console import Console
@@ -224,8 +250,25 @@ class ConsoleFrontend:
             reply = await run_command(self.app, self.user, command, raw, files, origin=self.origin)
         except Exception as exc:  # the console's one error handler
             reply = error_reply(quote_hint(exc, positional) if isinstance(exc, UsageError) else exc)
+        reply = await self.prefill(reply)
         self.show(reply)
         return reply
+
+    async def prefill(self, reply: Reply) -> Reply:
+        """A button that opens a form (Log my week) shows, here, the command line pre-filled for
+        this console's user: what they would submit, ready to copy and edit."""
+        if not any(a.form for a in reply.actions):
+            return reply
+        actions = []
+        for a in reply.actions:
+            if a.form:
+                try:
+                    command, form = await open_form(self.app, self.user, a.command, self.origin)
+                    a = replace(a, command=form_line(command, form))
+                except BotError:
+                    pass  # not theirs to fill in (not a member): the plain command line stays
+            actions.append(a)
+        return replace(reply, actions=actions)
 
     def _read_file(self, path: str) -> Attachment:
         """A regular file of at most MAX_BYTES (+1, so the parser can say it is too big), read without
@@ -259,7 +302,7 @@ class ConsoleFrontend:
             saved.append(str(target))
         return saved
 
-    def show(self, reply: Reply, nudge: bool = False) -> None:
+    def show(self, reply: Reply, nudge: bool = False, channel: str | None = None) -> None:
         reply = reply.with_hints(SLASH)  # command hints as the console types them: /contact list
         saved = self._save_attachments(reply)
         if self._console is None:
@@ -268,11 +311,13 @@ class ConsoleFrontend:
                 text += "\n" + "\n".join(f"saved: {s}" for s in saved)
             if nudge:
                 text = "=== NUDGE ===\n" + text + "\n=== END NUDGE ==="
+            if channel is not None:
+                text = f"=== #{channel} ===\n" + text + f"\n=== END #{channel} ==="
             print(text, file=self.out, flush=True)
             return
-        self._show_rich(reply, nudge, saved)
+        self._show_rich(reply, nudge, saved, channel)
 
-    def _show_rich(self, reply: Reply, nudge: bool, saved: list[str]) -> None:
+    def _show_rich(self, reply: Reply, nudge: bool, saved: list[str], channel: str | None = None) -> None:
         """Rich output with no side borders, so a script copies from the terminal cleanly."""
         from rich.rule import Rule
         from rich.table import Table
@@ -283,7 +328,7 @@ class ConsoleFrontend:
         colour = {Tone.ERROR: "red", Tone.SUCCESS: "green", Tone.WARNING: "yellow", Tone.NUDGE: "magenta"}.get(
             reply.tone, "cyan"
         )
-        title = ("🔔 NUDGE · " if nudge else "") + reply.title
+        title = ("🔔 NUDGE · " if nudge else "") + (f"#{channel} · " if channel else "") + reply.title
         if reply.tone == Tone.ERROR and not reply.blocks:
             con.print(RText(title, style="bold red"))
             return
@@ -323,35 +368,55 @@ class ConsoleFrontend:
             con.print(RText(reply.footer, style="dim"))
 
 
-async def run_piped(front: ConsoleFrontend, engine: NudgeEngine, stream: TextIO) -> int:
+async def run_piped(
+    front: ConsoleFrontend, engine: NudgeEngine, stream: TextIO, circles: CircleEngine | None = None
+) -> int:
     """Non-interactive: deliver what is due, then one reply per input line."""
-    await _deliver_due(front, engine, recover=True)
+    await _deliver_due(front, engine, circles, recover=True)
     for line in stream:
         await front.handle(line)
-        await _deliver_due(front, engine)
+        await _deliver_due(front, engine, circles)
     await front.finish_block()  # a block the input ended inside
+    if circles is not None:
+        await circles.drain()
     return 0
 
 
-async def _deliver_due(front: ConsoleFrontend, engine: NudgeEngine, *, recover: bool = False) -> None:
-    """Deliver what is due; a database fault (locked, full, read-only...) is one line, and the
-    session goes on: the nudges stay owed, and the next command may well work."""
+async def _deliver_due(
+    front: ConsoleFrontend, engine: NudgeEngine, circles: CircleEngine | None = None, *, recover: bool = False
+) -> None:
+    """Deliver what is due (circle posts first, then nudges); a database fault (locked, full,
+    read-only...) is one line, and the session goes on: the work stays owed, and the next command
+    may well work."""
     try:
         if recover:
             await engine.recover()
+        if circles is not None:
+            await circles.run_due()
         await engine.run_due()
     except StorageError as exc:
         front.show(error_reply(StorageError(f"nudges not delivered: {exc.message}")))
 
 
-async def run_interactive(front: ConsoleFrontend, engine: NudgeEngine, heartbeat: int) -> int:
+def circle_engine(front: ConsoleFrontend, instance: str) -> CircleEngine | None:
+    """Circle posts of the simulated community, printed in this console (none without --community)."""
+    if front.origin.community is None:
+        return None
+    return CircleEngine(
+        front.app, {PLATFORM: front.channel_port}, instance=f"{instance}-circles", community=front.origin.community
+    )
+
+
+async def run_interactive(
+    front: ConsoleFrontend, engine: NudgeEngine, heartbeat: int, circles: CircleEngine | None = None
+) -> int:
     from prompt_toolkit import PromptSession
     from prompt_toolkit.history import FileHistory, InMemoryHistory
     from prompt_toolkit.patch_stdout import patch_stdout
 
     from bot.scheduler import NudgeScheduler
 
-    sched = NudgeScheduler(engine, heartbeat)
+    sched = NudgeScheduler(engine, heartbeat, [circles] if circles is not None else [])
     front.app.on_nudges_changed = sched.poke
     try:
         from platformdirs import user_data_dir
@@ -404,9 +469,10 @@ async def run_console(
     engine = NudgeEngine(
         app, {PLATFORM: front.port}, rate=max(rate, 50.0), instance=instance, account=front.user.account
     )
+    circles = circle_engine(front, instance)
     try:
         if stream.isatty() and front.out.isatty():
-            return await run_interactive(front, engine, heartbeat)
-        return await run_piped(front, engine, stream)
+            return await run_interactive(front, engine, heartbeat, circles)
+        return await run_piped(front, engine, stream, circles)
     finally:
         await asyncio.shield(app.store.close())

@@ -1,6 +1,6 @@
 """The SQL store: feature stores (users, profiles, contacts, goals, nudges, notices, DM
-channels, communities, conference plans, Slack installations) combined over one driver, implementing core's
-``Store`` protocol."""
+channels, communities, conference plans, Slack installations, circles) combined over one driver, implementing
+core's ``Store`` protocol."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from bot.core.errors import ConfigError
 from bot.store import migrate as _migrate
 from bot.store.channels import ChannelSQL
+from bot.store.circles import CircleSQL
 from bot.store.communities import CommunitySQL
 from bot.store.conferences import ConferenceSQL
 from bot.store.contacts import ContactSQL
@@ -27,7 +28,16 @@ if TYPE_CHECKING:
 
 # ChannelSQL builds on UserSQL (it makes sure a user exists before remembering its channel).
 class SQLStore(
-    ChannelSQL, ProfileSQL, ContactSQL, GoalSQL, NudgeSQL, NoticeSQL, CommunitySQL, ConferenceSQL, InstallationSQL
+    ChannelSQL,
+    ProfileSQL,
+    ContactSQL,
+    GoalSQL,
+    NudgeSQL,
+    NoticeSQL,
+    CommunitySQL,
+    ConferenceSQL,
+    InstallationSQL,
+    CircleSQL,
 ):
     def __init__(self, db: Driver) -> None:
         self.db = db

@@ -42,13 +42,19 @@ def latest(dialect: str) -> int:
     return known[-1].number if known else 0
 
 
+def pending(known: list[Migration], done: set[int]) -> list[Migration]:
+    """Every known migration not yet applied, in number order. Numbers are assigned per feature and
+    may land out of order (0011 before 0008): a lower number that arrives later still runs."""
+    return [m for m in known if m.number not in done]
+
+
 async def schema_version(db: Driver) -> int:
     row = await db.one("SELECT MAX(version) FROM schema_version")
     return int(row[0] or 0) if row else 0
 
 
 async def migrate(db: Driver) -> list[int]:
-    """Apply every known migration not yet recorded (in number order), all in one transaction.
+    """Apply every migration not yet recorded (in number order, gaps allowed), all in one transaction.
 
     Refuses, with one line, a database whose schema is newer than this release knows."""
     applied: list[int] = []
@@ -65,11 +71,7 @@ async def migrate(db: Driver) -> list[int]:
                 f"the database schema is version {current}, newer than this release knows ({newest}); "
                 "upgrade imgbot before starting it on this database"
             )
-        for m in known:
-            # by recorded number, not "above the highest": migrations are numbered per feature,
-            # so one merged later with a lower number than those applied still runs, in order
-            if m.number in done:
-                continue
+        for m in pending(known, done):
             await conn.script(m.sql)
             await conn.execute("INSERT INTO schema_version (version) VALUES (?)", (m.number,))
             applied.append(m.number)

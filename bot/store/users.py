@@ -11,6 +11,13 @@ from bot.store.driver import as_dt
 # Every table holding a user's rows, by the word /privacy uses for them; children before parents.
 # A new table with a user_id column belongs here (a test walks the schema to make sure).
 USER_TABLES = (
+    ("circle_meetings", "circle_group_members"),
+    ("circle_checkins", "circle_checkins"),
+    ("circle_blocks", "circle_blocks"),
+    ("mentor_matches", "mentor_matches"),
+    ("mentor_requests", "mentor_requests"),
+    ("mentor_offers", "mentor_offers"),
+    ("circle_memberships", "circle_members"),
     ("interactions", "interactions"),
     ("nudges", "nudges"),
     ("notices", "notices"),
@@ -20,11 +27,22 @@ USER_TABLES = (
     ("profile", "profiles"),
     ("dm_channel", "dm_channels"),
 )
+# Tables that name the user in a second column too: a block of them, a match where they mentor.
+ALSO_NAMED = {"circle_blocks": "blocked_user_id", "mentor_matches": "mentor_user_id"}
+
+
+def _where(table: str) -> tuple[str, int]:
+    other = ALSO_NAMED.get(table)
+    return ("user_id = ?", 1) if other is None else (f"(user_id = ? OR {other} = ?)", 2)
+
 
 # Columns outside those tables whose names suggest a person, and why they hold no one's personal
 # data (tests/test_privacy_schema.py fails on any such column that is in neither place).
 NOT_PERSONAL: dict[tuple[str, str], str] = {
     ("slack_installations", "bot_user_id"): "the bot's own Slack user, not a person",
+    ("circle_posts", "lease_owner"): "which bot instance holds the claim on a channel post",
+    ("circle_programs", "community_name"): "the community's name: a community setting, not a person's",
+    ("circle_programs", "channel_name"): "the channel's name: a community setting, not a person's",
     ("slack_installations", "installer_user_id"): (
         "who installed the app in the workspace: part of the workspace's installation record that"
         " slack_sdk keeps, holding no data of theirs, and removed when the workspace uninstalls"
@@ -58,7 +76,8 @@ class UserSQL(Feature):
         """How many rows of each kind the user has (what /privacy delete would remove)."""
         counts: dict[str, int] = {}
         for kind, table in USER_TABLES:
-            row = await self.db.one(f"SELECT COUNT(*) FROM {table} WHERE user_id = ?", (user_id,))
+            where, n = _where(table)
+            row = await self.db.one(f"SELECT COUNT(*) FROM {table} WHERE {where}", (user_id,) * n)
             counts[kind] = int(row[0]) if row else 0
         return counts
 
@@ -70,6 +89,7 @@ class UserSQL(Feature):
         removed: dict[str, int] = {}
         async with self.db.transaction() as tx:
             for kind, table in USER_TABLES:
-                removed[kind] = await tx.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
+                where, n = _where(table)
+                removed[kind] = await tx.execute(f"DELETE FROM {table} WHERE {where}", (user_id,) * n)
             removed["account"] = await tx.execute("DELETE FROM users WHERE id = ?", (user_id,))
         return removed

@@ -597,9 +597,11 @@ class DiscordDouble:
                 return json_response({"message": "Invalid Form Body", "code": 50035, "errors": problems}, 400)
         elif (bad := self._invalid(body.get("data") or {})) is not None:
             return bad
-        inter.callback, inter.callback_at = body, time.monotonic()
         kind = int(body["type"])
         data = body.get("data") or {}
+        if kind == 9 and (bad := self._invalid_modal(inter, data)) is not None:
+            return bad
+        inter.callback, inter.callback_at = body, time.monotonic()
         channel = inter.payload.get("channel_id") or inter.payload["channel"]["id"]
         resource: dict[str, Any] = {"type": kind}
         if kind in (4, 5):
@@ -621,6 +623,38 @@ class DiscordDouble:
                 "resource": resource,
             }
         )
+
+    def _invalid_modal(self, inter: Interaction, data: dict[str, Any]) -> web.Response | None:
+        """What Discord refuses in a MODAL callback: answering a modal submit with another modal,
+        a title or label over 45 characters, more than 5 rows, a row that is not one text input,
+        a pre-filled value longer than its max_length, a custom id over 100."""
+        problems = []
+        if inter.payload["type"] == 5:
+            problems.append("a modal cannot answer a modal submit")
+        title = data.get("title") or ""
+        if not 1 <= len(title) <= 45:
+            problems.append("modal title must be 1-45 characters")
+        if not 1 <= len(data.get("custom_id") or "") <= 100:
+            problems.append("modal custom_id must be 1-100 characters")
+        rows = data.get("components") or []
+        if not 1 <= len(rows) <= 5:
+            problems.append("a modal has 1-5 rows")
+        for row in rows:
+            inputs = row.get("components") or []
+            if row.get("type") != 1 or len(inputs) != 1 or inputs[0].get("type") != 4:
+                problems.append("each modal row holds exactly one text input")
+                continue
+            ti = inputs[0]
+            if not 1 <= len(ti.get("label") or "") <= 45:
+                problems.append(f"text input label {ti.get('label')!r} must be 1-45 characters")
+            if len(ti.get("value") or "") > int(ti.get("max_length") or 4000):
+                problems.append(f"text input {ti.get('custom_id')!r} value is over its max_length")
+            if not 1 <= len(ti.get("custom_id") or "") <= 100:
+                problems.append("text input custom_id must be 1-100 characters")
+        if not problems:
+            return None
+        self.invalid.extend(problems)
+        return json_response({"message": "Invalid Form Body", "code": 50035, "errors": problems}, 400)
 
     async def _edit_webhook_message(self, request: web.Request, call: Call, m: re.Match[str]) -> web.Response:
         inter = self._interaction(m["token"])
@@ -940,19 +974,27 @@ class DiscordDouble:
         guild = None if int(message["channel_id"]) in self.dm_users else GUILD_ID
         return self._base(3, who, data, guild, message)
 
-    def modal_submit(self, who: dict[str, Any], opened: Interaction, values: dict[str, str]) -> dict[str, Any]:
-        """The payload Discord sends when ``who`` fills in the modal the bot opened on ``opened``
-        (text by each input's custom_id) and presses Submit."""
+    def modal_submit(
+        self, who: dict[str, Any], opened: Interaction, values: dict[str, str], *, guild_id: int | None = None
+    ) -> dict[str, Any]:
+        """The payload Discord sends when ``who`` submits the modal the bot opened for ``opened``,
+        with these field values (fields not named keep what the modal was pre-filled with); it comes
+        from where the modal was opened unless ``guild_id`` says otherwise."""
         modal = opened.modal
         rows = []
         for row in modal["components"]:
-            box = row["components"][0]
-            text = values.get(box["custom_id"], "")
-            assert len(text) <= int(box.get("max_length") or 4000), "Discord stops typing at max_length"
-            rows.append({"type": 1, "components": [{"type": 4, "custom_id": box["custom_id"], "value": text}]})
+            ti = row["components"][0]
+            value = values.get(ti["custom_id"], ti.get("value") or "")
+            assert len(value) <= int(ti.get("max_length") or 4000), "Discord stops typing at max_length"
+            assert not ti.get("required") or value, (
+                f"the Discord client would not submit: {ti['custom_id']} is required"
+            )
+            rows.append({"type": 1, "components": [{"type": 4, "custom_id": ti["custom_id"], "value": value}]})
         data = {"custom_id": modal["custom_id"], "components": rows}
-        guild = int(opened.payload["guild_id"]) if opened.payload.get("guild_id") else None
-        return self._base(5, who, data, guild)
+        message = opened.payload.get("message")
+        if guild_id is None and opened.payload.get("guild_id"):
+            guild_id = int(opened.payload["guild_id"])
+        return self._base(5, who, data, guild_id, message)
 
     def upload(self, filename: str, content: bytes, content_type: str = "text/csv") -> dict[str, Any]:
         """An attachment the user picked for a file option."""

@@ -11,7 +11,7 @@ from bot.core.commands import build_registry
 from bot.core.models import UserRef
 from tests.slack.double import SlackDouble, pings, text_of
 from tests.slack.live import PROFILE, LiveSlack
-from tests.test_every_command import CASES
+from tests.test_every_command import CASES, CIRCLE_CASES
 
 SETUP = [
     PROFILE,
@@ -72,4 +72,5 @@ async def test_every_registry_command_works_as_imgbot(name: str, live: LiveSlack
 
 
 def test_the_table_covers_every_registry_command() -> None:
-    assert set(CASES) == {c.qualified for c in build_registry().commands}
+    # circle commands need a circle's channel posts, which Slack does not deliver yet (issue 10)
+    assert set(CASES) | set(CIRCLE_CASES) == {c.qualified for c in build_registry().commands}

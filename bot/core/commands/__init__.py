@@ -6,7 +6,19 @@ from bot.core.registry import Registry
 
 
 def build_registry() -> Registry:
-    from bot.core.commands import conferences, content, goals, help, nudges, privacy, profile, review, tracker
+    from bot.core.commands import (
+        circle,
+        conferences,
+        content,
+        goals,
+        help,
+        mentor,
+        nudges,
+        privacy,
+        profile,
+        review,
+        tracker,
+    )
 
     return Registry(
         [
@@ -19,5 +31,7 @@ def build_registry() -> Registry:
             goals.commands,
             nudges.commands,
             privacy.commands,
+            circle.commands,
+            mentor.commands,
         ]
     )

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from bot.core import planner
 from bot.core.commands.tracker import followup_action
+from bot.core.community.rounds import DmKind
 from bot.core.context import Context
 from bot.core.dates import fmt_date, local_datetime, zone
 from bot.core.errors import NotFoundError, UsageError
@@ -34,6 +35,14 @@ LABELS = {
     NudgeKind.GOAL_KICKOFF: "monthly goal kickoff",
     NudgeKind.GOAL_MIDMONTH: "mid-month goal check",
     NudgeKind.GOAL_SUMMARY: "month-end summary",
+    DmKind.REMINDER: "circle check-in reminder",
+    DmKind.PAIRING: "buddy round tomorrow",
+    DmKind.INTRO: "buddy round intro",
+    DmKind.UNPAIRED: "no buddy this round",
+    DmKind.MEET: "did you meet your buddy?",
+    DmKind.PAUSED: "buddy pairing paused",
+    DmKind.MENTOR: "mentor match",
+    DmKind.MENTOR_DIGEST: "mentee check-ins",
 }
 
 
@@ -52,7 +61,7 @@ async def nudges_list(ctx: Context) -> Reply:
         r.text(f"Nudges are paused {until}. {hint('nudges resume')} turns them back on.")
     lines = []
     for n in pending[:25]:
-        what = LABELS.get(n.kind, n.kind)  # type: ignore[call-overload]
+        what = LABELS.get(n.kind, n.kind)
         if n.kind == NudgeKind.FOLLOWUP:
             c = await ctx.store.get_contact(ctx.user_id, int(n.ref))
             what += f" with {c.ref} {c.name}" if c else ""

@@ -25,7 +25,7 @@ from discord import app_commands
 
 from bot.core.autocomplete import suggest
 from bot.core.context import App
-from bot.core.dispatch import error_reply, parse_line, run_command
+from bot.core.dispatch import error_reply, open_form, parse_line, run_command, submit_form
 from bot.core.errors import BotError, UsageError
 from bot.core.hints import SLASH, format_hints
 from bot.core.models import UserRef
@@ -33,8 +33,8 @@ from bot.core.origin import Origin, Permission
 from bot.core.registry import Command, Option
 from bot.core.reply import Attachment, Reply
 from bot.frontends.discord.build import CHOICE_VALUE, CHOICES, DESCRIPTION, asks_in_form, build_commands, short
-from bot.frontends.discord.components import CommandButton, make_files, make_view
-from bot.frontends.discord.render import BUTTON_TEMPLATE, render
+from bot.frontends.discord.components import CommandButton, FormButton, make_files, make_modal, make_view, modal_values
+from bot.frontends.discord.render import BUTTON_TEMPLATE, FORM_PREFIX, FORM_TEMPLATE, render
 from bot.frontends.kit import buttons_allowed, log_failure, notice_reply, run_invocation, within_deadline
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ TOKEN_LIFE = timedelta(minutes=15)
 MAX_UPLOAD = 5 * 1024 * 1024
 NO_MENTIONS = discord.AllowedMentions.none()
 # Text forms (modals): Discord's limits for a title, a box's label and its text; at most 5 boxes.
-FORM_PREFIX = "imgbot-form:"
+TEXT_FORM_PREFIX = "imgbot-text:"  # a /review-style form: open in this process only
 FORM_TITLE = 45
 FORM_LABEL = 45
 FORM_TEXT = 4000
@@ -125,6 +125,27 @@ class Frontend:
         async def work() -> tuple[Reply, list[str]]:
             command, raw = parse_line(self.app, line)
             return await run_command(self.app, user, command, raw, origin=origin), []
+
+        await self.respond(interaction, True, work)
+
+    async def open_modal(self, interaction: discord.Interaction, line: str) -> None:
+        """A form button: open its command's form as a modal, pre-filled for the clicker. A modal
+        must be the first answer (it cannot be deferred), so a refusal is answered privately instead."""
+        user = user_ref(interaction.user)
+        try:
+            _command, form = await open_form(self.app, user, line, origin_of(interaction))
+            await interaction.response.send_modal(make_modal(form, line))
+        except (BotError, ValueError) as exc:
+            await self._send(_Answer(interaction), self.error_reply(exc), private=True)
+
+    async def submit_modal(self, interaction: discord.Interaction, line: str, values: dict[str, str]) -> None:
+        """A submitted form: run its command with the fixed options its id carries and the fields."""
+        user = user_ref(interaction.user)
+        origin = origin_of(interaction)
+
+        async def work() -> tuple[Reply, list[str]]:
+            command, fixed = parse_line(self.app, line)
+            return await submit_form(self.app, user, command.qualified, fixed, values, origin), []
 
         await self.respond(interaction, True, work)
 
@@ -299,7 +320,7 @@ class TextForm(discord.ui.Modal):
         super().__init__(
             title=short(f"/{command.qualified} {given}".strip(), FORM_TITLE),
             timeout=FORM_LIFE,
-            custom_id=FORM_PREFIX + secrets.token_hex(8),
+            custom_id=TEXT_FORM_PREFIX + secrets.token_hex(8),
         )
         self.frontend, self.command, self.values = frontend, command, dict(values)
         self.inputs: dict[str, discord.ui.TextInput[TextForm]] = {}
@@ -347,19 +368,23 @@ class _ImgBot:
             await self.on_setup()
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """A button this version does not know (discord.py would leave it unanswered)."""
+        """A button this version does not know (discord.py would leave it unanswered), and every
+        submitted form: handled from its custom id, so a modal opened before a restart still works."""
+        data: dict[str, Any] = dict(interaction.data or {})
+        custom_id = str(data.get("custom_id", ""))
         if interaction.type is discord.InteractionType.component:
-            data: dict[str, Any] = dict(interaction.data or {})
-            custom_id = str(data.get("custom_id", ""))
-            if not re.fullmatch(BUTTON_TEMPLATE, custom_id):
+            if not (re.fullmatch(BUTTON_TEMPLATE, custom_id) or re.fullmatch(FORM_TEMPLATE, custom_id)):
                 log.warning("a click on an unknown button: %r", custom_id[:100])
                 await self.frontend.fail(interaction, BotError(OLD_BUTTON))
         elif interaction.type is discord.InteractionType.modal_submit:
-            # a form this process did not open (it restarted) or that timed out: say so
-            custom_id = str(dict(interaction.data or {}).get("custom_id", ""))
-            if custom_id not in self.frontend.forms:
+            if custom_id.startswith(FORM_PREFIX):  # a registry form (check-ins): works across restarts
+                line = "/" + custom_id.removeprefix(FORM_PREFIX)
+                await self.frontend.submit_modal(interaction, line, modal_values(data))
+            elif custom_id not in self.frontend.forms:
+                # a text form this process did not open (it restarted) or that timed out: say so
                 log.info("a form submitted after it expired")
                 await self.frontend.fail(interaction, BotError(OLD_FORM))
+            # else: discord.py hands it to the open TextForm
 
 
 class ImgBotClient(_ImgBot, discord.Client):
@@ -405,6 +430,6 @@ def create_client(
     client.tree = Tree(client)
     for command in build_commands(frontend.app, frontend):
         client.tree.add_command(command)
-    client.add_dynamic_items(CommandButton)
+    client.add_dynamic_items(CommandButton, FormButton)
     guard_gateway(client)
     return client

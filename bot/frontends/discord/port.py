@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 import discord
 
+from bot.core.community.models import Place
 from bot.core.context import App
 from bot.core.models import UserRef
 from bot.core.nudges import DeliveryError, Pacer
@@ -114,3 +115,39 @@ def delivery_error(exc: BaseException) -> DeliveryError:
         log.error("Discord rejected a nudge DM: HTTP %s code %s: %s", exc.status, exc.code, exc.text)
         return DeliveryError(f"Discord rejected the message (HTTP {exc.status})", permanent=True)
     return DeliveryError(f"could not reach Discord ({type(exc).__name__})")
+
+
+class DiscordChannelPort:
+    """A circle's posts in its channel: the core's channel port. Buttons are safe in a channel
+    here: a click runs its command as the clicker (Log my week opens the clicker's own form).
+    The owed row's id is the nonce, so a post re-sent after a crash is shown once."""
+
+    def __init__(self, client: discord.Client, *, rate: float) -> None:
+        self.client = client
+        self.pacer = Pacer(rate)
+
+    async def post(self, place: Place, reply: Reply, nonce: str) -> None:
+        if not place.channel.isdigit():
+            raise DeliveryError(f"'{place.channel}' is not a Discord channel id", permanent=True)
+        channel = self.client.get_partial_messageable(int(place.channel), guild_id=int(place.community))
+        for i, message in enumerate(render(reply, buttons=True)):
+            kw: dict[str, Any] = {"embeds": message.embeds, "allowed_mentions": NO_MENTIONS}
+            kw["nonce"] = (nonce if i == 0 else f"{nonce}-{i}")[:25]
+            if message.content:
+                kw["content"] = message.content
+            view = make_view(message.rows)
+            if view is not None:
+                kw["view"] = view
+            if message.files:
+                kw["files"] = make_files(message.files)
+            await self.pacer.wait()
+            try:
+                await channel.send(**kw)
+            except (TimeoutError, discord.DiscordException, aiohttp.ClientError, OSError) as exc:
+                raise channel_error(exc) from None
+
+
+def channel_error(exc: BaseException) -> DeliveryError:
+    if isinstance(exc, discord.Forbidden | discord.NotFound):
+        return DeliveryError(f"Discord refused the channel post (code {exc.code})", permanent=True)
+    return delivery_error(exc)

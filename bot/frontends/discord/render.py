@@ -48,6 +48,10 @@ FILES_PER_MESSAGE = 10
 # and a click is exactly what the clicker could have typed.
 BUTTON_PREFIX = "imgbot:"
 BUTTON_TEMPLATE = r"imgbot:(?P<line>[^\n]{1,93})"
+# A button that opens its command as a form (a modal) pre-filled for the clicker; the modal it
+# opens carries the same id, so its submission runs the command even after a restart.
+FORM_PREFIX = "imgbot-form:"
+FORM_TEMPLATE = r"imgbot-form:(?P<line>[^\n]{1,88})"
 
 COLOURS: dict[Tone, int] = {
     Tone.INFO: 0x5865F2,
@@ -213,7 +217,7 @@ def _drafts(reply: Reply, pieces: list[_Piece]) -> list[_Draft]:
 
 # ---------------------------------------------------------------- buttons
 def custom_id(action: Action) -> str:
-    return BUTTON_PREFIX + action.command.strip().lstrip("/")
+    return (FORM_PREFIX if action.form else BUTTON_PREFIX) + action.command.strip().lstrip("/")
 
 
 def _buttons(actions: list[Action], allowed: bool) -> tuple[list[list[Button]], list[str]]:

@@ -8,15 +8,17 @@ import re
 import signal
 import sys
 from contextlib import suppress
+from datetime import timedelta
 
 import aiohttp
 import discord
 import yarl
 from discord.gateway import DiscordWebSocket
 
+from bot.core.community.engine import CircleEngine
 from bot.core.context import App
 from bot.frontends.discord.client import DEFER_AFTER, PLATFORM, Frontend, Tree, create_client
-from bot.frontends.discord.port import DiscordDMPort
+from bot.frontends.discord.port import DiscordChannelPort, DiscordDMPort
 from bot.runtime import build_app, build_engine, build_ops, instance_id, setup_logging
 from bot.scheduler import NudgeScheduler
 from bot.settings import Settings
@@ -77,7 +79,15 @@ class DiscordBot:
         # because the pipeline drains between batches.
         self.port = DiscordDMPort(self.client, app, rate=settings.dm_rate)
         self.engine = build_engine(app, settings, {PLATFORM: self.port}, rate=UNPACED, concurrency=16, batch=2000)
-        self.scheduler = NudgeScheduler(self.engine, settings.heartbeat_seconds)
+        # circle posts in their channels, on the same wake job
+        self.channel_port = DiscordChannelPort(self.client, rate=settings.dm_rate)
+        self.circles = CircleEngine(
+            app,
+            {PLATFORM: self.channel_port},
+            instance=instance_id(settings),
+            lease=timedelta(seconds=settings.lease_seconds),
+        )
+        self.scheduler = NudgeScheduler(self.engine, settings.heartbeat_seconds, [self.circles])
         self._scheduler_task: asyncio.Task[None] | None = None
         app.on_nudges_changed = self.scheduler.poke
 
