@@ -44,26 +44,35 @@ async def schema_version(db: Driver) -> int:
     return int(row[0] or 0) if row else 0
 
 
-async def migrate(db: Driver) -> list[int]:
-    """Apply every migration newer than the stored version, all in one transaction.
+async def migrate(db: Driver, known: list[Migration] | None = None) -> list[int]:
+    """Apply every migration not yet applied, in number order, all in one transaction.
 
-    Refuses, with one line, a database whose schema is newer than this release knows."""
+    Refuses, with one line, a database whose schema is newer than this release knows.
+    ``known`` replaces this release's migrations (tests: a release that lacked one)."""
     applied: list[int] = []
-    known = migrations(db.dialect)
+    known = migrations(db.dialect) if known is None else sorted(known, key=lambda m: m.number)
     async with db.transaction() as conn:
         if db.dialect == "postgres":
             await conn.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
         await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = await conn.one("SELECT MAX(version) FROM schema_version")
-        current = int(row[0]) if row and row[0] is not None else 0
+        done = {int(r[0]) for r in await conn.all("SELECT version FROM schema_version")}
+        current = max(done, default=0)
         newest = known[-1].number if known else 0
         if current > newest:
             raise ConfigError(
                 f"the database schema is version {current}, newer than this release knows ({newest}); "
                 "upgrade imgbot before starting it on this database"
             )
+        unknown = sorted(done - {m.number for m in known})
+        if unknown:
+            raise ConfigError(
+                f"the database has migration {unknown[0]}, which this release does not know; "
+                "upgrade imgbot before starting it on this database"
+            )
+        # Numbers may have gaps (features land in any order): every known migration not yet
+        # applied runs, in number order, even one numbered below the newest applied.
         for m in known:
-            if m.number <= current:
+            if m.number in done:
                 continue
             await conn.script(m.sql)
             await conn.execute("INSERT INTO schema_version (version) VALUES (?)", (m.number,))
