@@ -126,7 +126,6 @@ async def child(args: argparse.Namespace) -> int:
         rate=1e6,
     )
     sched = NudgeScheduler(engine, settings.heartbeat_seconds)
-    app.on_nudges_changed = sched.poke
 
     # Count claims (bench-side wrapper around the store method; the engine calls it as before).
     claims = {"calls": 0, "empty": 0, "rows": 0, "seconds": 0.0}

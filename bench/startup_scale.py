@@ -296,7 +296,6 @@ async def _child_ours(url: str, t0: float) -> dict:
     port = _NullPort()
     engine = NudgeEngine(app, {"discord": port}, rate=settings.dm_rate)
     sched = NudgeScheduler(engine, settings.heartbeat_seconds)
-    app.on_nudges_changed = sched.poke
     await sched.start()
     t_ready = time.time() - t0
     rss = peak_rss_mib()

@@ -291,8 +291,7 @@ async def run_interactive(front: ConsoleFrontend, engine: NudgeEngine, heartbeat
 
     from bot.scheduler import NudgeScheduler
 
-    sched = NudgeScheduler(engine, heartbeat)
-    front.app.on_nudges_changed = sched.poke
+    sched = NudgeScheduler(engine, heartbeat)  # hears of new work from the store (on_work_changed)
     try:
         from platformdirs import user_data_dir
 

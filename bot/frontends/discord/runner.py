@@ -79,7 +79,6 @@ class DiscordBot:
         self.engine = build_engine(app, settings, {PLATFORM: self.port}, rate=UNPACED, concurrency=16, batch=2000)
         self.scheduler = NudgeScheduler(self.engine, settings.heartbeat_seconds)
         self._scheduler_task: asyncio.Task[None] | None = None
-        app.on_nudges_changed = self.scheduler.poke
 
     async def _setup(self) -> None:
         """After login, before the gateway: dev-guild command sync, then the scheduler."""
