@@ -83,8 +83,9 @@ WINDOW = 64
 class RoundData:
     """What the digests of one claim need from the store, read a window at a time.
 
-    Windows are read as the sends reach them, so the profile that decides quiet hours and
-    pauses is at most one window old when its digest is sent."""
+    A window is read when the sends reach it, and the next one is read in the background once
+    they are half-way through it, so sends seldom wait for a read and the profile that decides
+    quiet hours and pauses is at most about a window old when its digest is sent."""
 
     def __init__(self, app: App, groups: Sequence[list[Nudge]], window: int = WINDOW) -> None:
         self.store = app.store
@@ -93,37 +94,74 @@ class RoundData:
         self.users: dict[int, UserRef] = {}
         self.profiles: dict[int, Profile] = {}
         self.contacts: dict[int, Contact] = {}
-        self._loaded: set[int] = set()
-        self._lock = asyncio.Lock()
+        self._reads: dict[int, asyncio.Task[None]] = {}
         self._sent: list[tuple[str, datetime]] = []
+        self._writes: list[asyncio.Task[None]] = []
 
     async def load(self, index: int) -> None:
-        """Make sure group ``index`` (and the window after it) has been read."""
-        if index in self._loaded:
-            return
-        async with self._lock:
-            if index in self._loaded:
-                return
-            window = [i for i in range(index, min(index + self.window, len(self.groups))) if i not in self._loaded]
-            users = sorted({self.groups[i][0].user_id for i in window})
-            contact_ids = sorted(
-                {int(n.ref) for i in window for n in self.groups[i] if n.kind == NudgeKind.FOLLOWUP and n.ref.isdigit()}
-            )
-            self.users.update(await self.store.user_refs(users))
-            self.profiles.update(await self.store.get_profiles(users))
-            self.contacts.update(await self.store.contacts_by_ids(contact_ids))
-            self._loaded.update(window)
+        """Make sure group ``index`` has been read (its window, and maybe the next, in the background)."""
+        w = index // self.window
+        if index % self.window >= self.window // 2 and (w + 1) * self.window < len(self.groups):
+            self._read(w + 1)
+        # shielded: a read is shared by every send of its window, so one send cancelled must not cancel it
+        await asyncio.shield(self._read(w))
 
-    async def sent(self, digest: str, at: datetime) -> None:
-        """Record a delivered digest; written with others once a window's worth is waiting."""
+    def _read(self, w: int) -> asyncio.Task[None]:
+        task = self._reads.get(w)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._fetch(w))
+            self._reads[w] = task
+        return task
+
+    async def _fetch(self, w: int) -> None:
+        window = self.groups[w * self.window : (w + 1) * self.window]
+        users = sorted({ns[0].user_id for ns in window})
+        contact_ids = sorted(
+            {int(n.ref) for ns in window for n in ns if n.kind == NudgeKind.FOLLOWUP and n.ref.isdigit()}
+        )
+        refs, profiles, contacts = await asyncio.gather(
+            self.store.user_refs(users), self.store.get_profiles(users), self.store.contacts_by_ids(contact_ids)
+        )
+        self.users.update(refs)
+        self.profiles.update(profiles)
+        self.contacts.update(contacts)
+
+    async def close(self) -> None:
+        """End reads nobody waits for any more (a round cut short)."""
+        for task in self._reads.values():
+            task.cancel()
+        for task in self._reads.values():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def sent(self, digest: str, at: datetime) -> None:
+        """Record a delivered digest: once a window's worth waits, they are written together in
+        the background (in order, one statement each time), so no send waits for the write."""
         self._sent.append((digest, at))
         if len(self._sent) >= self.window:
-            await self.flush()
+            self._write()
+
+    def _write(self) -> None:
+        batch, self._sent = self._sent, []
+        before = self._writes[-1] if self._writes else None
+
+        async def write() -> None:
+            if before is not None:
+                await asyncio.wait([before])  # in order; its own failure is reported by flush()
+            await self.store.mark_sent_many(batch)
+
+        self._writes.append(asyncio.get_running_loop().create_task(write()))
 
     async def flush(self) -> None:
-        batch, self._sent = self._sent, []
-        if batch:
-            await self.store.mark_sent_many(batch)
+        """Write what is still waiting and wait for every write; raises the first that failed
+        (its digests stay claimed, and go again under the same nonce once their lease runs out)."""
+        if self._sent:
+            self._write()
+        writes, self._writes = self._writes, []
+        results = await asyncio.gather(*writes, return_exceptions=True)
+        for res in results:
+            if isinstance(res, BaseException):
+                raise res
 
 
 SNOOZES = (("1d", 1), ("3d", 3), ("1w", 7))
@@ -241,6 +279,7 @@ class NudgeEngine:
             )
         finally:
             try:
+                await data.close()
                 await data.flush()  # what was delivered is recorded, even if a send raised
             finally:
                 renewer.cancel()
@@ -318,7 +357,7 @@ class NudgeEngine:
         if data is None or goals:
             await store.mark_sent(digest, sent_at)  # goal nudges: marked before the next ones are planned
         else:
-            await data.sent(digest, sent_at)
+            data.sent(digest, sent_at)
         self.app.telemetry.delivered("sent", len(keep))
         self.app.telemetry.delivery_lag(max(0.0, (sent_at - min(n.deliver_at for n in keep)).total_seconds()))
         if goals:
