@@ -238,6 +238,23 @@ class NudgeSQL(Feature):
         its previous life, and nobody else is sending them. ``account`` limits it to one user."""
         if not platforms:
             return []
+        sql, args = self.take_over_statement(owner, now, lease_until, digests, platforms, own=own, account=account)
+        async with self.db.transaction() as tx:
+            rows = await tx.all(sql, args)
+        return sorted((_nudge(r) for r in rows), key=lambda n: (n.digest or "", n.due_at, n.id))
+
+    def take_over_statement(
+        self,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+        digests: int,
+        platforms: Sequence[str],
+        *,
+        own: bool = False,
+        account: str | None = None,
+    ) -> tuple[str, list[object]]:
+        """The statement :meth:`take_over` runs, with its arguments (benchmarks EXPLAIN it)."""
         expired = "(lease_until < ? OR lease_owner = ?)" if own else "lease_until < ?"
         exp_args: list[object] = [now, owner] if own else [now]
         if self.dialect == "postgres":
@@ -266,9 +283,7 @@ class NudgeSQL(Feature):
                 f" AND user_id IN (SELECT id FROM users WHERE {served}) LIMIT ?) RETURNING {NUDGE_COLS}"
             )
             args = [owner, lease_until, *exp_args, *exp_args, *served_args, digests]
-        async with self.db.transaction() as tx:
-            rows = await tx.all(sql, args)
-        return sorted((_nudge(r) for r in rows), key=lambda n: (n.digest or "", n.due_at, n.id))
+        return sql, args
 
     async def renew_leases(self, owner: str, lease_until: datetime) -> int:
         return await self.db.execute(
