@@ -142,15 +142,24 @@ class NudgeSQL(Feature):
     async def _earliest(
         self, column: str, status: str, platforms: Sequence[str] | None, account: str | None
     ) -> datetime | None:
+        assert status in ("pending", "sending")  # written into the SQL, so the partial time index applies
         if platforms is None and account is None:
-            row = await self.db.one(f"SELECT MIN({column}) FROM nudges WHERE status = ?", (status,))
+            row = await self.db.one(f"SELECT MIN({column}) FROM nudges WHERE status = '{status}'")
+        elif self.dialect == "sqlite":
+            # walks the time index in order and stops at the first row of a served user; CROSS JOIN
+            # fixes that order (SQLite's planner would otherwise read every owed row of each user)
+            served, args = self._served(platforms, account, users="u.")
+            row = await self.db.one(
+                f"SELECT n.{column} FROM nudges n CROSS JOIN users u ON u.id = n.user_id"
+                f" WHERE n.status = '{status}' AND {served} ORDER BY n.{column} LIMIT 1",
+                args,
+            )
         else:
-            # walks the time index in order and stops at the first row of a served user
             served, args = self._served(platforms, account)
             row = await self.db.one(
-                f"SELECT {column} FROM nudges WHERE status = ? AND user_id IN"
+                f"SELECT {column} FROM nudges WHERE status = '{status}' AND user_id IN"
                 f" (SELECT id FROM users WHERE {served}) ORDER BY {column} LIMIT 1",
-                (status, *args),
+                args,
             )
         return as_dt(row[0]) if row and row[0] is not None else None
 
@@ -210,7 +219,8 @@ class NudgeSQL(Feature):
             sql = (
                 "UPDATE nudges SET status = 'sending', lease_owner = ?, lease_until = ?,"
                 " digest = ? || '-' || user_id WHERE status = 'pending' AND deliver_at <= ? AND user_id IN"
-                " (SELECT DISTINCT user_id FROM (SELECT n.user_id FROM nudges n JOIN users u ON u.id = n.user_id"
+                # CROSS JOIN: SQLite walks the due-time index first, not every row of each served user
+                " (SELECT DISTINCT user_id FROM (SELECT n.user_id FROM nudges n CROSS JOIN users u ON u.id = n.user_id"
                 f" WHERE n.status = 'pending' AND n.deliver_at <= ? AND u.platform {plat}"
                 f" ORDER BY n.deliver_at LIMIT ?) LIMIT ?) RETURNING {NUDGE_COLS}"
             )
@@ -280,7 +290,8 @@ class NudgeSQL(Feature):
             sql = (
                 f"UPDATE nudges SET lease_owner = ?, lease_until = ? WHERE status = 'sending' AND {expired}"
                 f" AND digest IN (SELECT DISTINCT digest FROM nudges WHERE status = 'sending' AND {expired}"
-                f" AND user_id IN (SELECT id FROM users WHERE {served}) LIMIT ?) RETURNING {NUDGE_COLS}"
+                # "+user_id": SQLite's planner must not read every row of each served user by index
+                f" AND +user_id IN (SELECT id FROM users WHERE {served}) LIMIT ?) RETURNING {NUDGE_COLS}"
             )
             args = [owner, lease_until, *exp_args, *exp_args, *served_args, digests]
         return sql, args
