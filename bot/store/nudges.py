@@ -297,6 +297,13 @@ class NudgeSQL(Feature):
         return sql, args
 
     async def renew_leases(self, owner: str, lease_until: datetime) -> int:
+        if self.dialect == "postgres":
+            # in id order, as mark_sent_many locks them (a batched mark runs while leases are renewed)
+            return await self.db.execute(
+                "UPDATE nudges SET lease_until = ? WHERE id IN (SELECT id FROM nudges WHERE status = 'sending'"
+                " AND lease_owner = ? ORDER BY id FOR UPDATE) AND status = 'sending' AND lease_owner = ?",
+                (lease_until, owner, owner),
+            )
         return await self.db.execute(
             "UPDATE nudges SET lease_until = ? WHERE status = 'sending' AND lease_owner = ?", (lease_until, owner)
         )
@@ -339,10 +346,14 @@ class NudgeSQL(Feature):
         if not sent:
             return
         if self.dialect == "postgres":
+            digests = [d for d, _ in sent]
+            # rows locked in id order, as renew_leases locks them: the two never deadlock
             await self.db.execute(
                 "UPDATE nudges n SET status = 'sent', sent_at = v.t, lease_owner = NULL, lease_until = NULL"
-                " FROM unnest(?::text[], ?::timestamptz[]) AS v(d, t) WHERE n.digest = v.d AND n.status = 'sending'",
-                ([d for d, _ in sent], [t for _, t in sent]),
+                " FROM unnest(?::text[], ?::timestamptz[]) AS v(d, t) WHERE n.digest = v.d AND n.status = 'sending'"
+                " AND n.id IN (SELECT id FROM nudges WHERE digest = ANY(?) AND status = 'sending'"
+                " ORDER BY id FOR UPDATE)",
+                (digests, [t for _, t in sent], digests),
             )
             return
         await self.db.many(
