@@ -19,11 +19,12 @@ Spread of the contacts: 8% overdue (1-90 days), 2% due today, 30% due in 1-30 da
 
 Each command is run through ``bot.core.dispatch.run_line`` (what the console runs for a typed line)
 with the scheduler wired as in the interactive console: NudgeScheduler started, and every command
-pokes it (``app.on_nudges_changed``), whose refresh task is awaited after the timer stops, as a
-person typing would leave it time to finish. 20 untimed warm-up runs per command. Besides the
-three target commands it times ``/followups days:14``, ``/contact list mentor`` (a tag match on
-every contact) and the last page of ``/contact list all`` (the deepest OFFSET). Times are the
-reply object being built; rendering it on a terminal or a platform is not included.
+that changes what is owed pokes it through the store (``Store.on_work_changed``); the refresh task
+is awaited after the timer stops, as a person typing would leave it time to finish. 20 untimed warm-
+up runs per command. Besides the three target commands it times ``/followups days:14``, ``/contact
+list mentor`` (a tag match on every contact) and the last page of ``/contact list all`` (the deepest
+OFFSET). Times are the reply object being built; rendering it on a terminal or a platform is not
+included.
 """
 
 from __future__ import annotations
@@ -233,7 +234,7 @@ async def run(contacts: int, iterations: int, url: str) -> tuple[list[list[objec
     def poke() -> None:  # NudgeScheduler.poke, keeping the task so the harness can await it
         pending.add(asyncio.get_running_loop().create_task(sched.refresh()))
 
-    app.on_nudges_changed = poke
+    sched.poke = poke  # type: ignore[method-assign]  # start() subscribes it to the store's work-changed signal
     user = UserRef("console", "bench", "Bench User")
     rng = random.Random(5000)
     by_command = min(100, contacts // 10)

@@ -6,9 +6,10 @@
 
 Per round: with the scheduler already running (``NudgeScheduler.start()`` on ``build_app`` with the
 system clock), N follow-up nudges for N/2 users are written through ``planner.put`` (quiet hours off)
-at requested instants staggered evenly 1 to 3 s in the future, then ``app.nudges_changed()`` is
-called, exactly as ``run_command`` does after a command. A DeliveryPort records the wall-clock time
-at which each digest is handed to it; the digest id stored on each nudge maps nudges to arrivals.
+at requested instants staggered evenly 1 to 3 s in the future, in one transaction whose commit
+tells the scheduler through the store (``Store.on_work_changed``), exactly as a command's writes do.
+A DeliveryPort records the wall-clock time at which each digest is handed to it; the digest id
+stored on each nudge maps nudges to arrivals.
 
 Lateness is reported against the stored ``deliver_at`` (what the bot owes; the store keeps whole
 seconds, so a requested 12:00:01.7 is stored as 12:00:01) and against the requested instant
@@ -91,7 +92,7 @@ async def one_round(app, sched, port: RecordingPort, round_no: int, n: int) -> l
         for (p, c), req in zip(contacts, requested, strict=True):
             due = datetime.fromtimestamp(req, UTC)
             await planner.put(store, p, "followup", str(c.id), due, app.clock.now())
-    app.nudges_changed()
+    # (the commit tells the scheduler through the store, as a command's writes do)
 
     mine = {c.id: req for (_p, c), req in zip(contacts, requested, strict=True)}
     ids: dict[int, tuple[float, float]] = {}
@@ -151,7 +152,7 @@ async def race_round(app, sched, port: RecordingPort, round_no: int) -> list[tup
         return res
 
     engine.run_due = run_due_slow_end
-    app.nudges_changed()
+    sched.poke()
     try:
         deadline = due_b + 15.0
         while time.time() < deadline:
@@ -182,7 +183,6 @@ async def scenario(db: Path, rounds: int, n: int, race: bool = False, rate: floa
     port = RecordingPort()
     engine = NudgeEngine(app, {"bench": port}, rate=rate or settings.dm_rate)
     sched = NudgeScheduler(engine, settings.heartbeat_seconds)
-    app.on_nudges_changed = sched.poke
     events = {"wakes": 0, "skipped": 0}
 
     def listener(event) -> None:

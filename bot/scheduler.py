@@ -129,13 +129,14 @@ class NudgeScheduler:
         return len(self.scheduler.get_jobs())
 
     async def shutdown(self) -> None:
-        """Stop waking, then drain: sends in flight finish, unsent claims are handed back."""
+        """Drain, then stop waking: sends in flight finish and are recorded, unsent claims are
+        handed back. (Stopping APScheduler first would cancel a running wake-up mid-round.)"""
+        for d in self.duties:
+            await d.drain()
+        released = await self.engine.drain()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         for t in list(self._tasks):
             t.cancel()
-        for d in self.duties:
-            await d.drain()
-        released = await self.engine.drain()
         if released:
             log.info("handed back %d claimed nudge(s) at shutdown", released)

@@ -53,7 +53,6 @@ async def main(url: str, instance: str, out: str, send_seconds: float) -> int:
         app, {PLATFORM: FilePort(out, send_seconds)}, instance=instance, lease=LEASE, concurrency=2, rate=1e6
     )
     sched = NudgeScheduler(engine, heartbeat_seconds=5)
-    app.on_nudges_changed = sched.poke
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     print(f"READY {os.getpid()}", flush=True)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.core.clock import ManualClock
 from bot.core.context import App
-from bot.core.models import Contact, NudgeKind, UserRef
+from bot.core.models import Contact, ContactState, NudgeKind, UserRef
 from bot.core.nudges import DeliveryError, NudgeEngine
 from bot.core.reply import Reply
 from bot.runtime import build_app
@@ -215,3 +215,54 @@ async def test_an_instance_hears_of_a_peers_new_work_long_before_its_heartbeat(p
         assert len(platform.arrivals) == 1, "the LISTEN/NOTIFY wake-up did not come within 5 s"
     finally:
         await sched.shutdown()
+
+
+# ------------------------------------------------------------------ batched reads and marks
+
+
+@dataclass
+class PickyPort:
+    """Refuses one account (a closed DM), delivers the rest."""
+
+    refuse: str
+    sent: list[tuple[str, str, tuple[int, ...]]] = field(default_factory=list)
+
+    async def deliver(self, user: UserRef, reply: Reply, nonce: str) -> None:
+        if user.account == self.refuse:
+            raise DeliveryError("HTTP 503")
+        text = reply.plain_text() + " ".join(a.command for a in reply.actions)
+        self.sent.append((nonce, user.account, tuple(sorted({int(i) for i in NUDGE_ID.findall(text)}))))
+        await asyncio.sleep(0)
+
+
+async def test_a_claim_spanning_several_read_windows_is_delivered_and_recorded_digest_by_digest(db_url: str) -> None:
+    """150 users' digests in one claim (over two read windows of 64): each user gets their own
+    digest with their own contacts, a paused user's is held back, a stopped contact is skipped,
+    a failed send is retried, and every other row ends 'sent' once the run returns."""
+    clock = ManualClock(START)
+    app = await _app(db_url, clock)
+    store = app.store
+    await _seed(app, users=150, per_user=2)
+    uids = {u: await store.ensure_user(UserRef("test", f"user-{u}"), START) for u in range(150)}
+    paused = await store.get_profile(uids[70])
+    await store.save_profile(replace(paused, nudges_paused_until=START + timedelta(days=7)), START)
+    (stopped, kept) = await store.all_contacts(uids[100])
+    await store.update_contact(replace(stopped, state=ContactState.STOPPED))
+    port = PickyPort(refuse="user-5")
+    outcome = await NudgeEngine(app, {"test": port}, instance="a", rate=100_000, batch=500).run_due()
+
+    assert outcome.delivered == 2 * 147 + 1 and outcome.skipped == 1
+    assert outcome.deferred == 2 and outcome.failed == 2
+    assert len(port.sent) == len({n for n, _, _ in port.sent}) == 148  # one digest per user served
+    for _nonce, account, ids in port.sent:
+        uid = uids[int(account.split("-")[1])]
+        theirs = {n.id for n in await store.user_nudges(uid) if n.status == "sent"}
+        assert set(ids) == theirs  # their own nudges, and all recorded as sent
+    assert {a for _, a, _ in port.sent} == {f"user-{u}" for u in range(150)} - {"user-5", "user-70"}
+    by_status: Counter[str] = Counter()
+    for uid in uids.values():
+        by_status.update(n.status for n in await store.user_nudges(uid))
+    assert by_status == {"sent": 2 * 147 + 1, "skipped": 1, "pending": 4}
+    (retry_a, retry_b) = await store.open_nudges(uids[5])
+    assert retry_a.attempts == retry_b.attempts == 1 and retry_a.deliver_at > START
+    assert {n.ref for n in await store.user_nudges(uids[100]) if n.status == "sent"} == {str(kept.id)}

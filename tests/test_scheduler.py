@@ -33,7 +33,6 @@ async def test_many_pending_nudges_still_two_jobs_and_delivery_on_time(app: App,
 
     port = SignallingPort()
     sched = NudgeScheduler(NudgeEngine(app, {"console": port}, rate=1000), heartbeat_seconds=300)
-    app.on_nudges_changed = sched.poke
     await sched.start()
     try:
         jobs = {j.id for j in sched.scheduler.get_jobs()}
@@ -56,5 +55,27 @@ async def test_many_pending_nudges_still_two_jobs_and_delivery_on_time(app: App,
         assert "/nudges done" in digest.plain_text().split("Dr Number 29")[1]
         await asyncio.sleep(0)
         assert {j.id for j in sched.scheduler.get_jobs()} <= {"wake", "heartbeat"}
+    finally:
+        await sched.shutdown()
+
+
+async def test_a_command_that_adds_work_re_arms_the_wake_job_through_the_store(app: App) -> None:
+    """No App hook: the store's own work-changed signal (NOTIFY on PostgreSQL) moves the wake job."""
+    assert not hasattr(app, "on_nudges_changed")
+    t = Transcript(app)
+    await t.say("/profile set specialty:psych track:non-us-img eras:2027-09 timezone:UTC")
+    sched = NudgeScheduler(NudgeEngine(app, {"console": RecordingPort()}, rate=1000), heartbeat_seconds=300)
+    await sched.start()
+    try:
+        before = sched.next_wake  # the next timeline phase, months away
+        await t.say('/contact add "Dr Maya Lee" how_met:conference met_on:today')
+        due = await app.store.next_delivery()
+        assert due is not None and before is not None and due < before  # the follow-up, in days
+        for _ in range(200):
+            if sched.next_wake == due:
+                break
+            await asyncio.sleep(0.01)
+        assert sched.next_wake == due
+        assert sched.scheduler.get_job("wake") is not None
     finally:
         await sched.shutdown()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -36,13 +35,8 @@ class App:
     registry: Registry
     limits: Limits = field(default_factory=Limits)
     telemetry: Telemetry = field(default_factory=NullTelemetry)
-    # Called after any command that may have changed what is owed, so the
-    # scheduler can re-read the earliest due time. Set by the runtime.
-    on_nudges_changed: Callable[[], None] | None = None
-
-    def nudges_changed(self) -> None:
-        if self.on_nudges_changed is not None:
-            self.on_nudges_changed()
+    # (What is owed changing is told by the store itself: Store.on_work_changed, which the
+    # scheduler subscribes to, fed by this process's writes and, on PostgreSQL, peers' NOTIFY.)
 
     async def context(self, user: UserRef, files: tuple[Attachment, ...] = (), origin: Origin | None = None) -> Context:
         now = self.clock.now()

@@ -236,7 +236,6 @@ async def run_command(
         app.telemetry.command(command.qualified, outcome, time.perf_counter() - started)
     if pending:
         reply.blocks.insert(0, Text("\n".join(pending), heading="Heads-up"))
-    app.nudges_changed()
     return reply
 
 

@@ -26,7 +26,7 @@ from bot.core.community.dms import compose as compose_circle
 from bot.core.context import App
 from bot.core.dates import add_months, fmt_date, zone
 from bot.core.hints import hint
-from bot.core.models import Contact, ContactState, Nudge, NudgeKind, Profile
+from bot.core.models import Contact, ContactState, Nudge, NudgeKind, Profile, UserRef
 from bot.core.playbooks.schema import count_of
 from bot.core.ports import DeliveryError, DeliveryPort, RecoveringPort
 from bot.core.registry import month_to_date
@@ -81,6 +81,95 @@ class Outcome:
             self.skipped + other.skipped,
             self.deferred + other.deferred,
         )
+
+
+# Digests whose user, profile and contacts are read together, ahead of their sends, and whose
+# "sent" marks are written together: a few statements per window instead of several per digest.
+WINDOW = 64
+
+
+class RoundData:
+    """What the digests of one claim need from the store, read a window at a time.
+
+    A window is read when the sends reach it, and the next one is read in the background once
+    they are half-way through it, so sends seldom wait for a read and the profile that decides
+    quiet hours and pauses is at most about a window old when its digest is sent."""
+
+    def __init__(self, app: App, groups: Sequence[list[Nudge]], window: int = WINDOW) -> None:
+        self.store = app.store
+        self.groups = groups
+        self.window = window
+        self.users: dict[int, UserRef] = {}
+        self.profiles: dict[int, Profile] = {}
+        self.contacts: dict[int, Contact] = {}
+        self._reads: dict[int, asyncio.Task[None]] = {}
+        self._sent: list[tuple[str, datetime]] = []
+        self._writes: list[asyncio.Task[None]] = []
+
+    async def load(self, index: int) -> None:
+        """Make sure group ``index`` has been read (its window, and maybe the next, in the background)."""
+        w = index // self.window
+        if index % self.window >= self.window // 2 and (w + 1) * self.window < len(self.groups):
+            self._read(w + 1)
+        # shielded: a read is shared by every send of its window, so one send cancelled must not cancel it
+        await asyncio.shield(self._read(w))
+
+    def _read(self, w: int) -> asyncio.Task[None]:
+        task = self._reads.get(w)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._fetch(w))
+            self._reads[w] = task
+        return task
+
+    async def _fetch(self, w: int) -> None:
+        window = self.groups[w * self.window : (w + 1) * self.window]
+        users = sorted({ns[0].user_id for ns in window})
+        contact_ids = sorted(
+            {int(n.ref) for ns in window for n in ns if n.kind == NudgeKind.FOLLOWUP and n.ref.isdigit()}
+        )
+        refs, profiles, contacts = await asyncio.gather(
+            self.store.user_refs(users), self.store.get_profiles(users), self.store.contacts_by_ids(contact_ids)
+        )
+        self.users.update(refs)
+        self.profiles.update(profiles)
+        self.contacts.update(contacts)
+
+    async def close(self) -> None:
+        """End reads nobody waits for any more (a round cut short)."""
+        for task in self._reads.values():
+            task.cancel()
+        for task in self._reads.values():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def sent(self, digest: str, at: datetime) -> None:
+        """Record a delivered digest: once a window's worth waits, they are written together in
+        the background (in order, one statement each time), so no send waits for the write."""
+        self._sent.append((digest, at))
+        if len(self._sent) >= self.window:
+            self._write()
+
+    def _write(self) -> None:
+        batch, self._sent = self._sent, []
+        before = self._writes[-1] if self._writes else None
+
+        async def write() -> None:
+            if before is not None:
+                await asyncio.wait([before])  # in order; its own failure is reported by flush()
+            await self.store.mark_sent_many(batch)
+
+        self._writes.append(asyncio.get_running_loop().create_task(write()))
+
+    async def flush(self) -> None:
+        """Write what is still waiting and wait for every write; raises the first that failed
+        (its digests stay claimed, and go again under the same nonce once their lease runs out)."""
+        if self._sent:
+            self._write()
+        writes, self._writes = self._writes, []
+        results = await asyncio.gather(*writes, return_exceptions=True)
+        for res in results:
+            if isinstance(res, BaseException):
+                raise res
 
 
 SNOOZES = (("1d", 1), ("3d", 3), ("1w", 7))
@@ -189,12 +278,19 @@ class NudgeEngine:
         groups = [(d, ns, True) for d, ns in by_digest(taken)] + [(d, ns, False) for d, ns in by_digest(claimed)]
         if not groups:
             return None
+        data = RoundData(self.app, [ns for _, ns, _ in groups])
         sem = asyncio.Semaphore(self.concurrency)
         renewer = asyncio.get_running_loop().create_task(self._renew())
         try:
-            results = await asyncio.gather(*(self._limited(sem, d, ns, rec) for d, ns, rec in groups))
+            results = await asyncio.gather(
+                *(self._limited(sem, d, ns, rec, data, k) for k, (d, ns, rec) in enumerate(groups))
+            )
         finally:
-            renewer.cancel()
+            try:
+                await data.close()
+                await data.flush()  # what was delivered is recorded, even if a send raised
+            finally:
+                renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
         total = Outcome()
@@ -212,28 +308,37 @@ class NudgeEngine:
             except Exception:  # the next renewal may succeed; a lapse only risks a re-send with the same nonce
                 log.warning("could not renew delivery leases", exc_info=True)
 
-    async def _limited(self, sem: asyncio.Semaphore, digest: str, nudges: list[Nudge], recovering: bool) -> Outcome:
+    async def _limited(
+        self, sem: asyncio.Semaphore, digest: str, nudges: list[Nudge], recovering: bool, data: RoundData, index: int
+    ) -> Outcome:
         async with sem:
-            return await self._deliver(digest, nudges, recovering)
+            if not self._stopping:
+                await data.load(index)
+            return await self._deliver(digest, nudges, recovering, data)
 
-    async def _deliver(self, digest: str, nudges: list[Nudge], recovering: bool) -> Outcome:
+    async def _deliver(
+        self, digest: str, nudges: list[Nudge], recovering: bool, data: RoundData | None = None
+    ) -> Outcome:
+        """Send one digest. With ``data`` (a round's batched reads and marks) the user, profile and
+        contacts come from it and the "sent" mark is written with others; without, one by one."""
         store = self.app.store
         user_id = nudges[0].user_id
         now = self.app.clock.now()
         if self._stopping:  # shutting down: not started, so hand it back untouched
             await store.release(digest, now)
             return Outcome(deferred=len(nudges))
-        user = await store.user_ref(user_id)
+        user = data.users.get(user_id) if data is not None else await store.user_ref(user_id)
         if user is None:  # the user deleted their data meanwhile; the rows went with it
             return Outcome()
-        profile = await store.get_profile(user_id)
+        profile = data.profiles[user_id] if data is not None else await store.get_profile(user_id)
         # Quiet hours and pauses, as they are now: a late, retried or taken-over digest waits too.
         when = planner.deliver_time(profile, now, now)
         if when > now:
             await store.release(digest, when)
             self.app.telemetry.delivered("deferred", len(nudges))
             return Outcome(deferred=len(nudges))
-        reply, keep, skip = await self._compose(profile, nudges, now, recovering=recovering)
+        contacts = data.contacts if data is not None else None
+        reply, keep, skip = await self._compose(profile, nudges, now, recovering=recovering, contacts=contacts)
         if skip:
             await store.mark_skipped(digest, [n.id for n in skip], now)
             self.app.telemetry.delivered("skipped", len(skip))
@@ -258,10 +363,14 @@ class NudgeEngine:
             await self._failed(profile, keep, digest, exc, reply)
             return Outcome(failed=len(keep), skipped=len(skip))
         sent_at = self.app.clock.now()
-        await store.mark_sent(digest, sent_at)
+        goals = any(n.kind in GOAL_KINDS for n in keep)
+        if data is None or goals:
+            await store.mark_sent(digest, sent_at)  # goal nudges: marked before the next ones are planned
+        else:
+            data.sent(digest, sent_at)
         self.app.telemetry.delivered("sent", len(keep))
         self.app.telemetry.delivery_lag(max(0.0, (sent_at - min(n.deliver_at for n in keep)).total_seconds()))
-        if any(n.kind in GOAL_KINDS for n in keep):
+        if goals:
             await planner.plan_goals(store, profile, sent_at)
         return Outcome(delivered=len(keep), skipped=len(skip))
 
@@ -292,9 +401,16 @@ class NudgeEngine:
             self.app.telemetry.delivered("retry", len(nudges))
 
     async def _compose(
-        self, profile: Profile, nudges: list[Nudge], now: datetime, recovering: bool = False
+        self,
+        profile: Profile,
+        nudges: list[Nudge],
+        now: datetime,
+        recovering: bool = False,
+        contacts: dict[int, Contact] | None = None,
     ) -> tuple[Reply, list[Nudge], list[Nudge]]:
-        """Build one digest; returns (reply, nudges it covers, nudges to skip silently)."""
+        """Build one digest; returns (reply, nudges it covers, nudges to skip silently).
+
+        ``contacts``, when given, holds the follow-ups' contacts already read (by id)."""
         late = [n for n in nudges if n.due_at < self.started_at]  # fell due while the bot was offline
         keep: list[Nudge] = []
         skip: list[Nudge] = []
@@ -305,7 +421,7 @@ class NudgeEngine:
         for n in nudges:
             part: Reply | None
             if n.kind == NudgeKind.FOLLOWUP:
-                part = await self._followup_part(profile, n, today, compact=full >= FULL_FOLLOWUPS)
+                part = await self._followup_part(profile, n, today, compact=full >= FULL_FOLLOWUPS, contacts=contacts)
                 full += part is not None
             elif n.kind == NudgeKind.PHASE:
                 part = self._phase_part(profile, n, today)
@@ -332,9 +448,15 @@ class NudgeEngine:
         reply.footer = f"Pause nudges with {hint('nudges pause')} · see them all with {hint('nudges list')}"
         return reply, keep, skip
 
-    async def _followup_part(self, profile: Profile, n: Nudge, today: date, compact: bool) -> Reply | None:
-        contact: Contact | None = await self.app.store.get_contact(profile.user_id, int(n.ref))
-        if contact is None or contact.state != ContactState.ACTIVE:
+    async def _followup_part(
+        self, profile: Profile, n: Nudge, today: date, compact: bool, contacts: dict[int, Contact] | None = None
+    ) -> Reply | None:
+        contact: Contact | None
+        if contacts is None:
+            contact = await self.app.store.get_contact(profile.user_id, int(n.ref))
+        else:
+            contact = contacts.get(int(n.ref)) if n.ref.isdigit() else None
+        if contact is None or contact.user_id != profile.user_id or contact.state != ContactState.ACTIVE:
             return None
         view = cadence_view(self.app.playbooks, profile, contact)
         r = Reply(title="")

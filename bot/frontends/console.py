@@ -416,8 +416,9 @@ async def run_interactive(
 
     from bot.scheduler import NudgeScheduler
 
-    sched = NudgeScheduler(engine, heartbeat, [circles] if circles is not None else [])
-    front.app.on_nudges_changed = sched.poke
+    sched = NudgeScheduler(
+        engine, heartbeat, [circles] if circles is not None else []
+    )  # hears of new work from the store
     try:
         from platformdirs import user_data_dir
 

@@ -99,6 +99,14 @@ class ContactSQL(Feature):
         )
         return _contact(row) if row else None
 
+    async def contacts_by_ids(self, contact_ids: Sequence[int]) -> dict[int, Contact]:
+        """Several contacts by id in one query (of any users: check ``user_id`` before use)."""
+        if not contact_ids:
+            return {}
+        cond, args = self.in_list(tuple(contact_ids))
+        rows = await self.db.all(f"SELECT {CONTACT_COLS} FROM contacts WHERE id {cond}", args)
+        return {c.id: c for c in map(_contact, rows)}
+
     async def contact_by_number(self, user_id: int, number: int) -> Contact | None:
         row = await self.db.one(
             f"SELECT {CONTACT_COLS} FROM contacts WHERE user_id = ? AND number = ?", (user_id, number)

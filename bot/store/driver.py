@@ -159,7 +159,14 @@ class Driver:
             token = self._current.set(conn)
             notify_token = self._notify_pending.set(False)
             try:
-                await self._begin(conn)
+                try:
+                    await self._begin(conn)
+                except BaseException:
+                    # cancelled while BEGIN ran: it may have begun, and the connection goes back
+                    # to the pool, so end it (a SQLite connection left in a write lock stops every writer)
+                    with contextlib.suppress(*self.errors):
+                        await conn.execute("ROLLBACK")
+                    raise
                 try:
                     yield conn
                     if self._notify_pending.get():
@@ -531,6 +538,13 @@ class _PgConnection(Connection):
             await self.raw.execute(sql)
 
 
+async def _keep_session(_conn: Any) -> None:
+    """Pool reset on release: nothing to undo. asyncpg still rolls back an open transaction
+    itself; its default reset query (UNLISTEN, RESET ALL, advisory unlock) costs a round trip
+    per statement, and pooled connections never LISTEN, SET or hold session advisory locks
+    (LISTEN has its own connection; the migration lock is transaction-scoped)."""
+
+
 class PostgresDriver(Driver):
     dialect: Dialect = "postgres"
     remote_notify = True
@@ -549,7 +563,7 @@ class PostgresDriver(Driver):
     async def open(cls, dsn: str, size: int = 10) -> PostgresDriver:
         import asyncpg
 
-        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=size, command_timeout=60)
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=size, command_timeout=60, reset=_keep_session)
         return cls(pool, dsn)
 
     @asynccontextmanager

@@ -53,12 +53,13 @@ async def schema_version(db: Driver) -> int:
     return int(row[0] or 0) if row else 0
 
 
-async def migrate(db: Driver) -> list[int]:
-    """Apply every migration not yet recorded (in number order, gaps allowed), all in one transaction.
+async def migrate(db: Driver, known: list[Migration] | None = None) -> list[int]:
+    """Apply every migration not yet applied, in number order (gaps allowed), all in one transaction.
 
-    Refuses, with one line, a database whose schema is newer than this release knows."""
+    Refuses, with one line, a database whose schema is newer than this release knows.
+    ``known`` replaces this release's migrations (tests: a release that lacked one)."""
     applied: list[int] = []
-    known = migrations(db.dialect)
+    known = migrations(db.dialect) if known is None else sorted(known, key=lambda m: m.number)
     async with db.transaction() as conn:
         if db.dialect == "postgres":
             await conn.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
@@ -71,6 +72,14 @@ async def migrate(db: Driver) -> list[int]:
                 f"the database schema is version {current}, newer than this release knows ({newest}); "
                 "upgrade imgbot before starting it on this database"
             )
+        unknown = sorted(done - {m.number for m in known})
+        if unknown:
+            raise ConfigError(
+                f"the database has migration {unknown[0]}, which this release does not know; "
+                "upgrade imgbot before starting it on this database"
+            )
+        # Numbers may have gaps (features land in any order): every known migration not yet
+        # applied runs, in number order, even one numbered below the newest applied.
         for m in pending(known, done):
             await conn.script(m.sql)
             await conn.execute("INSERT INTO schema_version (version) VALUES (?)", (m.number,))

@@ -123,32 +123,44 @@ class NudgeSQL(Feature):
         """When the earliest claim in flight runs out (a peer's, if it dies, is ours to take then)."""
         return await self._earliest("lease_until", "sending", platforms, account)
 
-    def _served(self, platforms: Sequence[str] | None, account: str | None) -> tuple[str, list[object]]:
+    def _served(
+        self, platforms: Sequence[str] | None, account: str | None, users: str = ""
+    ) -> tuple[str, list[object]]:
         """``WHERE`` text and arguments for the users an instance serves: on ``platforms``, and
-        only ``account`` when it serves one person (a console session)."""
+        only ``account`` when it serves one person (a console session). ``users``: the alias of
+        the users table, with its dot (``"u."``)."""
         conds: list[str] = []
         args: list[object] = []
         if platforms is not None:
             plat, plat_args = self.in_list(tuple(platforms))
-            conds.append(f"platform {plat}")
+            conds.append(f"{users}platform {plat}")
             args += plat_args
         if account is not None:
-            conds.append("account = ?")
+            conds.append(f"{users}account = ?")
             args.append(account)
         return " AND ".join(conds), args
 
     async def _earliest(
         self, column: str, status: str, platforms: Sequence[str] | None, account: str | None
     ) -> datetime | None:
+        assert status in ("pending", "sending")  # written into the SQL, so the partial time index applies
         if platforms is None and account is None:
-            row = await self.db.one(f"SELECT MIN({column}) FROM nudges WHERE status = ?", (status,))
+            row = await self.db.one(f"SELECT MIN({column}) FROM nudges WHERE status = '{status}'")
+        elif self.dialect == "sqlite":
+            # walks the time index in order and stops at the first row of a served user; CROSS JOIN
+            # fixes that order (SQLite's planner would otherwise read every owed row of each user)
+            served, args = self._served(platforms, account, users="u.")
+            row = await self.db.one(
+                f"SELECT n.{column} FROM nudges n CROSS JOIN users u ON u.id = n.user_id"
+                f" WHERE n.status = '{status}' AND {served} ORDER BY n.{column} LIMIT 1",
+                args,
+            )
         else:
-            # walks the time index in order and stops at the first row of a served user
             served, args = self._served(platforms, account)
             row = await self.db.one(
-                f"SELECT {column} FROM nudges WHERE status = ? AND user_id IN"
+                f"SELECT {column} FROM nudges WHERE status = '{status}' AND user_id IN"
                 f" (SELECT id FROM users WHERE {served}) ORDER BY {column} LIMIT 1",
-                (status, *args),
+                args,
             )
         return as_dt(row[0]) if row and row[0] is not None else None
 
@@ -208,7 +220,8 @@ class NudgeSQL(Feature):
             sql = (
                 "UPDATE nudges SET status = 'sending', lease_owner = ?, lease_until = ?,"
                 " digest = ? || '-' || user_id WHERE status = 'pending' AND deliver_at <= ? AND user_id IN"
-                " (SELECT DISTINCT user_id FROM (SELECT n.user_id FROM nudges n JOIN users u ON u.id = n.user_id"
+                # CROSS JOIN: SQLite walks the due-time index first, not every row of each served user
+                " (SELECT DISTINCT user_id FROM (SELECT n.user_id FROM nudges n CROSS JOIN users u ON u.id = n.user_id"
                 f" WHERE n.status = 'pending' AND n.deliver_at <= ? AND u.platform {plat}"
                 f" ORDER BY n.deliver_at LIMIT ?) LIMIT ?) RETURNING {NUDGE_COLS}"
             )
@@ -228,28 +241,70 @@ class NudgeSQL(Feature):
         own: bool = False,
         account: str | None = None,
     ) -> list[Nudge]:
-        """Claim digests whose lease has expired (a dead peer's work), keeping their digest ids.
+        """Claim digests whose lease has expired (a dead peer's work), keeping their digest ids:
+        at most ``digests`` of them per call (on PostgreSQL, the digests of at most that many
+        users), each whole, so a dead instance's large claim is taken over batch by batch.
 
         ``own`` also takes this instance's own unexpired claims: at start, they are left from
         its previous life, and nobody else is sending them. ``account`` limits it to one user."""
         if not platforms:
             return []
-        served, served_args = self._served(platforms, account)
-        expired = "(lease_until < ? OR lease_owner = ?)" if own else "lease_until < ?"
-        exp_args: list[object] = [now, owner] if own else [now]
-        lock = " FOR UPDATE SKIP LOCKED" if self.dialect == "postgres" else ""
-        sql = (
-            "UPDATE nudges SET lease_owner = ?, lease_until = ? WHERE id IN (SELECT id FROM nudges"
-            f" WHERE status = 'sending' AND {expired} AND digest IN (SELECT DISTINCT digest FROM nudges"
-            f" WHERE status = 'sending' AND {expired} AND user_id IN (SELECT id FROM users WHERE {served})"
-            f" LIMIT ?){lock}) AND status = 'sending' AND {expired} RETURNING {NUDGE_COLS}"
-        )
-        args = [owner, lease_until, *exp_args, *exp_args, *served_args, digests, *exp_args]
+        sql, args = self.take_over_statement(owner, now, lease_until, digests, platforms, own=own, account=account)
         async with self.db.transaction() as tx:
             rows = await tx.all(sql, args)
         return sorted((_nudge(r) for r in rows), key=lambda n: (n.digest or "", n.due_at, n.id))
 
+    def take_over_statement(
+        self,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+        digests: int,
+        platforms: Sequence[str],
+        *,
+        own: bool = False,
+        account: str | None = None,
+    ) -> tuple[str, list[object]]:
+        """The statement :meth:`take_over` runs, with its arguments (benchmarks EXPLAIN it)."""
+        expired = "(lease_until < ? OR lease_owner = ?)" if own else "lease_until < ?"
+        exp_args: list[object] = [now, owner] if own else [now]
+        if self.dialect == "postgres":
+            # Lock the users, as a claim does, not the rows: two peers taking over at once then
+            # take different users, so a digest is never split between them (row locks with SKIP
+            # LOCKED let each take part of one). The earliest expiries come first, read off the
+            # lease index, and at most ``digests`` users' rows are taken per call.
+            served, served_args = self._served(platforms, account, users="u.")
+            n_expired = "(n.lease_until < ? OR n.lease_owner = ?)" if own else "n.lease_until < ?"
+            sql = (
+                "WITH cand AS (SELECT DISTINCT d.user_id FROM (SELECT n.user_id FROM nudges n"
+                f" JOIN users u ON u.id = n.user_id WHERE n.status = 'sending' AND {n_expired} AND {served}"
+                " ORDER BY n.lease_until LIMIT ?) d),"
+                " locked AS (SELECT u.id FROM users u WHERE u.id IN (SELECT user_id FROM cand)"
+                " LIMIT ? FOR UPDATE OF u SKIP LOCKED)"
+                " UPDATE nudges n SET lease_owner = ?, lease_until = ? FROM locked"
+                f" WHERE n.user_id = locked.id AND n.status = 'sending' AND {n_expired} RETURNING {_cols('n')}"
+            )
+            rows_cap = digests * DUE_ROWS_PER_USER
+            args = [*exp_args, *served_args, rows_cap, digests, owner, lease_until, *exp_args]
+        else:  # one writer at a time: nobody can take part of a digest meanwhile
+            served, served_args = self._served(platforms, account)
+            sql = (
+                f"UPDATE nudges SET lease_owner = ?, lease_until = ? WHERE status = 'sending' AND {expired}"
+                f" AND digest IN (SELECT DISTINCT digest FROM nudges WHERE status = 'sending' AND {expired}"
+                # "+user_id": SQLite's planner must not read every row of each served user by index
+                f" AND +user_id IN (SELECT id FROM users WHERE {served}) LIMIT ?) RETURNING {NUDGE_COLS}"
+            )
+            args = [owner, lease_until, *exp_args, *exp_args, *served_args, digests]
+        return sql, args
+
     async def renew_leases(self, owner: str, lease_until: datetime) -> int:
+        if self.dialect == "postgres":
+            # in id order, as mark_sent_many locks them (a batched mark runs while leases are renewed)
+            return await self.db.execute(
+                "UPDATE nudges SET lease_until = ? WHERE id IN (SELECT id FROM nudges WHERE status = 'sending'"
+                " AND lease_owner = ? ORDER BY id FOR UPDATE) AND status = 'sending' AND lease_owner = ?",
+                (lease_until, owner, owner),
+            )
         return await self.db.execute(
             "UPDATE nudges SET lease_until = ? WHERE status = 'sending' AND lease_owner = ?", (lease_until, owner)
         )
@@ -284,6 +339,28 @@ class NudgeSQL(Feature):
             "UPDATE nudges SET status = 'sent', sent_at = ?, lease_owner = NULL, lease_until = NULL"
             " WHERE digest = ? AND status = 'sending'",
             (now, digest),
+        )
+
+    async def mark_sent_many(self, sent: Sequence[tuple[str, datetime]]) -> None:
+        """Record several delivered digests (digest id, time sent) in one statement, each row
+        guarded as in :meth:`mark_sent`."""
+        if not sent:
+            return
+        if self.dialect == "postgres":
+            digests = [d for d, _ in sent]
+            # rows locked in id order, as renew_leases locks them: the two never deadlock
+            await self.db.execute(
+                "UPDATE nudges n SET status = 'sent', sent_at = v.t, lease_owner = NULL, lease_until = NULL"
+                " FROM unnest(?::text[], ?::timestamptz[]) AS v(d, t) WHERE n.digest = v.d AND n.status = 'sending'"
+                " AND n.id IN (SELECT id FROM nudges WHERE digest = ANY(?) AND status = 'sending'"
+                " ORDER BY id FOR UPDATE)",
+                (digests, [t for _, t in sent], digests),
+            )
+            return
+        await self.db.many(
+            "UPDATE nudges SET status = 'sent', sent_at = ?, lease_owner = NULL, lease_until = NULL"
+            " WHERE digest = ? AND status = 'sending'",
+            [(t, d) for d, t in sent],
         )
 
     async def mark_skipped(self, digest: str, ids: Sequence[int], now: datetime) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, time
 
 from bot.core.models import Profile
 from bot.store.base import Feature
-from bot.store.driver import as_dt
+from bot.store.driver import Row, as_dt
 
 
 def _hhmm(t: time) -> str:
@@ -18,32 +19,45 @@ def _time(s: str) -> time:
     return time(int(h), int(m))
 
 
+PROFILE_COLS = (
+    "user_id, name, country, school, specialty, track, visa, eras, timezone, interests, role,"
+    " quiet_start, quiet_end, nudges_paused_until, status"
+)
+
+
+def _profile(row: Row) -> Profile:
+    return Profile(
+        user_id=int(row[0]),
+        name=row[1],
+        country=row[2],
+        school=row[3],
+        specialty=row[4],
+        track=row[5],
+        visa=row[6],
+        eras=row[7],
+        timezone=row[8],
+        interests=row[9],
+        role=row[10],
+        quiet_start=_time(row[11]),
+        quiet_end=_time(row[12]),
+        nudges_paused_until=as_dt(row[13]),
+        status=row[14],
+    )
+
+
 class ProfileSQL(Feature):
     async def get_profile(self, user_id: int) -> Profile:
-        row = await self.db.one(
-            "SELECT name, country, school, specialty, track, visa, eras, timezone, interests, role,"
-            " quiet_start, quiet_end, nudges_paused_until, status FROM profiles WHERE user_id = ?",
-            (user_id,),
-        )
-        if row is None:
-            return Profile(user_id=user_id)
-        return Profile(
-            user_id=user_id,
-            name=row[0],
-            country=row[1],
-            school=row[2],
-            specialty=row[3],
-            track=row[4],
-            visa=row[5],
-            eras=row[6],
-            timezone=row[7],
-            interests=row[8],
-            role=row[9],
-            quiet_start=_time(row[10]),
-            quiet_end=_time(row[11]),
-            nudges_paused_until=as_dt(row[12]),
-            status=row[13],
-        )
+        row = await self.db.one(f"SELECT {PROFILE_COLS} FROM profiles WHERE user_id = ?", (user_id,))
+        return _profile(row) if row is not None else Profile(user_id=user_id)
+
+    async def get_profiles(self, user_ids: Sequence[int]) -> dict[int, Profile]:
+        """The profiles of several users in one query (a user with none gets the default profile)."""
+        if not user_ids:
+            return {}
+        cond, args = self.in_list(tuple(user_ids))
+        rows = await self.db.all(f"SELECT {PROFILE_COLS} FROM profiles WHERE user_id {cond}", args)
+        found = {p.user_id: p for p in map(_profile, rows)}
+        return {uid: found.get(uid) or Profile(user_id=uid) for uid in user_ids}
 
     async def save_profile(self, p: Profile, now: datetime) -> None:
         await self.db.execute(

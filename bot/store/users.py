@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.core.models import UserRef
@@ -67,6 +68,14 @@ class UserSQL(Feature):
     async def user_ref(self, user_id: int) -> UserRef | None:
         row = await self.db.one("SELECT platform, account, display_name FROM users WHERE id = ?", (user_id,))
         return UserRef(row[0], row[1], row[2]) if row else None
+
+    async def user_refs(self, user_ids: Sequence[int]) -> dict[int, UserRef]:
+        """Several users' platform accounts in one query; a deleted user is absent."""
+        if not user_ids:
+            return {}
+        cond, args = self.in_list(tuple(user_ids))
+        rows = await self.db.all(f"SELECT id, platform, account, display_name FROM users WHERE id {cond}", args)
+        return {int(r[0]): UserRef(r[1], r[2], r[3]) for r in rows}
 
     async def user_created_at(self, user_id: int) -> datetime | None:
         row = await self.db.one("SELECT created_at FROM users WHERE id = ?", (user_id,))

@@ -16,7 +16,8 @@ import pytest
 from bot.core.errors import ConfigError
 from bot.core.models import Contact, GoalTarget, NudgeKind, Profile, UserRef
 from bot.store import SQLStore, open_store
-from bot.store.migrate import latest, migrations
+from bot.store.driver import as_dt
+from bot.store.migrate import latest, migrate, migrations
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
@@ -82,6 +83,23 @@ async def test_instances_migrating_at_once_apply_each_migration_once(db_url: str
     finally:
         for s in (first, second, third):
             await s.close()
+
+
+async def test_a_migration_numbered_below_the_newest_applied_still_runs(db_url: str) -> None:
+    """Numbers are assigned per feature and land in any order: a database that already has the
+    newest migration still gets an older-numbered one that arrived later (a gap filled)."""
+    store = await open_store(db_url, migrate=False)
+    try:
+        every = migrations(store.db.dialect)
+        late = every[-2]  # independent of the newest one, in both dialects
+        first = await migrate(store.db, [m for m in every if m is not late])
+        assert late.number not in first and every[-1].number in first
+        assert await migrate(store.db) == [late.number]
+        assert await migrate(store.db) == []
+        rows = await store.db.all("SELECT version FROM schema_version ORDER BY version")
+        assert [r[0] for r in rows] == [m.number for m in every]
+    finally:
+        await store.close()
 
 
 async def test_many_instances_opening_a_new_sqlite_file_at_once_all_start(tmp_path: Path) -> None:
@@ -292,6 +310,91 @@ async def test_each_step_after_a_claim_is_guarded_by_its_digest(stores: list[SQL
     await store.release(c3b.digest or "", NOW + timedelta(hours=8))  # quiet hours: hand it back
     (released,) = [n for n in await store.open_nudges(uid) if n.ref == "3"]
     assert (released.status, released.deliver_at) == ("pending", NOW + timedelta(hours=8))
+
+
+async def test_sent_marks_for_a_whole_claim_are_one_call_and_each_row_stays_guarded(stores: list[SQLStore]) -> None:
+    a, b, _ = stores
+    uids = await _due_rows(a, users=3, per_user=2)
+    claimed = await a.claim_due("a", "tok", NOW, NOW + LEASE, 10, ["test"])
+    digests = sorted({n.digest or "" for n in claimed})
+    assert len(digests) == 3
+    # one row of the first user is re-planned in flight; the second user's digest was taken over
+    await a.put_nudge(uids[0], NudgeKind.FOLLOWUP, "1", NOW + timedelta(days=1), NOW + timedelta(days=1))
+    await a.db.execute("UPDATE nudges SET lease_until = ? WHERE user_id = ?", (NOW - LEASE, uids[1]))
+    taken = await b.take_over("b", NOW, NOW + LEASE, 10, ["test"])
+    assert {n.user_id for n in taken} == {uids[1]}
+    sent_at = [NOW + timedelta(seconds=k) for k in range(3)]
+    await a.mark_sent_many([*zip(digests, sent_at, strict=True), ("no-such-digest", NOW)])
+    by_user = {uid: sorted((n.ref, n.status) for n in await a.user_nudges(uid)) for uid in uids}
+    # the mark is guarded by digest and status only: a taken-over digest keeps its id, so the
+    # first sender that finishes records it (the peer's re-send carries the same nonce)
+    assert by_user[uids[0]] == [("0", "sent"), ("1", "pending")]
+    assert by_user[uids[1]] == [("0", "sent"), ("1", "sent")]
+    assert by_user[uids[2]] == [("0", "sent"), ("1", "sent")]
+    rows = await a.db.all("SELECT digest, sent_at FROM nudges WHERE status = 'sent' ORDER BY digest")
+    assert {(r[0], as_dt(r[1])) for r in rows} == {(d, t) for d, t in zip(digests, sent_at, strict=True)}
+    await a.mark_sent_many([])
+
+
+async def test_delivery_reads_several_users_profiles_and_contacts_in_one_call(stores: list[SQLStore]) -> None:
+    store = stores[0]
+    amal, ben = await _user(store, "amal"), await _user(store, "ben")
+    await store.save_profile(Profile(user_id=amal, name="Dr Amal Hassan", timezone="Africa/Cairo"), NOW)
+    maya = await store.add_contact(_contact(amal), NOW)
+    omar = await store.add_contact(_contact(ben, "Dr Omar Said"), NOW)
+    refs = await store.user_refs([amal, ben, 999_999])
+    assert refs == {amal: UserRef("console", "amal", "amal"), ben: UserRef("console", "ben", "ben")}
+    profiles = await store.get_profiles([amal, ben])
+    assert profiles[amal] == await store.get_profile(amal)
+    assert profiles[amal].timezone == "Africa/Cairo"
+    assert profiles[ben] == Profile(user_id=ben)  # no profile row yet: the default, as get_profile gives
+    contacts = await store.contacts_by_ids([maya.id, omar.id, 999_999])
+    assert contacts == {maya.id: await store.get_contact(amal, maya.id), omar.id: await store.get_contact(ben, omar.id)}
+    assert await store.user_refs([]) == {} and await store.get_profiles([]) == {}
+    assert await store.contacts_by_ids([]) == {}
+
+
+async def test_a_dead_instances_large_claim_is_taken_over_in_bounded_batches_of_whole_digests(
+    stores: list[SQLStore],
+) -> None:
+    """10,000 rows held by a dead instance: each take_over takes at most ``digests`` whole digests,
+    peers taking over at once never share a row, and rounds of them take everything exactly once."""
+    a, b, c = stores
+    users, per_user, batch = 2000, 5, 300
+    await a.db.many(
+        "INSERT INTO users (platform, account, display_name, created_at) VALUES (?, ?, ?, ?)",
+        [("test", f"u{k}", f"u{k}", NOW) for k in range(users)],
+    )
+    await a.db.execute(
+        "INSERT INTO nudges (user_id, kind, ref, due_at, deliver_at, status, digest, lease_owner, lease_until)"
+        " SELECT u.id, 'followup', CAST(k.n AS TEXT), ?, ?, 'sending', 'dead-' || CAST(u.id AS TEXT), 'dead', ?"
+        " FROM users u CROSS JOIN (SELECT 1 AS n UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4"
+        " UNION ALL SELECT 5) k",
+        (NOW, NOW, NOW - timedelta(seconds=1)),
+    )
+    assert (await a.nudge_counts()) == {"sending": users * per_user}
+    seen: dict[int, str] = {}
+    rounds = 0
+    while True:
+        rounds += 1
+        assert rounds <= 20
+        got = await asyncio.gather(
+            b.take_over("b", NOW, NOW + LEASE, batch, ["test"]), c.take_over("c", NOW, NOW + LEASE, batch, ["test"])
+        )
+        if not any(got):
+            break
+        for owner, rows in zip(("b", "c"), got, strict=True):
+            digests = {n.digest for n in rows}
+            assert len(digests) <= batch  # bounded: at most one batch of digests per call
+            assert len(rows) == per_user * len(digests)  # and every digest whole
+            for n in rows:
+                assert n.id not in seen  # never taken twice, even by peers at the same moment
+                seen[n.id] = owner
+        # what b and c took now has a live lease of theirs: the next round leaves it alone
+    assert len(seen) == users * per_user
+    assert rounds - 1 >= users // (2 * batch)  # it took several bounded rounds, not one huge statement
+    owners = await a.db.all("SELECT lease_owner, COUNT(*) FROM nudges GROUP BY lease_owner")
+    assert {r[0] for r in owners} <= {"b", "c"}
 
 
 async def test_shutting_down_hands_back_only_this_instances_claims(stores: list[SQLStore]) -> None:

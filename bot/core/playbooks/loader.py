@@ -104,12 +104,19 @@ class Playbook:
     file: str
     items: dict[str, list[Any]] = field(repr=False)
     conference_plan: ConferencePlanRules | None = None
+    # views already built, by track (a playbook does not change once loaded)
+    _views: dict[str, TrackView] = field(default_factory=dict, repr=False, compare=False)
 
     def view(self, track: str) -> TrackView:
+        cached = self._views.get(track)
+        if cached is not None:
+            return cached
         lists = {name: [item for item in self.items[name] if item.applies_to(track)] for name in ITEM_LISTS}
         order = list(ScriptKind)
         lists["scripts"].sort(key=lambda s: order.index(s.kind))
-        return TrackView(playbook=self, track=track, **lists)
+        view = TrackView(playbook=self, track=track, **lists)
+        self._views[track] = view
+        return view
 
 
 class PlaybookLibrary:

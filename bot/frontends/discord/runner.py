@@ -89,7 +89,6 @@ class DiscordBot:
         )
         self.scheduler = NudgeScheduler(self.engine, settings.heartbeat_seconds, [self.circles])
         self._scheduler_task: asyncio.Task[None] | None = None
-        app.on_nudges_changed = self.scheduler.poke
 
     async def _setup(self) -> None:
         """After login, before the gateway: dev-guild command sync, then the scheduler."""

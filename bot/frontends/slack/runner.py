@@ -75,7 +75,6 @@ class SlackBot:
         if engine is None:
             engine = build_engine(app, settings, {PLATFORM: self.port}, rate=UNPACED, concurrency=32, batch=2000)
             self.scheduler = NudgeScheduler(engine, settings.heartbeat_seconds)
-            app.on_nudges_changed = self.scheduler.poke
         else:
             engine.ports[PLATFORM] = self.port
         self.engine = engine
