@@ -200,7 +200,10 @@ def digest_reply(d: Digest, chart: Chart | None, *, late: bool = False) -> Reply
     )
     if d.leaders:
         r.bullets(
-            [f"{lead.name}: {lead.streak}-week streak, {lead.active} active week(s)" for lead in d.leaders],
+            [
+                f"{lead.name}: {lead.streak}-week streak, {lead.active} active week{'' if lead.active == 1 else 's'}"
+                for lead in d.leaders
+            ],
             heading="Most consistent (weeks in a row, not volume)",
             ordered=True,
         )

@@ -92,7 +92,8 @@ class Program:
         return iso_week(when.astimezone(zone(self.timezone)).date())
 
     def schedule_words(self) -> str:
-        pairing = f"; buddy pairing every {self.pairing_weeks} week(s)" if self.pairing_weeks else ""
+        every = "week" if self.pairing_weeks == 1 else f"{self.pairing_weeks} weeks"
+        pairing = f"; buddy pairing every {every}" if self.pairing_weeks else ""
         return (
             f"check-in {DAYS[self.post_day].title()} {self.post_time:%H:%M}, digest {DAYS[self.close_day].title()} "
             f"{self.post_time:%H:%M} ({self.timezone}){pairing}"
