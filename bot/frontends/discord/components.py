@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol, Self
 
 import discord
 
@@ -29,7 +29,12 @@ class ClickHandler(Protocol):
     async def open_modal(self, interaction: discord.Interaction, line: str) -> None: ...
 
 
-class CommandButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTTON_TEMPLATE):
+class _LineButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?!)"):
+    """A button whose custom id is a prefix and the command line it runs, so it works after a
+    restart. Subclasses give the prefix, the template discord.py matches, and what a press does."""
+
+    prefix: ClassVar[str] = ""
+
     def __init__(
         self,
         custom_id: str,
@@ -41,12 +46,12 @@ class CommandButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUT
 
     @property
     def line(self) -> str:
-        return "/" + self.custom_id.removeprefix(BUTTON_PREFIX)
+        return "/" + self.custom_id.removeprefix(self.prefix)
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> CommandButton:
+    ) -> Self:
         button = item if isinstance(item, discord.ui.Button) else None
         return cls(
             match.group(0), button.label if button else None, button.style if button else discord.ButtonStyle.secondary
@@ -54,36 +59,27 @@ class CommandButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUT
 
     async def callback(self, interaction: discord.Interaction) -> None:
         handler: ClickHandler = interaction.client.frontend  # type: ignore[attr-defined]
+        await self.pressed(handler, interaction)
+
+    async def pressed(self, handler: ClickHandler, interaction: discord.Interaction) -> None:
+        raise NotImplementedError
+
+
+class CommandButton(_LineButton, template=BUTTON_TEMPLATE):
+    """A button that runs its command for whoever presses it."""
+
+    prefix = BUTTON_PREFIX
+
+    async def pressed(self, handler: ClickHandler, interaction: discord.Interaction) -> None:
         await handler.click(interaction, self.line)
 
 
-class FormButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=FORM_TEMPLATE):
+class FormButton(_LineButton, template=FORM_TEMPLATE):
     """A button whose command opens as a modal, pre-filled for whoever presses it."""
 
-    def __init__(
-        self,
-        custom_id: str,
-        label: str | None = None,
-        style: discord.ButtonStyle = discord.ButtonStyle.secondary,
-        row: int | None = None,
-    ) -> None:
-        super().__init__(discord.ui.Button(label=label, style=style, custom_id=custom_id), row=row)
+    prefix = FORM_PREFIX
 
-    @property
-    def line(self) -> str:
-        return "/" + self.custom_id.removeprefix(FORM_PREFIX)
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> FormButton:
-        button = item if isinstance(item, discord.ui.Button) else None
-        return cls(
-            match.group(0), button.label if button else None, button.style if button else discord.ButtonStyle.secondary
-        )
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        handler: ClickHandler = interaction.client.frontend  # type: ignore[attr-defined]
+    async def pressed(self, handler: ClickHandler, interaction: discord.Interaction) -> None:
         await handler.open_modal(interaction, self.line)
 
 
