@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -53,20 +54,7 @@ class DiscordDMPort:
             raise DeliveryError(f"'{user.account}' is not a Discord user id", permanent=True)
         channel_id = await self._channel(user)
         channel = self.client.get_partial_messageable(channel_id, type=discord.ChannelType.private)
-        for i, message in enumerate(render(reply, buttons=True)):
-            kw: dict[str, Any] = {
-                "embeds": message.embeds,
-                "allowed_mentions": NO_MENTIONS,
-                # Discord nonces are at most 25 characters; digest ids are 20.
-                "nonce": nonce if i == 0 else f"{nonce}-{i}",
-            }
-            if message.content:
-                kw["content"] = message.content
-            view = make_view(message.rows)
-            if view is not None:
-                kw["view"] = view
-            if message.files:
-                kw["files"] = make_files(message.files)
+        for kw in send_kwargs(reply, nonce):
             await self.pacer.wait()
             try:
                 await channel.send(**kw)
@@ -130,21 +118,28 @@ class DiscordChannelPort:
         if not place.channel.isdigit():
             raise DeliveryError(f"'{place.channel}' is not a Discord channel id", permanent=True)
         channel = self.client.get_partial_messageable(int(place.channel), guild_id=int(place.community))
-        for i, message in enumerate(render(reply, buttons=True)):
-            kw: dict[str, Any] = {"embeds": message.embeds, "allowed_mentions": NO_MENTIONS}
-            kw["nonce"] = (nonce if i == 0 else f"{nonce}-{i}")[:25]
-            if message.content:
-                kw["content"] = message.content
-            view = make_view(message.rows)
-            if view is not None:
-                kw["view"] = view
-            if message.files:
-                kw["files"] = make_files(message.files)
+        for kw in send_kwargs(reply, nonce):
             await self.pacer.wait()
             try:
                 await channel.send(**kw)
             except (TimeoutError, discord.DiscordException, aiohttp.ClientError, OSError) as exc:
                 raise channel_error(exc) from None
+
+
+def send_kwargs(reply: Reply, nonce: str) -> Iterator[dict[str, Any]]:
+    """``channel.send`` arguments for each message a reply renders to: no mentions, its buttons,
+    files, and a nonce per message (Discord nonces are at most 25 characters; digest ids are 20)."""
+    for i, message in enumerate(render(reply, buttons=True)):
+        kw: dict[str, Any] = {"embeds": message.embeds, "allowed_mentions": NO_MENTIONS}
+        kw["nonce"] = (nonce if i == 0 else f"{nonce}-{i}")[:25]
+        if message.content:
+            kw["content"] = message.content
+        view = make_view(message.rows)
+        if view is not None:
+            kw["view"] = view
+        if message.files:
+            kw["files"] = make_files(message.files)
+        yield kw
 
 
 def channel_error(exc: BaseException) -> DeliveryError:
