@@ -14,7 +14,11 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
+from typing import Any
 
 CACHE_DIR = Path(os.environ.get("IMGBOT_BENCH_CACHE", "/tmp/imgbot-bench"))
 ROOT = Path(__file__).resolve().parents[1]
@@ -152,3 +156,45 @@ def pg_version(url: str) -> str:
 
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, go()).result()
+
+
+async def seed_due_followup(store: Any, ref: Any, i: int, now: datetime) -> int:
+    """User ``i`` for the DM benchmarks: a psychiatry profile with no quiet hours, one contact met at
+    a conference three days ago, and its follow-up nudge due ``now``. Returns the user id."""
+    from bot.core.models import Contact, NudgeKind
+
+    uid = int(await store.ensure_user(ref, now))
+    profile = (await store.get_profile(uid)).with_(
+        name=f"Dr User {i}",
+        country="Egypt",
+        school="Cairo University",
+        specialty="psych",
+        track="non-us-img",
+        eras="2027-09",
+        quiet_start=dtime(0, 0),
+        quiet_end=dtime(0, 0),
+    )
+    await store.save_profile(profile, now)
+    contact = await store.add_contact(
+        Contact(
+            id=0,
+            user_id=uid,
+            number=0,
+            name=f"Dr Contact {i}",
+            role="attending",
+            specialty="psych",
+            how_met="conference",
+            met_on=now.date() - timedelta(days=3),
+        ),
+        now,
+    )
+    await store.update_contact(
+        replace(
+            contact,
+            next_followup_on=now.date(),
+            followup_situation="after-meeting",
+            followup_script="conference-followup",
+        )
+    )
+    await store.put_nudge(uid, NudgeKind.FOLLOWUP, str(contact.id), now, now)
+    return uid

@@ -24,18 +24,17 @@ import sys
 import tempfile
 import time
 from collections import deque
-from datetime import UTC, datetime, timedelta
-from datetime import time as dtime
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _common import machine_info, peak_rss_mib, percentile, table  # noqa: E402
+from _common import machine_info, peak_rss_mib, percentile, seed_due_followup, table  # noqa: E402
 
 from bot.core.clock import ManualClock  # noqa: E402
 from bot.core.context import App  # noqa: E402
-from bot.core.models import Contact, NudgeKind, UserRef  # noqa: E402
+from bot.core.models import UserRef  # noqa: E402
 from bot.frontends.discord.runner import DiscordBot  # noqa: E402
 from bot.runtime import build_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -52,42 +51,7 @@ async def seed(app: App, double: DiscordDouble, n: int, cold: bool) -> None:
     async with store.transaction():
         for i in range(n):
             ref = UserRef("discord", str(FIRST_USER + i), f"user{i}")
-            uid = await store.ensure_user(ref, NOW)
-            profile = (await store.get_profile(uid)).with_(
-                name=f"Dr User {i}",
-                country="Egypt",
-                school="Cairo University",
-                specialty="psych",
-                track="non-us-img",
-                eras="2027-09",
-                quiet_start=dtime(0, 0),
-                quiet_end=dtime(0, 0),
-            )
-            await store.save_profile(profile, NOW)
-            contact = await store.add_contact(
-                Contact(
-                    id=0,
-                    user_id=uid,
-                    number=0,
-                    name=f"Dr Contact {i}",
-                    role="attending",
-                    specialty="psych",
-                    how_met="conference",
-                    met_on=NOW.date() - timedelta(days=3),
-                ),
-                NOW,
-            )
-            await store.update_contact(
-                Contact(
-                    **{
-                        **contact.__dict__,
-                        "next_followup_on": NOW.date(),
-                        "followup_situation": "after-meeting",
-                        "followup_script": "conference-followup",
-                    }
-                )
-            )
-            await store.put_nudge(uid, NudgeKind.FOLLOWUP, str(contact.id), NOW, NOW)
+            await seed_due_followup(store, ref, i, NOW)
             if not cold:  # DMed before: the bot remembers the channel
                 await store.set_dm_channel(ref, str(double.dm_channel_for(FIRST_USER + i)), NOW)
 

@@ -21,18 +21,17 @@ import itertools
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
-from datetime import time as dtime
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _common import machine_info, peak_rss_mib, percentile, table  # noqa: E402
+from _common import machine_info, peak_rss_mib, percentile, seed_due_followup, table  # noqa: E402
 
 from bot.core.clock import ManualClock  # noqa: E402
 from bot.core.context import App  # noqa: E402
-from bot.core.models import Contact, NudgeKind, UserRef  # noqa: E402
+from bot.core.models import UserRef  # noqa: E402
 from bot.frontends.slack.runner import SlackBot  # noqa: E402
 from bot.runtime import build_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -51,42 +50,7 @@ async def seed(app: App, double: SlackDouble, n: int) -> None:
     async with store.transaction():
         for i in range(n):
             double.add_user("T1", slack_user(i), f"user{i}")
-            uid = await store.ensure_user(UserRef("slack", f"T1:{slack_user(i)}", f"user{i}"), NOW)
-            profile = (await store.get_profile(uid)).with_(
-                name=f"Dr User {i}",
-                country="Egypt",
-                school="Cairo University",
-                specialty="psych",
-                track="non-us-img",
-                eras="2027-09",
-                quiet_start=dtime(0, 0),
-                quiet_end=dtime(0, 0),
-            )
-            await store.save_profile(profile, NOW)
-            contact = await store.add_contact(
-                Contact(
-                    id=0,
-                    user_id=uid,
-                    number=0,
-                    name=f"Dr Contact {i}",
-                    role="attending",
-                    specialty="psych",
-                    how_met="conference",
-                    met_on=NOW.date() - timedelta(days=3),
-                ),
-                NOW,
-            )
-            await store.update_contact(
-                Contact(
-                    **{
-                        **contact.__dict__,
-                        "next_followup_on": NOW.date(),
-                        "followup_situation": "after-meeting",
-                        "followup_script": "conference-followup",
-                    }
-                )
-            )
-            await store.put_nudge(uid, NudgeKind.FOLLOWUP, str(contact.id), NOW, NOW)
+            await seed_due_followup(store, UserRef("slack", f"T1:{slack_user(i)}", f"user{i}"), i, NOW)
 
 
 async def run(n: int, team_rate: float, rate: float | None) -> None:
