@@ -91,3 +91,20 @@ async def test_a_non_admin_cannot_set_up_and_a_dm_is_no_circle(live: LiveSlack) 
     assert "Circle started" not in refused.text and "admin" in refused.text.lower(), refused.text
     owner = await live.say("circle setup day:monday time:18:00 timezone:UTC", user="U4", channel="C1")
     assert "Circle started" in owner.text, owner.text
+
+
+async def test_circles_are_a_duty_on_the_one_wake_job_alone_or_beside_discord(live: LiveSlack) -> None:
+    from bot.core.community.engine import CircleEngine
+    from bot.frontends.slack.port import SlackChannelPort
+    from bot.frontends.slack.runner import SlackBot
+    from tests.circles.helpers import ChannelRecorder
+
+    assert live.bot is not None and live.app is not None
+    alone = live.bot
+    assert alone.scheduler is not None and alone.scheduler.duties == [alone.circles]
+    assert alone.circles.platforms == ["slack"] and isinstance(alone.circles.channels["slack"], SlackChannelPort)
+    # under imgbot run with Discord too: Slack's ports join Discord's engines and its one scheduler
+    discord_circles = CircleEngine(live.app, {"discord": ChannelRecorder()})
+    beside = SlackBot(live.app, live.settings(), engine=alone.engine, circles=discord_circles)
+    assert beside.scheduler is None and beside.circles is discord_circles
+    assert discord_circles.platforms == ["discord", "slack"]
