@@ -108,3 +108,20 @@ async def test_circles_are_a_duty_on_the_one_wake_job_alone_or_beside_discord(li
     beside = SlackBot(live.app, live.settings(), engine=alone.engine, circles=discord_circles)
     assert beside.scheduler is None and beside.circles is discord_circles
     assert discord_circles.platforms == ["discord", "slack"]
+
+
+async def test_a_pairs_did_you_meet_buttons_work_after_a_restart(live: LiveSlack, slack_double: SlackDouble) -> None:
+    await live.say("circle setup day:monday time:18:00 timezone:UTC pairing:every-2-weeks", user=ADMIN, channel="C1")
+    for who in (AMAL, BEN):
+        await live.say("circle join", user=who, channel="C1")
+    made = await live.say("circle pair-now", user=ADMIN, channel="C1")
+    assert "Round made" in made.text, made.text
+    assert live.bot is not None
+    await live.deliver()
+    intro = [m for m in slack_double.dms(BEN) if "Your buddy" in text_of(m)]
+    assert intro, [text_of(m) for m in slack_double.dms(BEN)]
+    assert not pings(intro[-1])
+    await live.restart()
+    d = await slack_double.click(intro[-1], button(intro[-1], "Yes")["action_id"], user=BEN)
+    await slack_double.wait_for(lambda: d.posts, 5, "the click's answer")
+    assert "Great: you met amal" in text_of(d.posts[-1].body), text_of(d.posts[-1].body)
