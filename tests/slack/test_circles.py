@@ -71,6 +71,13 @@ async def test_setup_join_post_modal_submission_and_digest(live: LiveSlack, slac
     assert logged()[0].body.get("response_type") == "ephemeral"
     stored = await live.app.store.checkins_for(1, ["2026-W48"])
     assert [(c.counts.emails, c.counts.conversations) for c in stored] == [(3, 2)]
+    # a bad count is shown on its field, inside Slack's 3 s, and the modal stays open
+    posted = channel_posts(slack_double)[0]
+    await slack_double.click(posted, button(posted, "Log my week")["action_id"], user=BEN)
+    await slack_double.wait_for(lambda: slack_double.open_modals(BEN), 5, "Ben's modal")
+    bad = await slack_double.submit(slack_double.open_modals(BEN)[-1], {"counts": "lots"})
+    assert bad.ack["response_action"] == "errors", bad.ack
+    assert "four whole numbers" in bad.ack["errors"]["counts"], bad.ack
     assert slack_double.invalid == [] and slack_double.late_acks == []
 
     # the digest names the members, no contact, pings nobody, and uploads its chart with alt text
