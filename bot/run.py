@@ -48,7 +48,12 @@ async def serve(settings: Settings, app: App | None = None) -> int:
     app.telemetry = telemetry
     discord_bot = DiscordBot(app, settings) if settings.discord_token is not None else None
     try:
-        slack = SlackBot(app, settings, engine=discord_bot.engine if discord_bot else None)
+        slack = SlackBot(
+            app,
+            settings,
+            engine=discord_bot.engine if discord_bot else None,
+            circles=discord_bot.circles if discord_bot else None,
+        )
     except ConfigError:
         await app.store.close()
         raise

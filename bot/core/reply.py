@@ -86,6 +86,7 @@ class Attachment:
     filename: str
     content: bytes
     mime: str
+    alt: str = ""  # alt text for an image (a chart), where the platform shows one
 
 
 @dataclass
@@ -122,8 +123,8 @@ class Reply:
         self.actions.append(Action(id, label, command, style, form))
         return self
 
-    def attach(self, filename: str, content: bytes, mime: str) -> Reply:
-        self.attachments.append(Attachment(filename, content, mime))
+    def attach(self, filename: str, content: bytes, mime: str, alt: str = "") -> Reply:
+        self.attachments.append(Attachment(filename, content, mime, alt))
         return self
 
     def map_text(self, fn: Callable[[str], str], *, scripts: bool = True) -> Reply:

@@ -11,7 +11,7 @@ from bot.core.commands import build_registry
 from bot.core.models import UserRef
 from tests.slack.double import SlackDouble, pings, text_of
 from tests.slack.live import PROFILE, LiveSlack
-from tests.test_every_command import CASES, CIRCLE_CASES
+from tests.test_every_command import CASES, CIRCLE_CASES, CIRCLE_SETUP
 
 SETUP = [
     PROFILE,
@@ -72,5 +72,34 @@ async def test_every_registry_command_works_as_imgbot(name: str, live: LiveSlack
 
 
 def test_the_table_covers_every_registry_command() -> None:
-    # circle commands need a circle's channel posts, which Slack does not deliver yet (issue 10)
     assert set(CASES) | set(CIRCLE_CASES) == {c.qualified for c in build_registry().commands}
+
+
+# What differs on Slack for circles: the channel is #general, and the export's file goes to the DM.
+CIRCLE_OK = {"mentor list": "Mentoring in #general", "circle export": "Check-in counts of #general"}
+
+
+@pytest.mark.parametrize("name", sorted(CIRCLE_CASES))
+async def test_every_circle_command_works_in_a_slack_channel(
+    name: str, live: LiveSlack, slack_double: SlackDouble
+) -> None:
+    # as in the console table: amal and root are both workspace admins in #general
+    slack_double.add_user("T1", "U1", "amal", admin=True)
+    slack_double.add_user("T1", "U3", "root", admin=True)
+    for line in CIRCLE_SETUP:
+        await live.say(line.lstrip("/"), user="U3", channel="C1")
+    await live.say("circle join", user="U1", channel="C1")
+    if name == "circle met":
+        await live.say("circle pair-now", user="U3", channel="C1")
+    ok_line, ok_text, bad_line, bad_text = CIRCLE_CASES[name]
+    ok = await live.say(ok_line.lstrip("/"), user="U1", channel="C1")
+    wanted = slackify(CIRCLE_OK.get(name, ok_text))
+    assert wanted in ok.text or any(wanted in text_of(m) for m in slack_double.dms("U1")), ok.text
+    if name == "circle export":  # the CSV goes to the DM
+        await slack_double.wait_for(lambda: slack_double.files("U1"), 5, "the file in the DM")
+        assert slack_double.files("U1")[-1].name.endswith(".csv")
+    bad = await live.say(bad_line.lstrip("/"), user="U1", channel="C1")
+    assert slackify(bad_text) in bad.text, bad.text
+    assert "Traceback" not in bad.text and "Something went wrong" not in bad.text
+    assert slack_double.invalid == [] and slack_double.late_acks == []
+    assert all(not pings(p.body) for p in slack_double.response_posts)

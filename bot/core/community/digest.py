@@ -220,7 +220,7 @@ def digest_reply(d: Digest, chart: Chart | None, *, late: bool = False) -> Reply
         heading=f"Last {len(d.history)} weeks",
     )
     if chart is not None:
-        r.attach(f"circle-{d.week}.png", chart.png, "image/png")
+        r.attach(f"circle-{d.week}.png", chart.png, "image/png", chart.alt_text)
         r.text(chart.alt_text, heading="Chart")
     r.footer = f"Join with {hint('circle join')} · check in any time this week with {hint('circle checkin')}"
     return r

@@ -37,7 +37,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.autocomplete import suggest
 from bot.core.context import App
-from bot.core.dispatch import error_reply, parse_line_positions, quote_hint
+from bot.core.dispatch import error_reply, open_form, parse_line_positions, quote_hint, submit_form
 from bot.core.errors import BotError, UsageError
 from bot.core.hints import format_hints
 from bot.core.models import UserRef
@@ -45,7 +45,7 @@ from bot.core.origin import Origin, Permission, Requirement
 from bot.core.registry import Command, OptionType
 from bot.core.reply import Attachment, Reply
 from bot.frontends.kit import buttons_allowed, notice_reply, run_invocation, truncate, within_deadline
-from bot.frontends.slack.blocks import ACTION_PREFIX, PREFIX, ButtonValue, render, to_dicts
+from bot.frontends.slack.blocks import ACTION_PREFIX, ANYONE, PREFIX, ButtonValue, render, to_dicts
 from bot.frontends.slack.clients import api_base, make_client, webhook
 from bot.frontends.slack.home import publish_home
 from bot.frontends.slack.installations import StoreInstallations, StoreOAuthStates
@@ -56,6 +56,7 @@ from bot.frontends.slack.modals import (
     OPTION_VALUE,
     ModalMeta,
     SubmittedFile,
+    build_form_modal,
     build_modal,
     field_of,
     read_submission,
@@ -306,8 +307,11 @@ class SlackFrontend:
         if value is None:
             await self._send(answer, error_reply(BotError(OLD_BUTTON)), private=True)
             return
-        if value.owner != who.account:
+        if value.owner not in (who.account, ANYONE):
             await self._send(answer, error_reply(BotError(NOT_YOURS)), private=True)
+            return
+        if value.form:
+            await self._open_form(client, body.get("trigger_id"), who, channel, answer, value.line)
             return
         try:
             command, raw, _ = parse_line_positions(self.app, value.line)
@@ -354,6 +358,11 @@ class SlackFrontend:
             files = tuple([await self._download(client, f) for f in submitted.files])
             origin = origin_of(who, meta.channel, None, False)
             try:
+                if meta.form:
+                    reply = await submit_form(
+                        self.app, who.ref(), command.qualified, meta.fixed, submitted.values, origin
+                    )
+                    return reply, []
                 return await run_invocation(self.app, who.ref(), command, submitted.values, files, origin=origin)
             except UsageError as exc:
                 if answer.ack is None:
@@ -361,7 +370,10 @@ class SlackFrontend:
                 # still inside Slack's 3 s: show the message on the field it is about
                 ack_, answer.ack = answer.ack, None
                 message = truncate(format_hints(exc.message, PREFIX), 150)
-                await ack_(response_action="errors", errors={field_of(exc.message, command): message})
+                block = field_of(exc.message, command)
+                if meta.form and block not in submitted.values:  # a form's blocks are its fields
+                    block = next(iter((view.get("state") or {}).get("values") or {}), block)
+                await ack_(response_action="errors", errors={block: message})
                 return None
 
         await self._answer(answer, command.private, work, defer_after=SUBMIT_DEADLINE)
@@ -486,6 +498,22 @@ class SlackFrontend:
         if not trigger:
             return
         await client.views_open(trigger_id=trigger, view=build_modal(self.app, command, raw, meta))
+
+    async def _open_form(
+        self, client: AsyncWebClient, trigger: str | None, who: Who, channel: str | None, answer: _Answer, line: str
+    ) -> None:
+        """A form button (Log my week): its command's form as a modal, pre-filled for the clicker."""
+        try:
+            command, form = await open_form(self.app, who.ref(), line, origin_of(who, channel, None, False))
+        except BotError as exc:
+            await self._send(answer, error_reply(exc), private=True)
+            return
+        if not trigger:
+            return
+        meta = ModalMeta(
+            command=command.qualified, owner=who.account, channel=channel, response_url=answer.response_url
+        )
+        await client.views_open(trigger_id=trigger, view=build_form_modal(form, meta))
 
     async def _first(self, key: str) -> bool:
         return await self.app.store.first_request(key, self.app.clock.now())

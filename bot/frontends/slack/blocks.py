@@ -62,14 +62,19 @@ STYLES: dict[ActionStyle, str | None] = {
 }
 
 
+ANYONE = "*"  # the owner of a button in a channel post: it runs as whoever presses it
+
+
 class ButtonValue(BaseModel):
-    """What a button carries: the command line it runs and the account ("T1:U2") it was made for."""
+    """What a button carries: the command line it runs and the account ("T1:U2") it was made for
+    (:data:`ANYONE` in a channel post); ``form``: the command opens as its form, pre-filled for the clicker."""
 
     line: str
     owner: str
+    form: bool = False
 
     def encode(self) -> str:
-        return self.model_dump_json()
+        return self.model_dump_json(exclude_defaults=True)
 
     @classmethod
     def decode(cls, value: str | None) -> ButtonValue | None:
@@ -164,7 +169,7 @@ def button_blocks(actions: list[Action], owner: str) -> tuple[list[Block], list[
     seen: set[str] = set()
     for a in actions:
         line = a.command.strip().lstrip("/")
-        value = ButtonValue(line=line, owner=owner).encode()
+        value = ButtonValue(line=line, owner=owner, form=a.form).encode()
         if line in seen:
             continue
         if len(value) > BUTTON_VALUE or "\n" in line:

@@ -32,7 +32,7 @@ from slack_sdk.models.views import View
 
 from bot.core.context import App
 from bot.core.dispatch import choices_for
-from bot.core.registry import Choice, Command, OptionType
+from bot.core.registry import Choice, Command, Form, OptionType
 from bot.core.registry import Option as CoreOption
 from bot.frontends.kit import truncate
 
@@ -59,6 +59,9 @@ class ModalMeta(BaseModel):
     owner: str  # the account the modal was opened for ("T1:U2")
     channel: str | None = None
     response_url: str | None = None
+    # a form (a Log my week button): the options its button carried, kept as they are
+    form: bool = False
+    fixed: dict[str, str] = {}
 
     @classmethod
     def decode(cls, text: str | None) -> ModalMeta | None:
@@ -144,6 +147,36 @@ def build_modal(app: App, command: Command, given: Mapping[str, str], meta: Moda
         close=PlainTextObject(text="Cancel"),
         blocks=blocks,
         private_metadata=meta.model_dump_json()[:METADATA],
+    )
+
+
+def build_form_modal(form: Form, meta: ModalMeta) -> View:
+    """A core form (``Command.form``, pre-filled for whoever opened it) as a modal: one text input
+    per field (``block_id`` = the field's name). The fixed options ride in the private metadata,
+    so the submission needs nothing remembered: it works after a restart."""
+    blocks: list[Block] = [
+        InputBlock(
+            block_id=f.name,
+            label=truncate(f.label, LABEL),
+            element=PlainTextInputElement(
+                action_id=VALUE,
+                multiline=f.multiline,
+                max_length=min(f.max_length, TEXT_INPUT),
+                initial_value=f.value[: min(f.max_length, TEXT_INPUT)] or None,
+                placeholder=truncate(f.placeholder, 150) if f.placeholder else None,
+            ),
+            optional=not f.required,
+        )
+        for f in form.fields
+    ]
+    return View(
+        type="modal",
+        callback_id=CALLBACK,
+        title=PlainTextObject(text=truncate(form.title, TITLE)),
+        submit=PlainTextObject(text="Save"),
+        close=PlainTextObject(text="Cancel"),
+        blocks=blocks,
+        private_metadata=meta.model_copy(update={"form": True, "fixed": dict(form.fixed)}).model_dump_json()[:METADATA],
     )
 
 

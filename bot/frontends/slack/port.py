@@ -22,17 +22,19 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.community.models import Place
 from bot.core.context import App
 from bot.core.models import UserRef
 from bot.core.nudges import DeliveryError, Pacer
 from bot.core.reply import Reply
-from bot.frontends.slack.blocks import render, to_dicts
+from bot.frontends.slack.blocks import ANYONE, render, to_dicts
 from bot.frontends.slack.clients import make_client
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 METADATA_EVENT = "imgbot_digest"
+POST_EVENT = "imgbot_post"  # a circle's channel post: its owed row in the metadata
 HISTORY_LOOKBACK = 20  # messages read back when checking a taken-over digest
 # Errors after which no retry can help: the user or workspace is gone, or the bot lost access.
 PERMANENT = {
@@ -201,3 +203,58 @@ def delivery_error(exc: SlackApiError) -> DeliveryError:
         return DeliveryError(f"Slack answered {error}")
     log.error("Slack rejected a nudge DM: %s", error)
     return DeliveryError(f"Slack rejected the message ({error})", permanent=True)
+
+
+# A channel post can never go out after these: the bot is not in the channel, or it is gone.
+CHANNEL_PERMANENT = PERMANENT | {"not_in_channel", "channel_is_archived", "restricted_action"}
+
+
+class SlackChannelPort:
+    """A circle's posts in its channel: the core's channel port. Text is escaped by
+    :func:`~bot.frontends.slack.blocks.render` (no ``<!channel>`` or ``<@U…>`` can form) and
+    ``link_names`` stays off, so nothing pings. Buttons are owned by :data:`ANYONE`: a click runs
+    its command as the clicker (Log my week opens the clicker's own form). The owed row's nonce
+    is in each message's metadata (``imgbot_post``). A chart goes up with ``files_upload_v2`` and
+    its alt text. Paced per workspace with the DM port's pacers."""
+
+    def __init__(self, dms: SlackDMPort) -> None:
+        self.dms = dms
+
+    async def post(self, place: Place, reply: Reply, nonce: str) -> None:
+        team = place.community
+        client = await self.dms.workspaces.client(team)
+        try:
+            for i, message in enumerate(render(reply, owner=ANYONE, buttons=True)):
+                await self.dms.pacer(team).wait()
+                await client.chat_postMessage(
+                    channel=place.channel,
+                    text=message.text,
+                    blocks=to_dicts(message),
+                    metadata={"event_type": POST_EVENT, "event_payload": {"post": nonce, "part": i}},
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+                if message.files:
+                    await self.dms.pacer(team, "files").wait()
+                    await client.files_upload_v2(
+                        channel=place.channel,
+                        file_uploads=[
+                            {"content": f.content, "filename": f.filename, "title": f.filename}
+                            | ({"alt_txt": f.alt[:1000]} if f.alt else {})
+                            for f in message.files
+                        ],
+                    )
+        except SlackApiError as exc:
+            raise channel_error(exc) from None
+        except (TimeoutError, SlackClientError, aiohttp.ClientError, OSError) as exc:
+            raise DeliveryError(f"could not reach Slack ({type(exc).__name__})") from None
+
+
+def channel_error(exc: SlackApiError) -> DeliveryError:
+    error = str(exc.response.get("error", "")) or f"HTTP {exc.response.status_code}"
+    if error in CHANNEL_PERMANENT:
+        return DeliveryError(f"Slack refused the channel post ({error})", permanent=True)
+    if exc.response.status_code >= 500 or error in ("ratelimited", "service_unavailable", "fatal_error"):
+        return DeliveryError(f"Slack answered {error}")
+    log.error("Slack rejected a channel post: %s", error)
+    return DeliveryError(f"Slack rejected the channel post ({error})", permanent=True)

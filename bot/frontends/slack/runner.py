@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 
+from bot.core.community.engine import CircleEngine
 from bot.core.context import App
 from bot.core.errors import ConfigError
 from bot.core.nudges import NudgeEngine
 from bot.frontends.slack.app import PLATFORM, SlackFrontend
-from bot.frontends.slack.port import SlackDMPort, Workspaces
+from bot.frontends.slack.port import SlackChannelPort, SlackDMPort, Workspaces
 from bot.ops import OpsServer
-from bot.runtime import build_engine
+from bot.runtime import build_engine, instance_id
 from bot.scheduler import NudgeScheduler
 from bot.settings import Settings
 
@@ -55,11 +57,18 @@ def check_settings(settings: Settings) -> str:
 
 
 class SlackBot:
-    """The Slack front end and its DM port; with ``engine`` given (Discord runs too) the port
-    joins that engine and its one scheduler, else this bot runs its own."""
+    """The Slack front end, its DM port and its channel port (circle posts); with ``engine`` and
+    ``circles`` given (Discord runs too) the ports join those engines and their one scheduler, else
+    this bot runs its own, with circles as a duty on its one wake job."""
 
     def __init__(
-        self, app: App, settings: Settings, *, engine: NudgeEngine | None = None, defer_after: float | None = None
+        self,
+        app: App,
+        settings: Settings,
+        *,
+        engine: NudgeEngine | None = None,
+        circles: CircleEngine | None = None,
+        defer_after: float | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
@@ -71,10 +80,21 @@ class SlackBot:
         )
         self.workspaces = Workspaces(app, settings, _secret(settings.slack_bot_token))
         self.port = SlackDMPort(app, self.workspaces, rate=settings.slack_dm_rate)
+        self.channel_port = SlackChannelPort(self.port)
         self.scheduler: NudgeScheduler | None = None
+        if circles is None:
+            circles = CircleEngine(
+                app,
+                {PLATFORM: self.channel_port},
+                instance=instance_id(settings),
+                lease=timedelta(seconds=settings.lease_seconds),
+            )
+        else:
+            circles.channels[PLATFORM] = self.channel_port
+        self.circles = circles
         if engine is None:
             engine = build_engine(app, settings, {PLATFORM: self.port}, rate=UNPACED, concurrency=32, batch=2000)
-            self.scheduler = NudgeScheduler(engine, settings.heartbeat_seconds)
+            self.scheduler = NudgeScheduler(engine, settings.heartbeat_seconds, [circles])
         else:
             engine.ports[PLATFORM] = self.port
         self.engine = engine
