@@ -47,6 +47,10 @@ async def seed(
                 await store.save_profile(
                     Profile(uid, name=f"Dr U{u}", specialty="psych", quiet_start=dtime(0), quiet_end=dtime(0)), now
                 )
+                # one due time per user: a user's follow-ups fall due together, as the planner dates them
+                due = now - timedelta(hours=1)
+                if spread:
+                    due = datetime.now(UTC) + timedelta(seconds=5 + spread * u / users)
                 for k in range(per_user):
                     met = today - timedelta(days=5)
                     c = await store.add_contact(
@@ -66,9 +70,6 @@ async def seed(
                         ),
                         now,
                     )
-                    due = now - timedelta(hours=1)
-                    if spread:
-                        due = datetime.now(UTC) + timedelta(seconds=5 + spread * u / users)
                     await store.put_nudge(uid, "followup", str(c.id), due, due)
     finally:
         await store.close()
