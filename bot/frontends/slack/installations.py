@@ -44,35 +44,10 @@ class StoreInstallations(AsyncInstallationStore):
         if not installation.bot_token:
             log.warning("an install without a bot token was ignored (team %s)", installation.team_id)
             return
-        await self.store.save_installation(
-            Installation(
-                enterprise_id=installation.enterprise_id,
-                team_id=installation.team_id,
-                bot_token=installation.bot_token,
-                installed_at=datetime.fromtimestamp(installation.installed_at, UTC),
-                is_enterprise_install=bool(installation.is_enterprise_install),
-                app_id=installation.app_id,
-                bot_id=installation.bot_id,
-                bot_user_id=installation.bot_user_id,
-                bot_scopes=_scopes(installation.bot_scopes),
-                installer_user_id=installation.user_id,
-            )
-        )
+        await self.store.save_installation(_installation(installation, installer=installation.user_id))
 
     async def async_save_bot(self, bot: Bot) -> None:
-        await self.store.save_installation(
-            Installation(
-                enterprise_id=bot.enterprise_id,
-                team_id=bot.team_id,
-                bot_token=bot.bot_token,
-                installed_at=datetime.fromtimestamp(bot.installed_at, UTC),
-                is_enterprise_install=bool(bot.is_enterprise_install),
-                app_id=bot.app_id,
-                bot_id=bot.bot_id,
-                bot_user_id=bot.bot_user_id,
-                bot_scopes=_scopes(bot.bot_scopes),
-            )
-        )
+        await self.store.save_installation(_installation(bot))
 
     async def _find(self, enterprise_id: str | None, team_id: str | None, org: bool | None) -> Installation | None:
         return await self.store.find_installation(enterprise_id, team_id, is_enterprise_install=bool(org))
@@ -149,3 +124,19 @@ class StoreOAuthStates(AsyncOAuthStateStore):
 
     async def async_consume(self, state: str) -> bool:
         return await self.store.consume_oauth_state(state, self.clock.now())
+
+
+def _installation(src: SlackInstallation | Bot, *, installer: str | None = None) -> Installation:
+    """Our row for slack_sdk's installation or bot record (the two share these fields)."""
+    return Installation(
+        enterprise_id=src.enterprise_id,
+        team_id=src.team_id,
+        bot_token=src.bot_token or "",
+        installed_at=datetime.fromtimestamp(src.installed_at, UTC),
+        is_enterprise_install=bool(src.is_enterprise_install),
+        app_id=src.app_id,
+        bot_id=src.bot_id,
+        bot_user_id=src.bot_user_id,
+        bot_scopes=_scopes(src.bot_scopes),
+        installer_user_id=installer,
+    )
