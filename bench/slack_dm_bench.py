@@ -67,11 +67,8 @@ async def start_double(n: int, team_rate: float) -> tuple[asyncio.subprocess.Pro
 
 
 async def double_report(proc: asyncio.subprocess.Process) -> dict[str, Any]:
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(b"report\n")
-    await proc.stdin.drain()
-    report: dict[str, Any] = json.loads(await asyncio.wait_for(proc.stdout.readline(), 120))
-    await asyncio.wait_for(proc.wait(), 60)
+    out, _ = await asyncio.wait_for(proc.communicate(b"report\n"), 120)  # the rest of its output, to EOF
+    report: dict[str, Any] = json.loads(out)
     return report
 
 
