@@ -65,3 +65,13 @@ async def test_with_answers_in_acks_a_burst_still_acks_at_once(make_slack_double
         assert all(d.ack is None and len(d.posts) == 1 for d in batch if d not in in_ack)
     finally:
         await bot.stop()
+
+
+async def test_answers_under_way_still_go_out_on_stop(slack_double: SlackDouble, tmp_path: Path) -> None:
+    bot = LiveSlack(slack_double, tmp_path / "bot.db", ManualClock(START))
+    await bot.start()
+    batch = await asyncio.gather(
+        *(slack_double.slash("/imgbot", f'contact add "Dr Kim {i}" role:attending', user="U1") for i in range(5))
+    )
+    await bot.stop()  # right after the acks: the commands' work is still under way
+    assert all(len(d.posts) == 1 and "Added" in d.text for d in batch), [d.text for d in batch]
