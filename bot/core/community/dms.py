@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.core.community.digest import scrub
 from bot.core.community.intros import buddy_line, meet_buttons, meet_by, starters
 from bot.core.community.models import DAYS, MeetAnswer, Program, Visibility, shift_week, week_monday
 from bot.core.community.rounds import DmKind
@@ -160,10 +161,12 @@ async def _mentor_part(app: App, profile: Profile, n: Nudge, r: Reply) -> Reply 
     weeks = [shift_week(week, -i) for i in range(13)]
     rows = [c for c in await store.checkins_for(program.id, weeks) if c.user_id == mentee.user_id]
     name = await _name(app, mentee.user_id)
+    # a win as the channel shows it: the mentee's contacts' names and emails become "a contact"
+    secrets = (await store.contact_secrets([mentee.user_id])).get(mentee.user_id, [])
     lines = [
         f"{c.week}: {c.counts.emails} emails, {c.counts.contacts} new contacts, {c.counts.followups} follow-ups, "
         f"{c.counts.conversations} conversations"
-        + (f". Win: {c.win}" if c.win and mentee.visibility == Visibility.WINS else "")
+        + (f". Win: {scrub(c.win, secrets)}" if c.win and mentee.visibility == Visibility.WINS else "")
         for c in rows
     ]
     r.bullets(lines or ["no check-ins lately"], heading=f"{name}'s check-ins since {week_monday(weeks[-1]):%d %b}")
