@@ -216,3 +216,7 @@ async def test_without_mpim_write_each_member_gets_their_own_intro_dm_once(
         assert len(intros) == 1, [text_of(m) for m in slack_double.dms(who)]
         assert buddy in text_of(intros[0]) and "Three things to talk about" in text_of(intros[0])
         assert "Maya" not in text_of(intros[0]) and not pings(intros[0])
+        # its buttons, too, work after the restart
+        d = await slack_double.click(intros[0], button(intros[0], "Yes")["action_id"], user=who)
+        await slack_double.wait_for(lambda d=d: d.posts, 5, "the click's answer")
+        assert f"Great: you met {buddy}" in text_of(d.posts[-1].body), text_of(d.posts[-1].body)
