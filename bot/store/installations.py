@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from bot.core.models import Installation
 from bot.store.base import Feature
-from bot.store.driver import as_dt
+from bot.store.driver import Row, as_dt
 from bot.store.secrets import SealedTokenError, TokenCipher
 
 REQUEST_MEMORY = timedelta(days=1)
@@ -67,6 +67,19 @@ class InstallationSQL(Feature):
                 " WHERE enterprise_id = ? AND team_id = '' AND is_enterprise_install = 1",
                 (enterprise,),
             )
+        return self._installation(row)
+
+    async def find_enterprise_installation(self, enterprise_id: str) -> Installation | None:
+        """The token that reaches a Grid org's members: its org-wide install, else the workspace of the
+        org installed most recently (accounts on Grid name the org, not the workspace)."""
+        row = await self.db.one(
+            f"SELECT {_COLUMNS} FROM slack_installations WHERE enterprise_id = ?"
+            " ORDER BY is_enterprise_install DESC, installed_at DESC LIMIT 1",
+            (enterprise_id,),
+        )
+        return self._installation(row)
+
+    def _installation(self, row: Row | None) -> Installation | None:
         if row is None:
             return None
         installed_at = as_dt(row[9])
