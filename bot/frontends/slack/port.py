@@ -85,10 +85,10 @@ class Workspaces:
         if self.static_token:
             token: str | None = self.static_token
         else:
-            grid = team.startswith("E")
-            inst = await self.app.store.find_installation(
-                team if grid else None, None if grid else team, is_enterprise_install=grid
-            )
+            if team.startswith("E"):  # a Grid account: the org-wide install, or a workspace of the org
+                inst = await self.app.store.find_enterprise_installation(team)
+            else:
+                inst = await self.app.store.find_installation(None, team)
             token = inst.bot_token if inst else None
         if not token:
             raise DeliveryError(f"the app is not installed in Slack workspace {team}", permanent=True)
