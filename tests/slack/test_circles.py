@@ -220,3 +220,30 @@ async def test_without_mpim_write_each_member_gets_their_own_intro_dm_once(
         d = await slack_double.click(intros[0], button(intros[0], "Yes")["action_id"], user=who)
         await slack_double.wait_for(lambda d=d: d.posts, 5, "the click's answer")
         assert f"Great: you met {buddy}" in text_of(d.posts[-1].body), text_of(d.posts[-1].body)
+
+
+async def test_an_intro_a_dead_instance_sent_is_not_posted_again_when_taken_over(
+    live: LiveSlack, slack_double: SlackDouble
+) -> None:
+    from bot.core.reply import Reply
+
+    await _paired(live)
+    assert live.bot is not None and live.app is not None
+    store, now = live.app.store, live.clock.now()
+    # another instance claims the intro, posts it through the same port, and dies before recording it
+    (intro,) = [p for p in await store.claim_posts("dead", now, now + timedelta(seconds=60), 10, ["slack"])]
+    assert intro.kind == "intro"
+    program = await store.get_program(intro.program_id)
+    group = await store.get_group(int(intro.period.rsplit(":", 1)[1]))
+    assert program is not None and group is not None
+    refs = await store.user_refs(group.user_ids)
+    port = live.bot.circles.channels["slack"]
+    await port.post_group(  # type: ignore[attr-defined]
+        program.place, [refs[u] for u in group.user_ids], Reply(title="sent by the dead one"), f"circle-{intro.id}"
+    )
+    assert await live.bot.circles.run_due() == 0  # its lease still runs
+    live.clock.advance(timedelta(seconds=61))
+    await live.bot.circles.run_due()
+    (messages,) = group_dms(slack_double).values()
+    assert len(messages) == 1 and "sent by the dead one" in text_of(messages[0])  # read back, not posted again
+    assert [p.status for p in await store.posts_of(intro.program_id) if p.kind == "intro"] == ["sent"]
