@@ -236,6 +236,7 @@ class CircleStore(Protocol):
     ) -> list[Post]: ...
     async def finish_post(self, post_id: int, owner: str, status: str, now: datetime, *, late: bool) -> bool: ...
     async def retry_post(self, post_id: int, owner: str, error: str, retry_at: datetime | None) -> None: ...
+    async def defer_post(self, post_id: int, owner: str, due_at: datetime) -> bool: ...
     async def release_posts(self, owner: str) -> int: ...
     async def create_round(
         self,
@@ -326,4 +327,17 @@ class ChannelPort(Protocol):
 
     async def post(self, place: Place, reply: Reply, nonce: str) -> None:
         """Raise DeliveryError on failure (``permanent``: the channel is gone or closed to the bot)."""
+        ...
+
+
+@runtime_checkable
+class GroupPort(Protocol):
+    """A channel port that can also open one private conversation for several members of a
+    program (a Slack group DM). Core sends a buddy group's intro there, once; a port without it
+    (Discord, the console) gets one DM per member instead."""
+
+    async def post_group(self, place: Place, users: Sequence[UserRef], reply: Reply, nonce: str) -> None:
+        """Send ``reply`` into the one conversation of exactly ``users`` (and the bot). Raise
+        DeliveryError on failure; ``permanent`` when these users cannot share one (another
+        workspace, a missing scope): each member then gets their own DM."""
         ...
