@@ -180,6 +180,36 @@ def _db_copy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _db_new_key(args: argparse.Namespace) -> int:
+    from bot.store.secrets import new_key
+
+    print(new_key())
+    return 0
+
+
+def _db_seal_tokens(args: argparse.Namespace) -> int:
+    from bot.store import open_store
+    from bot.store.secrets import SealedTokenError
+
+    settings = _load_settings()
+    if not settings.secret_keys:
+        return _fail("IMGBOT_SECRET_KEY is not set: make a key with 'imgbot db new-key' and set it first")
+
+    async def seal() -> tuple[int, int]:
+        store = await open_store(settings.database_url, pool_size=1, secret_keys=settings.secret_keys)
+        try:
+            return await store.seal_tokens()
+        finally:
+            await store.close()
+
+    try:
+        changed, total = asyncio.run(seal())
+    except SealedTokenError as exc:
+        return _fail(f"{exc}; nothing was changed")
+    print(f"sealed {changed} of {total} Slack tokens with the first IMGBOT_SECRET_KEY key")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="imgbot", description="IMG Peer Bot: networking for IMGs")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -241,6 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cp.add_argument("--batch", type=int, default=5000, help="rows read and written at a time (default: 5000)")
     cp.set_defaults(func=_db_copy)
+    nk = db_sub.add_parser("new-key", help="print a new key for IMGBOT_SECRET_KEY (seals stored Slack tokens)")
+    nk.set_defaults(func=_db_new_key)
+    st = db_sub.add_parser(
+        "seal-tokens",
+        help="seal every stored Slack token with the first IMGBOT_SECRET_KEY key (after setting or rotating it)",
+    )
+    st.set_defaults(func=_db_seal_tokens)
     return parser
 
 

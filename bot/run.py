@@ -46,6 +46,10 @@ async def serve(settings: Settings, app: App | None = None) -> int:
     telemetry = PrometheusTelemetry(instance_id(settings))
     app = app or await build_app(settings, telemetry=telemetry)
     app.telemetry = telemetry
+    problem = await app.store.sealed_token_problem()
+    if problem is not None:
+        await app.store.close()
+        raise ConfigError(problem)
     discord_bot = DiscordBot(app, settings) if settings.discord_token is not None else None
     try:
         slack = SlackBot(

@@ -11,6 +11,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, Validation
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.core.errors import ConfigError
+from bot.store.secrets import check_keys
 
 
 def default_database_url() -> str:
@@ -80,6 +81,8 @@ class Settings(BaseSettings):
     # Pacing of nudge DM requests per Slack workspace (per second). Each DM is its own channel,
     # so Slack's 1 message/s per channel never binds; this keeps a workspace's burst modest.
     slack_dm_rate: float = Field(default=5.0, gt=0, le=100)
+    # Seals the Slack bot tokens kept for OAuth installs (Fernet; comma-separated, the first seals).
+    secret_key: SecretStr | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -135,12 +138,29 @@ class Settings(BaseSettings):
             raise ValueError(f"each shard number must be below DISCORD_SHARD_COUNT ({count}), from 0 to {count - 1}")
         return sorted(value)
 
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_keys(_split_keys(value))
+        return value
+
+    @property
+    def secret_keys(self) -> list[str]:
+        return _split_keys(self.secret_key)
+
     @field_validator("slack_api_base")
     @classmethod
     def _slack_api_base(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("use an http:// or https:// URL, e.g. https://slack.com/api/")
         return value
+
+
+def _split_keys(value: SecretStr | None) -> list[str]:
+    if value is None:
+        return []
+    return [k.strip() for k in value.get_secret_value().split(",") if k.strip()]
 
 
 _INSTANCE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")

@@ -99,8 +99,8 @@ class Platform:
     arrivals: list[tuple[str, str, tuple[int, ...], datetime]] = field(default_factory=list)
     clock: ManualClock | None = None
 
-    def port(self, name: str = "") -> Port:
-        return Port(self, name)
+    def port(self, name: str = "", stall_after: int | None = None) -> Port:
+        return Port(self, name, stall_after=stall_after)
 
 
 @dataclass
@@ -108,6 +108,7 @@ class Port:
     platform: Platform
     name: str = ""
     sent: int = 0
+    stall_after: int | None = None  # after this many sends, every send hangs (until the instance is killed)
 
     async def deliver(self, user: UserRef, reply: Reply, nonce: str) -> None:
         text = reply.plain_text() + " ".join(a.command for a in reply.actions)
@@ -115,6 +116,8 @@ class Port:
         assert self.platform.clock is not None
         self.platform.arrivals.append((nonce, user.account, ids, self.platform.clock.now()))
         self.sent += 1
+        if self.stall_after is not None and self.sent > self.stall_after:
+            await asyncio.Event().wait()  # a hung connection: sent, but never recorded as sent
         await asyncio.sleep(self.platform.delay)  # a kill here: sent, but never recorded as sent
 
 
@@ -135,18 +138,24 @@ async def test_three_instances_deliver_5000_nudges_once_each_when_one_is_killed(
     apps = [await _app(pg_url, clock) for _ in range(3)]
     total = await _seed(apps[0], users=1000, per_user=5)
     platform = Platform(clock=clock)
-    ports = [platform.port(f"i{i}") for i in range(3)]
+    # the victim hangs after 20 sends, so it still holds claims when it is killed
+    ports = [platform.port("i0"), platform.port("i1"), platform.port("i2", stall_after=20)]
     engines = [
         NudgeEngine(app, {"test": port}, instance=port.name, lease=LEASE, rate=100_000, batch=40)
         for app, port in zip(apps, ports, strict=True)
     ]
     victim = asyncio.create_task(engines[2].run_due())
-    survivors = asyncio.gather(engines[0].run_due(), engines[1].run_due())
-    for _ in range(2000):  # the victim is busy delivering (bounded: at most ~10 s)
-        if ports[2].sent >= 20 or victim.done():
+    for _ in range(2000):  # the victim has claims and is delivering them (bounded: at most ~10 s)
+        if ports[2].sent > 20 or victim.done():
             break
         await asyncio.sleep(0.005)
-    assert not victim.done() and ports[2].sent >= 20
+    # only then do its peers start: on a loaded machine they could otherwise claim everything first
+    survivors = asyncio.gather(engines[0].run_due(), engines[1].run_due())
+    for _ in range(2000):
+        if ports[0].sent + ports[1].sent >= 20 or victim.done():
+            break
+        await asyncio.sleep(0.005)
+    assert not victim.done() and ports[2].sent > 20
     victim.cancel()  # kill -9: no drain, no release; its claims stay leased to i2
     await asyncio.gather(victim, return_exceptions=True)
     killed_at = clock.now()

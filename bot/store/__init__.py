@@ -4,7 +4,7 @@ core's ``Store`` protocol."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,7 @@ from bot.store.installations import InstallationSQL
 from bot.store.notices import NoticeSQL
 from bot.store.nudges import NudgeSQL
 from bot.store.profiles import ProfileSQL
+from bot.store.secrets import TokenCipher
 
 if TYPE_CHECKING:
     from bot.core.ports import Store
@@ -39,8 +40,9 @@ class SQLStore(
     InstallationSQL,
     CircleSQL,
 ):
-    def __init__(self, db: Driver) -> None:
+    def __init__(self, db: Driver, cipher: TokenCipher | None = None) -> None:
         self.db = db
+        self.cipher = cipher or TokenCipher()
 
     @property
     def url(self) -> str:
@@ -75,10 +77,14 @@ class SQLStore(
         await self.db.close()
 
 
-async def open_store(url: str, *, pool_size: int = 10, migrate: bool = True) -> SQLStore:
-    """Open the database at ``url`` and bring its schema up to date; ConfigError in one line."""
+async def open_store(
+    url: str, *, pool_size: int = 10, migrate: bool = True, secret_keys: Sequence[str] = ()
+) -> SQLStore:
+    """Open the database at ``url`` and bring its schema up to date; ConfigError in one line.
+    ``secret_keys`` (IMGBOT_SECRET_KEY) seal the Slack tokens it stores."""
+    cipher = TokenCipher(secret_keys)
     db = await open_driver(url, pool_size)
-    store = SQLStore(db)
+    store = SQLStore(db, cipher)
     if migrate:
         try:
             await store.migrate()

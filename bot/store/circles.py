@@ -408,6 +408,18 @@ class CircleSQL(Feature):
         )
         self.db.work_changed()
 
+    async def defer_post(self, post_id: int, owner: str, due_at: datetime) -> bool:
+        """Hand a claimed post back, due again at ``due_at`` (not a failed attempt: someone's quiet
+        hours); False if this instance no longer holds it."""
+        changed = await self.db.execute(
+            "UPDATE circle_posts SET status = 'pending', due_at = ?, lease_owner = NULL, lease_until = NULL"
+            " WHERE id = ? AND lease_owner = ? AND status = 'sending'",
+            (due_at, post_id, owner),
+        )
+        if changed:
+            self.db.work_changed()
+        return changed == 1
+
     async def release_posts(self, owner: str) -> int:
         changed = await self.db.execute(
             "UPDATE circle_posts SET status = 'pending', lease_owner = NULL, lease_until = NULL"

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from bot.core.community.engine import CircleEngine
 from bot.core.community.models import Place
 from bot.core.context import App
+from bot.core.models import UserRef
+from bot.core.ports import DeliveryError
 from bot.core.reply import Reply
 from bot.frontends.console import console_origin
 from tests.helpers import Transcript
@@ -28,6 +30,22 @@ class ChannelRecorder:
 
     def texts(self) -> list[str]:
         return [r.plain_text() for _, r, _ in self.posts]
+
+
+@dataclass
+class GroupRecorder(ChannelRecorder):
+    """A channel port double with group DMs (as Slack's port has): records each group message,
+    shows a nonce once; ``fail_with`` refuses every group."""
+
+    groups: list[tuple[Place, list[UserRef], Reply, str]] = field(default_factory=list)
+    fail_with: DeliveryError | None = None
+
+    async def post_group(self, place: Place, users: list[UserRef], reply: Reply, nonce: str) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        if any(n == nonce for *_, n in self.groups):
+            return
+        self.groups.append((place, list(users), reply, nonce))
 
 
 def member(app: App, name: str, *, admin: bool = False) -> Transcript:

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.core.clock import ManualClock
 from tests.discord.conftest import AMAL, BEN, LiveBot
-from tests.discord.double import CHANNEL_ID, GUILD_ID, DiscordDouble, buttons, message_text
+from tests.discord.double import CHANNEL_ID, GUILD_ID, DiscordDouble, buttons, message_text, user
 from tests.helpers import START
 
 MANAGE_GUILD = 1 << 5
@@ -85,3 +85,52 @@ async def test_post_button_modal_submission_and_did_you_meet_after_a_restart(
     assert digest["attachments"][0]["filename"] == "circle-2026-W48.png"
     assert digest["allowed_mentions"] == {"parse": []}
     assert int(digest["channel_id"]) == CHANNEL_ID and GUILD_ID
+
+
+async def test_did_you_meet_dms_halfway_and_at_the_end_work_after_restarts(
+    bot: LiveBot, double: DiscordDouble, clock: ManualClock
+) -> None:
+    await bot.say(AMAL, "circle setup", permissions=MANAGE_GUILD, timezone="UTC", pairing="every-2-weeks")
+    for who in (AMAL, BEN):
+        await bot.say(who, "circle join")
+    clock.set(MONDAY_POST)
+    await bot.running.circles.run_due()  # the check-in post and the round
+    await bot.deliver_due()
+    made = await bot.running.app.store.round_for(1, "2026-W48")
+    assert made is not None and len(made.groups) == 1
+    group = made.groups[0]
+
+    def asked(who: dict[str, Any]) -> list[dict[str, Any]]:
+        return [m for m in double.dms(int(who["id"])) if "Did you meet" in message_text(m)]
+
+    # halfway (Monday 30 Nov 18:00): both are asked; the bot restarts before either answers
+    clock.set(MONDAY_POST + timedelta(days=7, minutes=1))
+    await bot.running.circles.run_due()
+    await bot.deliver_due()
+    assert len(asked(AMAL)) == 1 and len(asked(BEN)) == 1
+    assert "Did you meet Ben this round?" in message_text(asked(AMAL)[0])
+    assert [b["custom_id"] for b in buttons(asked(AMAL)[0])] == [
+        f"imgbot:circle met {group.id} yes",
+        f"imgbot:circle met {group.id} not-yet",
+        f"imgbot:circle met {group.id} no",
+    ]
+    await bot.restart()
+    not_yet = await bot.click(AMAL, asked(AMAL)[0], "Not yet")
+    assert "Noted: not yet" in not_yet.text and not_yet.ephemeral
+    no = await bot.click(BEN, asked(BEN)[0], "No")
+    assert "you did not meet this round" in no.text
+    # a click runs as the clicker: someone outside the pair cannot answer for it
+    stranger = user(500_000_000_000_000_009, "zed")
+    refused = await double.interact(double.component(stranger, asked(AMAL)[0], "Yes"))
+    assert f"group {group.id} is not one of your buddy rounds" in refused.text and refused.ephemeral
+
+    # at the end only who said "not yet" is asked again; after another restart Yes logs the meeting
+    clock.set(MONDAY_POST + timedelta(days=14) - timedelta(minutes=59))
+    await bot.running.circles.run_due()
+    await bot.deliver_due()
+    assert len(asked(AMAL)) == 2 and len(asked(BEN)) == 1
+    await bot.restart()
+    yes = await bot.click(AMAL, asked(AMAL)[-1], "Yes")
+    assert "Great: you met Ben" in yes.text and "[Add Ben as a contact]" in yes.text
+    answers = (await bot.running.app.store.get_group(group.id)).answers  # type: ignore[union-attr]
+    assert sorted(answers.values(), key=str) == ["no", "yes"]

@@ -21,7 +21,8 @@ Workspaces
 
 Web API (``POST/GET {base}/api/<method>``; query, form or JSON bodies; ``Authorization: Bearer`` or ``token=``)
     auth.test, apps.connections.open, chat.postMessage, chat.postEphemeral, chat.update, chat.delete,
-    conversations.open (one user -> ``D...``; several -> group DM ``G...``), conversations.history (message
+    conversations.open (one user -> ``D...``; several -> group DM ``G...``, the same one for the same users
+    in any order; ``already_open`` when it existed), conversations.history (message
     ``metadata`` only with ``include_all_metadata``; newest first, ``limit`` + ``cursor`` pages),
     views.open/update/push/publish,
     files.getUploadURLExternal + ``POST {base}/upload/<file_id>`` + files.completeUploadExternal (what
@@ -56,7 +57,11 @@ What it refuses, as Slack does (the error name Slack documents)
       Retry-After it was given had passed (a client that honours every 429 leaves it empty);
       ``double.posted_at`` has the time of every accepted post (for sustained-rate figures).
     - a channel that does not exist: ``channel_not_found``; one the bot is not in: ``not_in_channel``;
-      an ephemeral for a user not in the channel: ``user_not_in_channel``; unknown users: ``user_not_found``.
+      an ephemeral for a user not in the channel: ``user_not_in_channel``; unknown users (or another
+      workspace's): ``user_not_found``.
+    - scopes, only when a test sets ``double.teams["T1"].scopes = {...}`` (default: all granted):
+      conversations.open needs ``im:write`` (one user) or ``mpim:write`` (several), conversations.history
+      ``im:history`` / ``mpim:history`` / ``channels:history``; else ``missing_scope`` with ``needed``.
     - scripted faults: ``double.fail_next("chat.postMessage", status=503, times=2)`` (or ``error="..."``,
       ``status=429, retry_after=1`` for a 429 storm); ``after_effect=True`` applies the call, then answers
       with the fault (a lost response).
@@ -542,6 +547,7 @@ class Team:
     installed: bool = True
     users: dict[str, User] = field(default_factory=dict)
     revoked: set[str] = field(default_factory=set)  # tokens of earlier installs, now token_revoked
+    scopes: set[str] | None = None  # the bot token's scopes; None: every scope a method needs
 
     @property
     def bot_token(self) -> str:
@@ -1183,7 +1189,8 @@ class SlackDouble:
             {
                 "access_token": token,
                 "token_type": "bot",
-                "scope": "commands,chat:write,im:write,im:history,files:write,users:read,team:read",
+                "scope": "commands,chat:write,im:write,im:history,mpim:write,mpim:history,"
+                "files:write,users:read,team:read",
                 "bot_user_id": team.bot_user,
                 "app_id": APP_ID,
                 "team": None if team.enterprise_install else {"id": team.id, "name": team.name},
@@ -1334,16 +1341,25 @@ class SlackDouble:
             raise SlackError("users_list_not_supplied")
         if len(users) > 8:
             raise SlackError("too_many_users")
+        needed = "im:write" if len(users) == 1 else "mpim:write"
+        if team.scopes is not None and needed not in team.scopes:
+            raise SlackError("missing_scope", needed=needed, provided=",".join(sorted(team.scopes)))
         for u in users:
             if u not in team.users:
-                raise SlackError("user_not_found")
+                raise SlackError("user_not_found")  # also a user of another workspace
             if u == team.bot_user:
                 raise SlackError("cannot_dm_bot")
+        existed = (team.id, frozenset(users)) in self._ims
         ch = self._im(team, users)
-        return _ok({"channel": ch.as_slack() if _truthy(args.get("return_im")) or len(users) > 1 else {"id": ch.id}})
+        body: dict[str, Any] = {"no_op": True, "already_open": True} if existed else {}
+        body["channel"] = ch.as_slack() if _truthy(args.get("return_im")) or len(users) > 1 else {"id": ch.id}
+        return _ok(body)
 
     async def _conversations_history(self, args: dict[str, Any], team: Team) -> web.Response:
         ch = self._channel_for(args, team, post=False)
+        needed = {"im": "im:history", "mpim": "mpim:history"}.get(ch.kind, "channels:history")
+        if team.scopes is not None and needed not in team.scopes:
+            raise SlackError("missing_scope", needed=needed, provided=",".join(sorted(team.scopes)))
         if team.bot_user not in ch.members:
             raise SlackError("not_in_channel")
         limit = int(args.get("limit") or 100)

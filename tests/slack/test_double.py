@@ -186,6 +186,30 @@ async def test_conversations_open_gives_a_dm_per_user_and_a_group_dm_for_several
     assert [m["text"] for m in slack_double.dms("U1")] == ["nudge"]
 
 
+async def test_a_group_dm_is_one_conversation_for_the_same_users_and_needs_mpim_write(
+    slack_double: SlackDouble,
+) -> None:
+    client = web_client(slack_double)
+    first = await client.conversations_open(users="U1,U2,U3")
+    again = await client.conversations_open(users="U3,U1,U2")  # any order: the same people
+    pair = await client.conversations_open(users="U1,U2")
+    assert first["channel"]["id"] == again["channel"]["id"] != pair["channel"]["id"]
+    assert "already_open" not in first and again["already_open"] is True
+    await client.chat_postMessage(channel=pair["channel"]["id"], text="hello, both")
+    assert [m["text"] for m in slack_double.messages(pair["channel"]["id"])] == ["hello, both"]
+    # a user of another workspace cannot be in this workspace's group DM
+    slack_double.add_team("T2")
+    slack_double.add_user("T2", "U9", "zoe")
+    assert (await refused(client.conversations_open(users="U1,U9"))).response["error"] == "user_not_found"
+    # a token without mpim:write may still open one-to-one DMs, but no group DM
+    slack_double.teams["T1"].scopes = {"chat:write", "im:write", "im:history"}
+    no = (await refused(client.conversations_open(users="U1,U4"))).response
+    assert no["error"] == "missing_scope" and no["needed"] == "mpim:write"
+    assert (await client.conversations_open(users="U4"))["channel"]["id"].startswith("D")
+    history = await refused(client.conversations_history(channel=pair["channel"]["id"]))
+    assert history.response["needed"] == "mpim:history"
+
+
 async def test_update_and_delete_change_the_stored_message(slack_double: SlackDouble) -> None:
     client = web_client(slack_double)
     ts = (await client.chat_postMessage(channel="C1", text="v1"))["ts"]

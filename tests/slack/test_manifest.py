@@ -26,6 +26,7 @@ def test_the_socket_mode_manifest_has_the_command_scopes_events_and_interactivit
     for name in build_registry().top_level_names():  # from the registry: a new command shows up
         assert name in command["usage_hint"]
     assert data["oauth_config"]["scopes"]["bot"] == list(SCOPES)
+    assert {"mpim:write", "mpim:history"} <= set(SCOPES)  # buddy intros are group DMs
     assert data["settings"]["event_subscriptions"]["bot_events"] == list(EVENTS)
     assert data["settings"]["interactivity"]["is_enabled"] is True
     assert data["settings"]["socket_mode_enabled"] is True

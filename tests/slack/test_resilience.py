@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from cryptography.fernet import Fernet
 
 from bot.core.clock import ManualClock
 from bot.core.models import UserRef
@@ -81,7 +82,9 @@ async def test_http_mode_answers_signed_requests_and_refuses_bad_or_old_ones(
     assert status == 200 and text  # the url_verification challenge
 
 
-async def test_oauth_install_then_uninstall(slack_double: SlackDouble, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sealed", [False, True], ids=["plain", "sealed"])
+async def test_oauth_install_then_uninstall(slack_double: SlackDouble, tmp_path: Path, sealed: bool) -> None:
+    key = {"secret_key": Fernet.generate_key().decode()} if sealed else {}
     bot = HttpSlack(
         slack_double,
         tmp_path / "bot.db",
@@ -92,6 +95,7 @@ async def test_oauth_install_then_uninstall(slack_double: SlackDouble, tmp_path:
         slack_client_id=CLIENT_ID,
         slack_client_secret=CLIENT_SECRET,
         http_port=0,
+        **key,
     )
     await bot.start()
     try:
@@ -108,6 +112,8 @@ async def test_oauth_install_then_uninstall(slack_double: SlackDouble, tmp_path:
         assert bot.app is not None
         inst = await bot.app.store.find_installation(None, "T1")
         assert inst is not None and inst.bot_token.startswith("xoxb-T1-") and inst.installer_user_id == "U4"
+        (stored,) = await bot.app.store.db.all("SELECT bot_token FROM slack_installations")  # type: ignore[attr-defined]
+        assert (stored[0] == inst.bot_token) is not sealed  # sealed at rest only with IMGBOT_SECRET_KEY
         d = await bot.say(PROFILE)  # the installed token answers
         assert "Profile updated" in d.text
         checks = len(slack_double.api("auth.test"))

@@ -59,6 +59,25 @@ async def test_an_org_wide_install_serves_every_workspace_of_the_org(db_url: str
         await store.close()
 
 
+async def test_a_grid_orgs_members_are_reached_through_its_org_install_or_newest_workspace(db_url: str) -> None:
+    store = await open_store(db_url)
+    try:
+        assert await store.find_enterprise_installation("E1") is None
+        await store.save_installation(_inst(team="T2", enterprise="E1", token="xoxb-t2"))
+        later = NOW + timedelta(days=1)
+        await store.save_installation(
+            Installation(enterprise_id="E1", team_id="T3", bot_token="xoxb-t3", installed_at=later)
+        )
+        await store.save_installation(_inst(team="T9", enterprise="E2", token="xoxb-other-org"))
+        newest = await store.find_enterprise_installation("E1")
+        assert newest is not None and newest.bot_token == "xoxb-t3"  # the workspace installed last
+        await store.save_installation(_inst(team=None, enterprise="E1", token="xoxb-org", is_enterprise_install=True))
+        org = await store.find_enterprise_installation("E1")
+        assert org is not None and org.bot_token == "xoxb-org"  # an org-wide install comes first
+    finally:
+        await store.close()
+
+
 async def test_a_resent_request_is_recognised_by_every_instance(db_url: str) -> None:
     first, second = await open_store(db_url), await open_store(db_url)
     try:

@@ -5,7 +5,17 @@ from __future__ import annotations
 from bot.core.community import schedule
 from bot.core.community.checkins import COUNTS_LABEL, counts_text, read_form, tracked_counts
 from bot.core.community.digest import make_digest
-from bot.core.community.models import DAYS, Affinity, Checkin, Counts, MeetAnswer, Program, Visibility, shift_week
+from bot.core.community.models import (
+    DAYS,
+    Affinity,
+    Checkin,
+    Counts,
+    MeetAnswer,
+    PostKind,
+    Program,
+    Visibility,
+    shift_week,
+)
 from bot.core.community.programs import member_named, my_program, place_of, program_here
 from bot.core.context import Context
 from bot.core.csvio import rows_to_csv
@@ -216,7 +226,10 @@ async def circle_pair_now(ctx: Context) -> Reply:
     paired = sum(len(g.user_ids) for g in made.groups)
     members = len(await ctx.store.members(program.id))
     r = Reply(title=f"Round made: {pairs} pair(s), {trios} trio(s)", tone=Tone.SUCCESS)
-    r.text(f"{paired} of {members} member(s) paired; each gets an intro by DM, and anyone unpaired is told.")
+    r.text(
+        f"{paired} of {members} member(s) paired; each pair or trio gets an intro (one group DM where the "
+        "platform has them, else a DM each), and anyone unpaired is told."
+    )
     return r
 
 
@@ -235,7 +248,8 @@ async def circle_export(ctx: Context) -> Reply:
     program = await program_here(ctx)
     members = await ctx.store.members(program.id)
     label = {m.user_id: (m.name if m.shown else f"member-{i}") for i, m in enumerate(members, 1)}
-    weeks = sorted({p.period for p in await ctx.store.posts_of(program.id)} | {program.local_week(ctx.now)})
+    posts = await ctx.store.posts_of(program.id)
+    weeks = sorted({p.period for p in posts if p.kind != PostKind.INTRO} | {program.local_week(ctx.now)})
     rows = [["week", "member", "emails", "new_contacts", "followups", "conversations"]]
     for c in await ctx.store.checkins_for(program.id, weeks):
         if c.user_id in label:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.core.community.digest import scrub
+from bot.core.community.intros import buddy_line, meet_buttons, meet_by, starters
 from bot.core.community.models import DAYS, MeetAnswer, Program, Visibility, shift_week, week_monday
 from bot.core.community.rounds import DmKind
 from bot.core.context import App
@@ -13,7 +15,6 @@ from bot.core.models import Nudge, Profile
 from bot.core.playbooks.schema import Situation
 from bot.core.reply import ActionStyle, Reply
 
-STARTERS = 3
 MENTOR_CADENCE_DAYS = 90  # when no playbook says otherwise
 
 
@@ -25,28 +26,6 @@ def _split(ref: str) -> tuple[int, str]:
 async def _name(app: App, user_id: int) -> str:
     ref = await app.store.user_ref(user_id)
     return (ref.display_name or ref.account) if ref else "a former member"
-
-
-def starters(app: App, specialties: list[tuple[str | None, str | None]], seed: int) -> list[str]:
-    """Three conversation starters from the members' playbooks (their FAQs and common mistakes)."""
-    pool: list[str] = []
-    for specialty, track in specialties:
-        if not specialty or specialty not in app.playbooks.ids:
-            continue
-        view = app.playbooks.get(specialty).view(track or "non-us-img")
-        pool += [f"{f.question}" for f in view.faqs]
-        pool += [f"Have either of you fallen into this one: {m.mistake.rstrip('.')}?" for m in view.mistakes]
-    if not pool:
-        view = next(iter(app.playbooks)).view("non-us-img")
-        pool = [f.question for f in view.faqs]
-    pool = list(dict.fromkeys(pool))
-    return [pool[(seed + i * 7) % len(pool)] for i in range(min(STARTERS, len(pool)))]
-
-
-def _meet_buttons(r: Reply, group_id: int) -> None:
-    r.action(f"circle:met-yes:{group_id}", "Yes", f"/circle met {group_id} yes", ActionStyle.PRIMARY)
-    r.action(f"circle:met-not-yet:{group_id}", "Not yet", f"/circle met {group_id} not-yet")
-    r.action(f"circle:met-no:{group_id}", "No", f"/circle met {group_id} no", ActionStyle.DANGER)
 
 
 async def compose(app: App, profile: Profile, n: Nudge, now: datetime) -> Reply | None:
@@ -75,22 +54,17 @@ async def compose(app: App, profile: Profile, n: Nudge, now: datetime) -> Reply 
             if group.answers.get(uid) in (MeetAnswer.YES, MeetAnswer.NO) or now > group.ends_at + timedelta(days=3):
                 return None
             r.text(f"Did you meet {' and '.join(names)} this round?", heading=f"Buddy round in {program.channel_label}")
-            _meet_buttons(r, gid)
+            meet_buttons(r, gid)
             return r
-        lines = []
-        for u, name in zip(others, names, strict=True):
-            p = await store.get_profile(u)
-            local = now.astimezone(zone(p.timezone))
-            what = " · ".join(x for x in (p.specialty, p.track) if x)
-            lines.append(f"{name}" + (f" ({what})" if what else "") + f", {p.timezone} (now {local:%H:%M})")
+        if not others:
+            return None  # the buddy left (deleted their data) before the intro went out
+        buddies = await store.get_profiles(others)
+        lines = [buddy_line(name, buddies[u], now) for u, name in zip(others, names, strict=True)]
         r.bullets(lines, heading=f"Your buddy {'trio' if len(others) > 1 else 'this round'} in {program.channel_label}")
-        profiles = [(profile.specialty, profile.track)] + [
-            ((q := await store.get_profile(u)).specialty, q.track) for u in others
-        ]
+        profiles = [(profile.specialty, profile.track)] + [(buddies[u].specialty, buddies[u].track) for u in others]
         r.bullets(starters(app, profiles, gid), heading="Three things to talk about")
-        ends = group.ends_at.astimezone(zone(program.timezone))
-        r.text(f"Find half an hour before {DAYS[ends.weekday()].title()} {ends:%d %b}. Say hello by DM.")
-        _meet_buttons(r, gid)
+        r.text(f"Find half an hour before {meet_by(program, group)}. Say hello by DM.")
+        meet_buttons(r, gid)
         return r
     if n.kind in (DmKind.MENTOR, DmKind.MENTOR_DIGEST):
         return await _mentor_part(app, profile, n, r)
@@ -187,10 +161,12 @@ async def _mentor_part(app: App, profile: Profile, n: Nudge, r: Reply) -> Reply 
     weeks = [shift_week(week, -i) for i in range(13)]
     rows = [c for c in await store.checkins_for(program.id, weeks) if c.user_id == mentee.user_id]
     name = await _name(app, mentee.user_id)
+    # a win as the channel shows it: the mentee's contacts' names and emails become "a contact"
+    secrets = (await store.contact_secrets([mentee.user_id])).get(mentee.user_id, [])
     lines = [
         f"{c.week}: {c.counts.emails} emails, {c.counts.contacts} new contacts, {c.counts.followups} follow-ups, "
         f"{c.counts.conversations} conversations"
-        + (f". Win: {c.win}" if c.win and mentee.visibility == Visibility.WINS else "")
+        + (f". Win: {scrub(c.win, secrets)}" if c.win and mentee.visibility == Visibility.WINS else "")
         for c in rows
     ]
     r.bullets(lines or ["no check-ins lately"], heading=f"{name}'s check-ins since {week_monday(weeks[-1]):%d %b}")

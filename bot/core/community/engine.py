@@ -5,7 +5,8 @@ due time and calls :meth:`CircleEngine.run_due`. Each owed row is claimed with a
 (status-guarded), so two instances or a restart never run it twice; a dead instance's claim is
 taken over once its lease runs out. A row still useful after downtime runs once, marked late;
 one whose moment has passed (a closed check-in window) is skipped. DMs are not sent from here:
-they become nudges, which wait out each member's quiet hours and pauses when they are sent.
+they become nudges, which wait out each member's quiet hours and pauses when they are sent. The
+one exception is a buddy group's intro on a platform with group DMs (:mod:`bot.core.community.intros`).
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from bot.core.commands.circle import checkin_post
-from bot.core.community import schedule
+from bot.core.community import intros, schedule
 from bot.core.community.digest import make_digest
 from bot.core.community.dms import mentor_cadence_weeks
 from bot.core.community.mentoring import assign
 from bot.core.community.models import MeetAnswer, Post, PostKind, Program, week_monday
 from bot.core.community.rounds import DmKind, dm, eligible, run_round
 from bot.core.context import App
-from bot.core.ports import ChannelPort, DeliveryError
+from bot.core.ports import ChannelPort, DeliveryError, GroupPort
 from bot.core.reply import Reply
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,12 @@ class CircleEngine:
             return 0
         late = post.due_at < self.started_at and now - post.due_at > LATE_AFTER
         try:
+            if post.kind == PostKind.INTRO:
+                status = await self._intro(program, post, late, now)
+                if status is None:  # recorded already (with the DMs it owed), or handed back for later
+                    return 0
+                await store.finish_post(post.id, self.owner, status, self.app.clock.now(), late=late)
+                return int(status == "sent")
             await self._do(program, post, late, now)
         except DeliveryError as exc:
             retry = None if exc.permanent or post.attempts + 1 >= MAX_ATTEMPTS else now + BACKOFF * 2**post.attempts
@@ -115,6 +122,42 @@ class CircleEngine:
             return 0
         await store.finish_post(post.id, self.owner, "sent", self.app.clock.now(), late=late)
         return 1
+
+    async def _intro(self, program: Program, post: Post, late: bool, now: datetime) -> str | None:
+        """A buddy group's intro: one message in one group conversation where the channel port
+        opens them (and every member is awake and not paused, within a day), else one DM each.
+        Returns the post's status to record, or None when this already recorded it or handed it back."""
+        store = self.app.store
+        group = await store.get_group(intros.group_of(post.period))
+        if group is None or len(group.user_ids) < 2:
+            return "skipped"  # the round or a buddy is gone (data deleted): nobody to introduce
+        port = self.channels.get(program.place.platform)
+        refs = await store.user_refs(group.user_ids)
+        together = isinstance(port, GroupPort) and all(
+            refs.get(u) is not None and refs[u].platform == program.place.platform for u in group.user_ids
+        )
+        if together and isinstance(port, GroupPort):
+            profiles = await store.get_profiles(group.user_ids)
+            when = intros.common_time([profiles[u] for u in group.user_ids], now)
+            if when is not None and when > now:
+                await store.defer_post(post.id, self.owner, when)  # someone's quiet hours: not an attempt
+                return None
+            if when is not None:
+                reply = intros.group_reply(self.app, program, group, refs, profiles, now)
+                try:
+                    await port.post_group(program.place, [refs[u] for u in group.user_ids], reply, f"circle-{post.id}")
+                    return "sent"
+                except DeliveryError as exc:
+                    if not exc.permanent and post.attempts + 1 < MAX_ATTEMPTS:
+                        raise  # retried with backoff, still as one group message
+                    log.warning("group intro %s cannot go out as one message (%s): one DM each", post.id, exc.reason)
+        # one DM each, owed in the same transaction that records the post, so a restart or a
+        # second instance never owes them twice
+        async with store.transaction():
+            if await store.finish_post(post.id, self.owner, "sent", self.app.clock.now(), late=late):
+                for uid in group.user_ids:
+                    await dm(store, uid, DmKind.INTRO, str(group.id), now)
+        return None
 
     async def _channel(self, program: Program, post: Post, reply: Reply) -> None:
         port = self.channels.get(program.place.platform)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.core import planner
+from bot.core.community import intros
 from bot.core.community.models import Member, PostKind, Program, Round
 from bot.core.community.schedule import round_bounds
 from bot.core.context import App
@@ -18,7 +19,7 @@ class DmKind:
 
     REMINDER = "circle-reminder"  # ref: program:week
     PAIRING = "circle-pairing"  # ref: program:week
-    INTRO = "circle-intro"  # ref: group
+    INTRO = "circle-intro"  # ref: group (one DM each, where the group cannot share one conversation)
     UNPAIRED = "circle-unpaired"  # ref: program:week
     MEET = "circle-meet"  # ref: group:mid|end
     PAUSED = "circle-paused"  # ref: program:week
@@ -84,17 +85,19 @@ async def run_round(app: App, program: Program, week: str, now: datetime) -> Rou
     result = pair_members(candidates, history=history, blocked=blocked, policy=policy, when=now)
     start, end = round_bounds(program, week)
     start = max(start, now)  # a round run by hand, or late, starts when it is made
-    made = await store.create_round(program.id, week, start, end, [list(g) for g in result.groups], now)
-    if made is None:
-        return None  # another instance (or an admin's pair-now) made it first; misses are theirs to count
+    # the round and what it owes are written together: a crash in between cannot lose an intro
+    async with store.transaction():
+        made = await store.create_round(program.id, week, start, end, [list(g) for g in result.groups], now)
+        if made is None:
+            return None  # another instance (or an admin's pair-now) made it first; misses are theirs to count
+        # each group's intro: one group DM where the platform has them, else a DM each (bot.core.community.intros)
+        for group in made.groups:
+            await store.add_post(program.id, PostKind.INTRO, intros.period(week, group.id), now, end)
+        # "did you meet?" halfway and at the end (already owed for a scheduled round; a round run
+        # by hand owes them here)
+        await store.add_post(program.id, PostKind.MEET_MID, week, start + (end - start) / 2, end)
+        await store.add_post(program.id, PostKind.MEET_END, week, end - timedelta(hours=1), end + timedelta(days=3))
     await record_misses(store, program, counts, week, now)
-    # "did you meet?" halfway and at the end (already owed for a scheduled round; a round run
-    # by hand owes them here)
-    await store.add_post(program.id, PostKind.MEET_MID, week, start + (end - start) / 2, end)
-    await store.add_post(program.id, PostKind.MEET_END, week, end - timedelta(hours=1), end + timedelta(days=3))
-    for group in made.groups:
-        for uid in group.user_ids:
-            await dm(store, uid, DmKind.INTRO, str(group.id), now)
     for uid in result.unpaired:
         await dm(store, uid, DmKind.UNPAIRED, f"{program.id}:{week}", now)
     return made

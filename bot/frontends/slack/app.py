@@ -91,6 +91,8 @@ SCOPES = (
     "chat:write",
     "im:write",
     "im:history",
+    "mpim:write",  # buddy intros: one group DM per pair or trio (conversations.open with their users)
+    "mpim:history",  # read back a group DM before an intro taken over from a dead instance is re-sent
     "files:write",
     "files:read",
     "users:read",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -88,10 +88,10 @@ class Workspaces:
         if self.static_token:
             token: str | None = self.static_token
         else:
-            grid = team.startswith("E")
-            inst = await self.app.store.find_installation(
-                team if grid else None, None if grid else team, is_enterprise_install=grid
-            )
+            if team.startswith("E"):  # a Grid account: the org-wide install, or a workspace of the org
+                inst = await self.app.store.find_enterprise_installation(team)
+            else:
+                inst = await self.app.store.find_installation(None, team)
             token = inst.bot_token if inst else None
         if not token:
             raise DeliveryError(f"the app is not installed in Slack workspace {team}", permanent=True)
@@ -253,6 +253,53 @@ class SlackChannelPort:
             raise channel_error(exc) from None
         except (TimeoutError, SlackClientError, aiohttp.ClientError, OSError) as exc:
             raise DeliveryError(f"could not reach Slack ({type(exc).__name__})") from None
+
+    async def post_group(self, place: Place, users: Sequence[UserRef], reply: Reply, nonce: str) -> None:
+        """A buddy group's intro as one group DM: ``conversations.open`` with all the group's users
+        (``mpim:write``; Slack gives the same conversation for the same people), then
+        ``chat.postMessage`` into it. Its buttons run as whoever presses them. When the
+        conversation was already open, its history is read first, so an intro taken over from a
+        dead instance is not posted twice (the owed row's nonce is in the metadata)."""
+        teams = {split_account(u.account)[0] for u in users}
+        if len(teams) != 1:
+            raise DeliveryError("the group's members are in different Slack workspaces", permanent=True)
+        team = teams.pop()
+        client = await self.dms.workspaces.client(team)
+        try:
+            await self.dms.pacer(team, "open").wait()
+            opened = await client.conversations_open(users=",".join(split_account(u.account)[1] for u in users))
+            channel = str(opened["channel"]["id"])
+            if opened.get("already_open") and await self._posted(client, team, channel, nonce):
+                return
+            for i, message in enumerate(render(reply, owner=ANYONE, buttons=True)):
+                await self.dms.pacer(team).wait()
+                await client.chat_postMessage(
+                    channel=channel,
+                    text=message.text,
+                    blocks=to_dicts(message),
+                    metadata={"event_type": POST_EVENT, "event_payload": {"post": nonce, "part": i}},
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+        except SlackApiError as exc:
+            raise channel_error(exc) from None
+        except (TimeoutError, SlackClientError, aiohttp.ClientError, OSError) as exc:
+            raise DeliveryError(f"could not reach Slack ({type(exc).__name__})") from None
+
+    async def _posted(self, client: AsyncWebClient, team: str, channel: str, nonce: str) -> bool:
+        try:
+            await self.dms.pacer(team, "history").wait()
+            history = await client.conversations_history(
+                channel=channel, limit=HISTORY_LOOKBACK, include_all_metadata=True
+            )
+        except (SlackApiError, SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.warning("could not read back a group DM before posting an intro: %s", type(exc).__name__)
+            return False  # a duplicate is better than a lost intro
+        for message in history.get("messages") or []:
+            meta = message.get("metadata") or {}
+            if meta.get("event_type") == POST_EVENT and (meta.get("event_payload") or {}).get("post") == nonce:
+                return True
+        return False
 
 
 def channel_error(exc: SlackApiError) -> DeliveryError:
