@@ -4,13 +4,15 @@
 
 N users of one workspace each have one follow-up nudge due now (a digest with a filled-in
 script and its Done/Snooze/Stop buttons). The real Slack bot (``imgbot run``'s SlackBot:
-bolt's AsyncApp over Socket Mode, the DM port, the nudge engine, the scheduler) starts
-against the double on 127.0.0.1; its scheduler delivers the backlog. Every user is new to
-the bot, so each digest costs ``conversations.open`` and then ``chat.postMessage``. The double
-answers a message beyond ``--team-rate`` per second in the workspace (or beyond Slack's
-1/s in one channel) with HTTP 429 and ``Retry-After``, and records any retry that comes
-before that time. Reported: nudges lost, 429s and early retries, sustained messages/s
-(first to last) against what the double allows.
+bolt's AsyncApp over Socket Mode, the DM port, the nudge engine, the scheduler) starts in this
+process against the double, which runs in a process of its own on 127.0.0.1
+(``bench/_slack_double.py``), as Slack runs on its own machines; its scheduler delivers the
+backlog. Every user is new to the bot, so each digest costs ``conversations.open`` and then
+``chat.postMessage``. The double answers a message beyond ``--team-rate`` per second in the
+workspace (or beyond Slack's 1/s in one channel) with HTTP 429 and ``Retry-After``, and records
+any retry that comes before that time. Reported: nudges lost, 429s and early retries, sustained
+messages/s (first to last) against what the double allows, and the CPU time of the bot and of
+the double per DM.
 """
 
 from __future__ import annotations
@@ -18,16 +20,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
+import os
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from _common import machine_info, peak_rss_mib, percentile, seed_due_followup, table  # noqa: E402
+from _slack_double import slack_user  # noqa: E402
 
 from bot.core.clock import ManualClock  # noqa: E402
 from bot.core.context import App  # noqa: E402
@@ -35,43 +41,61 @@ from bot.core.models import UserRef  # noqa: E402
 from bot.frontends.slack.runner import SlackBot  # noqa: E402
 from bot.runtime import build_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from tests.slack.double import APP_TOKEN, SlackDouble  # noqa: E402
+from tests.slack.double import APP_TOKEN  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
-def slack_user(i: int) -> str:
-    return f"UB{i:06d}"
-
-
-async def seed(app: App, double: SlackDouble, n: int) -> None:
+async def seed(app: App, n: int) -> None:
     """N users, each with a psychiatry profile, one contact met at a conference and its follow-up due now."""
     store = app.store
     async with store.transaction():
         for i in range(n):
-            double.add_user("T1", slack_user(i), f"user{i}")
             await seed_due_followup(store, UserRef("slack", f"T1:{slack_user(i)}", f"user{i}"), i, NOW)
 
 
+async def start_double(n: int, team_rate: float) -> tuple[asyncio.subprocess.Process, dict[str, Any]]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "bench" / "_slack_double.py"), "--users", str(n), "--team-rate", str(team_rate),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), 120)
+    if not line:
+        raise RuntimeError("the Slack double did not start")
+    return proc, json.loads(line)
+
+
+async def double_report(proc: asyncio.subprocess.Process) -> dict[str, Any]:
+    out, _ = await asyncio.wait_for(proc.communicate(b"report\n"), 120)  # the rest of its output, to EOF
+    report: dict[str, Any] = json.loads(out)
+    return report
+
+
+def cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
 async def run(n: int, team_rate: float, rate: float | None) -> None:
-    double = SlackDouble(team_rate=team_rate)
-    await double.start()
+    proc, double = await start_double(n, team_rate)
     with tempfile.TemporaryDirectory() as tmp:
         env = {
-            "slack_bot_token": double.bot_token("T1"),
+            "slack_bot_token": double["bot_token"],
             "slack_app_token": APP_TOKEN,
-            "slack_api_base": double.api_base,
+            "slack_api_base": double["api_base"],
             "heartbeat_seconds": 3600,
             "slack_dm_rate": rate if rate is not None else team_rate,
         }
         settings = Settings(database_url=f"sqlite:///{Path(tmp) / 'bench.db'}", **env)  # type: ignore[arg-type]
         app = await build_app(settings, ManualClock(NOW))
         t0 = time.perf_counter()
-        await seed(app, double, n)
+        await seed(app, n)
         seed_s = time.perf_counter() - t0
 
         bot = SlackBot(app, settings)
         started = time.monotonic()
+        cpu0 = cpu_seconds()
         await bot.start()  # Socket Mode connects; the scheduler starts and finds the backlog
         last_report = time.monotonic()
         while True:
@@ -80,44 +104,46 @@ async def run(n: int, team_rate: float, rate: float | None) -> None:
             if counts.get("sending", 0) == 0 and (nxt is None or nxt > NOW):
                 break
             if time.monotonic() - last_report > 30:
-                print(f"  ... {len(double.posted_at)} DMs after {time.monotonic() - started:.0f} s", flush=True)
+                print(f"  ... {counts.get('sent', 0)} sent after {time.monotonic() - started:.0f} s", flush=True)
                 last_report = time.monotonic()
             await asyncio.sleep(1.0)
+        bot_cpu = cpu_seconds() - cpu0
         counts = await app.store.nudge_counts()
         await bot.stop()
         await app.store.close()
-    await double.close()
+    report = await double_report(proc)
 
-    posts = [c for c in double.api("chat.postMessage")]
-    delivered = [c for c in posts if c.status == 200]
-    limited = [c for c in posts if c.status == 429]
-    span = delivered[-1].at - delivered[0].at if len(delivered) > 1 else float("nan")
+    posts = [(at, status) for at, status in report["posts"]]
+    delivered = [at for at, status in posts if status == 200]
+    limited = [at for at, status in posts if status == 429]
+    span = delivered[-1] - delivered[0] if len(delivered) > 1 else float("nan")
     per_s = (len(delivered) - 1) / span if len(delivered) > 1 else float("nan")
-    gaps = [b.at - a.at for a, b in itertools.pairwise(delivered)]
-    users_with_dm = sum(1 for i in range(n) if double.dms(slack_user(i)))
+    gaps = [b - a for a, b in itertools.pairwise(delivered)]
+    sent = counts.get("sent", 0)
     rows = [
         ("nudges due (one per user, one workspace)", n),
         ("double's workspace message rate (/s)", f"{team_rate:g}"),
         ("bot's pacing IMGBOT_SLACK_DM_RATE (/s)", f"{settings.slack_dm_rate:g}"),
-        ("users with their DM", users_with_dm),
-        ("nudges lost (not sent)", n - counts.get("sent", 0)),
+        ("users with their DM", report["users_with_dm"]),
+        ("nudges lost (not sent)", n - sent),
         (
             "nudges sent / failed / pending",
-            f"{counts.get('sent', 0)} / {counts.get('failed', 0)} / "
-            f"{counts.get('pending', 0) + counts.get('sending', 0)}",
+            f"{sent} / {counts.get('failed', 0)} / {counts.get('pending', 0) + counts.get('sending', 0)}",
         ),
         ("HTTP 429s", len(limited)),
-        ("retries before Retry-After (early)", len(double.early_retries)),
+        ("retries before Retry-After (early)", report["early_retries"]),
         ("first to last DM (s)", f"{span:.1f}"),
         ("sustained DMs/s", f"{per_s:.1f}"),
         ("DMs/s as % of what the double allows", f"{100 * per_s / team_rate:.1f}%"),
-        ("conversations.open requests", len(double.api("conversations.open"))),
+        ("conversations.open requests", report["conversations_open"]),
         (
             "gap between DMs p50 / p99 / max (ms)",
             " / ".join(f"{1000 * v:.1f}" for v in (percentile(gaps, 50), percentile(gaps, 99), max(gaps, default=0))),
         ),
+        ("bot CPU per DM (ms; its process, while delivering)", f"{1000 * bot_cpu / max(1, sent):.2f}"),
+        ("double CPU per DM (ms; its own process)", f"{1000 * report['cpu_s'] / max(1, sent):.2f}"),
         ("seeding the database (s)", f"{seed_s:.1f}"),
-        ("peak RSS (MiB)", f"{peak_rss_mib():.0f}"),
+        ("peak RSS of the bot's process (MiB)", f"{peak_rss_mib():.0f}"),
     ]
     print(machine_info())
     print(table(["Slack DM benchmark", "value"], rows))

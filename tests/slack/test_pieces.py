@@ -103,3 +103,26 @@ async def test_a_held_pacer_starts_nothing_until_retry_after_has_passed() -> Non
     started = time.monotonic()
     await pacer.wait()
     assert time.monotonic() - started >= 0.29
+
+
+async def test_installation_store_gives_slack_sdk_the_row_it_saved(app, clock) -> None:  # type: ignore[no-untyped-def]
+    from slack_sdk.oauth.installation_store.models.installation import Installation
+
+    from bot.frontends.slack.installations import StoreInstallations
+
+    store = StoreInstallations(app.store, clock)
+    saved = Installation(
+        app_id="A1", enterprise_id=None, team_id="T9", user_id="U4", bot_token="xoxb-T9", bot_id="B9",
+        bot_user_id="UB9", bot_scopes=["commands", "chat:write"], installed_at=clock.now().timestamp(),
+    )  # fmt: skip
+    await store.async_save(saved)
+    bot = await store.async_find_bot(enterprise_id=None, team_id="T9")
+    inst = await store.async_find_installation(enterprise_id=None, team_id="T9")
+    assert bot is not None and inst is not None
+    for found in (bot, inst):
+        assert (found.app_id, found.team_id, found.bot_token, found.bot_id, found.bot_user_id) == (
+            "A1", "T9", "xoxb-T9", "B9", "UB9",
+        )  # fmt: skip
+        assert list(found.bot_scopes) == ["commands", "chat:write"] and found.installed_at == saved.installed_at
+    assert inst.user_id == "U4" and not inst.is_enterprise_install
+    assert await store.async_find_bot(enterprise_id=None, team_id="T8") is None

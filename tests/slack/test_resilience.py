@@ -116,6 +116,10 @@ async def test_oauth_install_then_uninstall(slack_double: SlackDouble, tmp_path:
         assert (stored[0] == inst.bot_token) is not sealed  # sealed at rest only with IMGBOT_SECRET_KEY
         d = await bot.say(PROFILE)  # the installed token answers
         assert "Profile updated" in d.text
+        checks = len(slack_double.api("auth.test"))
+        for _ in range(3):  # bolt's authorize checked the token once; later commands do not call auth.test
+            assert "Your profile" in (await bot.say("profile show")).text
+        assert len(slack_double.api("auth.test")) == checks
         await slack_double.uninstall("T1")
         for _ in range(100):  # the events are acked at once; the listener finishes just after
             if await bot.app.store.installation_count() == 0:

@@ -11,7 +11,11 @@ the work starts at once; if it is done within ``defer_after`` the answer rides o
 itself, otherwise the ack goes out empty (well inside Slack's 3 s) and the answer follows
 through ``response_url`` (the policy in :func:`bot.frontends.kit.within_deadline`). An empty
 ack costs Slack nothing, so by default (``defer_after=0``) a slash command acks before any work;
-a modal submission waits up to 2 s so a bad value can be shown on its field. Personal
+with ``defer_after`` set, a command that finds more than ``busy_after`` others in flight still
+acks at once. A modal submission waits up to 2 s so a bad value can be shown on its field.
+bolt runs with ``process_before_response=True`` and each listener is detached
+(:meth:`SlackFrontend._detached`): bolt sends the ack the moment the handler calls ``ack()``,
+and the rest of the work runs in a task. Personal
 replies are ephemeral; public commands (``Command.private=False``) answer in the channel.
 Files (.ics, .csv) go to the user's DM with ``files_upload_v2``: an ephemeral message cannot
 carry one.
@@ -23,6 +27,9 @@ whichever instance it reaches, so it changes nothing twice.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import inspect
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -30,7 +37,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -44,9 +52,9 @@ from bot.core.models import UserRef
 from bot.core.origin import Origin, Permission, Requirement
 from bot.core.registry import Command, OptionType
 from bot.core.reply import Attachment, Reply
-from bot.frontends.kit import buttons_allowed, notice_reply, run_invocation, truncate, within_deadline
+from bot.frontends.kit import buttons_allowed, log_failure, notice_reply, run_invocation, truncate, within_deadline
 from bot.frontends.slack.blocks import ACTION_PREFIX, ANYONE, PREFIX, ButtonValue, render, to_dicts
-from bot.frontends.slack.clients import api_base, make_client, webhook
+from bot.frontends.slack.clients import Connections, api_base, make_client, webhook
 from bot.frontends.slack.home import publish_home
 from bot.frontends.slack.installations import StoreInstallations, StoreOAuthStates
 from bot.frontends.slack.modals import (
@@ -71,6 +79,7 @@ COMMAND = "/imgbot"
 # response_url. An empty ack costs nothing on Slack, so by default every command acks before any
 # work (bench/slack_ack_bench.py: acks under load) and every answer follows through response_url.
 DEFER_AFTER = 0.0
+BUSY_AFTER = 4  # with more slash commands than this in flight, each acks empty at once (see README)
 RESPONSE_LIFE = 30 * 60.0  # response_url works for 30 minutes...
 RESPONSE_USES = 5  # ...and at most five times
 SUBMIT_DEADLINE = 2.0  # a modal submission answers with field errors if it can, within Slack's 3 s
@@ -173,13 +182,16 @@ def missing_required(command: Command, raw: Mapping[str, str], has_files: bool =
 
 
 # ---------------------------------------------------------------- answering
+Ack = Callable[..., Awaitable[Any]]  # bolt's AsyncAck, or SlackFrontend._detached's wrapper around it
+
+
 @dataclass
 class _Answer:
     """Where the answer to one request goes, and how far it has got."""
 
     who: Who
     client: AsyncWebClient
-    ack: AsyncAck | None = None  # None once used
+    ack: Ack | None = None  # None once used
     response_url: str | None = None
     in_dm: bool = True
     ack_answers: bool = True  # the ack can carry a message (not so for a modal submission)
@@ -203,25 +215,45 @@ class SlackFrontend:
         settings: Settings,
         *,
         defer_after: float = DEFER_AFTER,
+        busy_after: int = BUSY_AFTER,
         max_upload: int = MAX_UPLOAD,
+        connections: Connections | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
+        self.connections = connections or Connections()
         self.defer_after = defer_after
+        self.busy_after = busy_after
         self.max_upload = max_upload
+        self._tasks: set[asyncio.Task[None]] = set()  # listeners' work after their ack
+        self._commands = 0  # slash commands in flight (parsed, not yet answered)
         self.client = make_client(settings, self._static_token())
         self.oauth = settings.slack_client_id is not None and settings.slack_client_secret is not None
         kwargs: dict[str, Any] = {
             "client": self.client,
             "signing_secret": _secret(settings.slack_signing_secret) or "socket-mode",
-            "process_before_response": False,
+            # bolt sends the ack when a listener returns, with no poll: each listener is detached
+            # (_detached), so it returns as soon as it has acked and its work goes on in a task
+            "process_before_response": True,
             "request_verification_enabled": settings.slack_signing_secret is not None,
             "ignoring_self_events_enabled": True,
             "url_verification_enabled": True,
         }
         if self.oauth:
-            kwargs["oauth_settings"] = self._oauth_settings()
+            settings_ = kwargs["oauth_settings"] = self._oauth_settings()
             kwargs["installation_store_bot_only"] = True
+            # bolt's default authorize calls auth.test for every request before the ack; with the cache
+            # it calls it once per bot token (the installation is still read from our store each time,
+            # so an uninstalled workspace is refused at once)
+            kwargs["authorize"] = AsyncInstallationStoreAuthorize(
+                logger=logging.getLogger("slack_bolt.AsyncApp"),
+                installation_store=settings_.installation_store,
+                client_id=settings_.client_id,
+                client_secret=settings_.client_secret,
+                bot_only=True,
+                cache_enabled=True,
+                client=self.client,
+            )
         else:
             kwargs["token"] = None  # the client carries the token
         bolt_log = logging.getLogger("slack_bolt.AsyncApp")
@@ -229,6 +261,11 @@ class SlackFrontend:
             bolt_log.addFilter(_EnvTokenNote())
         self.bolt = AsyncApp(**kwargs)
         self._register()
+
+    def start(self) -> None:
+        """Inside the event loop, before the first request: the clients bolt makes for each request
+        (copies of ``self.client``) share the bot's one HTTP session."""
+        self.client.session = self.connections.session()
 
     def _static_token(self) -> str | None:
         return _secret(self.settings.slack_bot_token)
@@ -241,6 +278,7 @@ class SlackFrontend:
             scopes=list(SCOPES),
             installation_store=StoreInstallations(self.app.store, self.app.clock),
             state_store=StoreOAuthStates(self.app.store, self.app.clock),
+            installation_store_bot_only=True,
             install_path="/slack/install",
             redirect_uri_path="/slack/oauth_redirect",
             # the consent page lives next to the Web API: slack.com/api/ -> slack.com/oauth/v2/authorize
@@ -248,22 +286,79 @@ class SlackFrontend:
         )
 
     def _register(self) -> None:
-        bolt = self.bolt
-        bolt.command(COMMAND)(self.on_command)
-        bolt.action(re.compile(f"^{re.escape(ACTION_PREFIX)}"))(self.on_click)
-        bolt.view(CALLBACK)(self.on_submit)
-        bolt.options(re.compile(f"^{re.escape(AUTOCOMPLETE_PREFIX)}"))(self.on_suggest)
-        bolt.event("app_home_opened")(self.on_home)
-        bolt.event("app_uninstalled")(self.on_uninstalled)
-        bolt.event("tokens_revoked")(self.on_tokens_revoked)
+        bolt, detached = self.bolt, self._detached
+        bolt.command(COMMAND)(detached(self.on_command))
+        bolt.action(re.compile(f"^{re.escape(ACTION_PREFIX)}"))(detached(self.on_click))
+        bolt.view(CALLBACK)(detached(self.on_submit))
+        bolt.options(re.compile(f"^{re.escape(AUTOCOMPLETE_PREFIX)}"))(detached(self.on_suggest))
+        bolt.event("app_home_opened")(detached(self.on_home))
+        bolt.event("app_uninstalled")(detached(self.on_uninstalled))
+        bolt.event("tokens_revoked")(detached(self.on_tokens_revoked))
         bolt.error(self.on_error)
 
+    def _detached(self, handler: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        """``handler`` as a bolt listener that returns as soon as the handler has acked.
+
+        With ``process_before_response=True`` bolt sends the ack when its listener returns. This
+        listener starts the handler in a task (kept in ``self._tasks``) and returns once the handler
+        has called ``ack`` or finished, so bolt sends the ack at once while the work goes on. (With
+        ``process_before_response=False`` bolt would run the handler in a task itself but look for
+        the ack every 10 ms, which was most of a lone command's ack time.) A handler that takes no
+        ``ack`` (an event) returns at once: bolt acks events itself. An exception before the ack
+        reaches bolt's error handler (:meth:`on_error`); one after it is logged."""
+        wants_ack = "ack" in inspect.signature(handler).parameters
+
+        @functools.wraps(handler)  # bolt passes the arguments the handler names (it unwraps)
+        async def listener(**kwargs: Any) -> None:
+            answered = asyncio.get_running_loop().create_future()  # True once acked, False if it ended first
+
+            def settle(value: bool) -> None:
+                if not answered.done():
+                    answered.set_result(value)
+
+            if wants_ack:
+                ack = kwargs["ack"]
+
+                async def ack_once(*args: Any, **options: Any) -> Any:
+                    try:
+                        result = await ack(*args, **options)
+                    finally:
+                        settle(True)
+                    await asyncio.sleep(0)  # bolt sends the ack before the handler goes on
+                    return result
+
+                kwargs["ack"] = ack_once
+            else:
+                settle(True)
+            task = asyncio.ensure_future(handler(**kwargs))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(lambda _: settle(False))
+            if not await answered and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]  # nothing acked: bolt's error handler answers
+            task.add_done_callback(log_failure(f"Slack {handler.__name__}"))
+
+        return listener
+
+    async def drain(self, seconds: float) -> None:
+        """Let listeners' work in flight finish (their answers go out), for up to ``seconds``."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=seconds)
+
     # ------------------------------------------------------------ entry points
-    async def on_command(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_command(self, ack: Ack, body: dict[str, Any], client: AsyncWebClient) -> None:
+        self._commands += 1
+        try:
+            # under a burst every ack goes out empty before any work; the answers follow
+            await self._command(ack, body, client, 0.0 if self._commands > self.busy_after else self.defer_after)
+        finally:
+            self._commands -= 1
+
+    async def _command(self, ack: Ack, body: dict[str, Any], client: AsyncWebClient, defer_after: float) -> None:
         who = who_of(body)
         channel, channel_name = body.get("channel_id"), body.get("channel_name")
         answer = _Answer(who, client, ack, body.get("response_url"), is_dm_channel(channel, channel_name))
-        if self.defer_after <= 0:
+        if defer_after <= 0:
             await answer.defer()  # an empty ack costs Slack nothing: acknowledge before any work
         text = str(body.get("text") or "").strip() or "help"
         line = text.removeprefix("/").removeprefix("imgbot ").strip() if text != "imgbot" else "help"
@@ -296,9 +391,9 @@ class SlackFrontend:
             except UsageError as exc:
                 raise quote_hint(exc, positional) from None
 
-        await self._answer(answer, command.private, work)
+        await self._answer(answer, command.private, work, defer_after=defer_after)
 
-    async def on_click(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_click(self, ack: Ack, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         who = who_of(body)
         container = body.get("container") or {}
@@ -338,7 +433,7 @@ class SlackFrontend:
         if container.get("type") == "view" and body.get("view", {}).get("type") == "home":
             await publish_home(self.app, client, who.user, who.ref(), PREFIX)
 
-    async def on_submit(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_submit(self, ack: Ack, body: dict[str, Any], client: AsyncWebClient) -> None:
         who = who_of(body)
         view = body.get("view") or {}
         meta = ModalMeta.decode(view.get("private_metadata"))
@@ -380,7 +475,7 @@ class SlackFrontend:
 
         await self._answer(answer, command.private, work, defer_after=SUBMIT_DEADLINE)
 
-    async def on_suggest(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def on_suggest(self, ack: Ack, body: dict[str, Any]) -> None:
         who = who_of(body)
         source = str(body.get("action_id", "")).removeprefix(AUTOCOMPLETE_PREFIX)
         choices = await suggest(self.app, who.ref(), source, str(body.get("value") or "")[:OPTION_VALUE])
@@ -460,7 +555,7 @@ class SlackFrontend:
                 await ack(text=message.text, blocks=blocks, response_type=response_type)
             elif answer.response_url and answer.uses < RESPONSE_USES:
                 answer.uses += 1
-                await webhook(answer.response_url).send(
+                await webhook(answer.response_url, self.connections.session()).send(
                     text=message.text, blocks=blocks, response_type=response_type, replace_original=False
                 )
             else:  # no response_url (App Home) or it is used up: the user's DM

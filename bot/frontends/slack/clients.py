@@ -1,9 +1,11 @@
-"""Every Slack Web API client the bot creates: SLACK_API_BASE and the retry handlers."""
+"""Every Slack Web API client the bot creates: SLACK_API_BASE, the retry handlers and one shared
+HTTP session (:class:`Connections`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import aiohttp
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -19,6 +21,29 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.settings import Settings
 
 DEFAULT_API_BASE = "https://slack.com/api/"
+TIMEOUT = 30.0  # seconds for one request, slack_sdk's default
+
+
+class Connections:
+    """One aiohttp session for every Web API call and ``response_url`` post the bot makes.
+
+    Without a session, slack_sdk makes a new aiohttp session, so a new TCP (and TLS) connection,
+    for every request and closes it after; with this one, connections to Slack are kept alive and
+    reused (aiohttp's pool: at most 100 open). The session is made on first use, inside the event
+    loop, and closed by :meth:`close`."""
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT))
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
 def api_base(url: str | None) -> str:
@@ -63,12 +88,19 @@ def retry_handlers(on_limited: Callable[[str, float], None] | None = None) -> li
 
 
 def make_client(
-    settings: Settings, token: str | None = None, on_limited: Callable[[str, float], None] | None = None
+    settings: Settings,
+    token: str | None = None,
+    on_limited: Callable[[str, float], None] | None = None,
+    session: aiohttp.ClientSession | None = None,
 ) -> AsyncWebClient:
     return AsyncWebClient(
-        token=token, base_url=api_base(settings.slack_api_base), retry_handlers=retry_handlers(on_limited)
+        token=token,
+        base_url=api_base(settings.slack_api_base),
+        retry_handlers=retry_handlers(on_limited),
+        session=session,
+        timeout=int(TIMEOUT),
     )
 
 
-def webhook(url: str) -> AsyncWebhookClient:
-    return AsyncWebhookClient(url=url, retry_handlers=retry_handlers())
+def webhook(url: str, session: aiohttp.ClientSession | None = None) -> AsyncWebhookClient:
+    return AsyncWebhookClient(url=url, retry_handlers=retry_handlers(), session=session, timeout=int(TIMEOUT))

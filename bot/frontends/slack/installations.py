@@ -58,17 +58,7 @@ class StoreInstallations(AsyncInstallationStore):
         inst = await self._find(enterprise_id, team_id, is_enterprise_install)
         if inst is None:
             return None
-        return Bot(
-            app_id=inst.app_id,
-            enterprise_id=inst.enterprise_id,
-            team_id=inst.team_id,
-            bot_token=inst.bot_token,
-            bot_id=inst.bot_id or "",
-            bot_user_id=inst.bot_user_id or "",
-            bot_scopes=list(inst.bot_scopes),
-            is_enterprise_install=inst.is_enterprise_install,
-            installed_at=inst.installed_at.timestamp(),
-        )
+        return Bot(**_fields(inst), bot_id=inst.bot_id or "", bot_user_id=inst.bot_user_id or "")
 
     async def async_find_installation(
         self,
@@ -82,16 +72,7 @@ class StoreInstallations(AsyncInstallationStore):
         if inst is None:
             return None
         return SlackInstallation(
-            app_id=inst.app_id,
-            enterprise_id=inst.enterprise_id,
-            team_id=inst.team_id,
-            bot_token=inst.bot_token,
-            bot_id=inst.bot_id,
-            bot_user_id=inst.bot_user_id,
-            bot_scopes=list(inst.bot_scopes),
-            user_id=inst.installer_user_id or "",
-            is_enterprise_install=inst.is_enterprise_install,
-            installed_at=inst.installed_at.timestamp(),
+            **_fields(inst), bot_id=inst.bot_id, bot_user_id=inst.bot_user_id, user_id=inst.installer_user_id or ""
         )
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
@@ -124,6 +105,19 @@ class StoreOAuthStates(AsyncOAuthStateStore):
 
     async def async_consume(self, state: str) -> bool:
         return await self.store.consume_oauth_state(state, self.clock.now())
+
+
+def _fields(inst: Installation) -> dict[str, Any]:
+    """What slack_sdk's bot and installation records both take from our row."""
+    return {
+        "app_id": inst.app_id,
+        "enterprise_id": inst.enterprise_id,
+        "team_id": inst.team_id,
+        "bot_token": inst.bot_token,
+        "bot_scopes": list(inst.bot_scopes),
+        "is_enterprise_install": inst.is_enterprise_install,
+        "installed_at": inst.installed_at.timestamp(),
+    }
 
 
 def _installation(src: SlackInstallation | Bot, *, installer: str | None = None) -> Installation:

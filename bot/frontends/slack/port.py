@@ -28,7 +28,7 @@ from bot.core.models import UserRef
 from bot.core.nudges import DeliveryError, Pacer
 from bot.core.reply import Reply
 from bot.frontends.slack.blocks import ANYONE, render, to_dicts
-from bot.frontends.slack.clients import make_client
+from bot.frontends.slack.clients import Connections, make_client
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -65,10 +65,13 @@ def split_account(account: str) -> tuple[str, str]:
 class Workspaces:
     """A Web API client per workspace: the one bot token, or each OAuth installation's."""
 
-    def __init__(self, app: App, settings: Settings, static_token: str | None) -> None:
+    def __init__(
+        self, app: App, settings: Settings, static_token: str | None, connections: Connections | None = None
+    ) -> None:
         self.app = app
         self.settings = settings
         self.static_token = static_token
+        self.connections = connections or Connections()
         self._clients: dict[str, AsyncWebClient] = {}
         # told of every 429 a workspace's client meets: (workspace, method, Retry-After seconds)
         self.on_limited: Callable[[str, str, float], None] | None = None
@@ -94,7 +97,9 @@ class Workspaces:
             raise DeliveryError(f"the app is not installed in Slack workspace {team}", permanent=True)
         known = self._clients.get(team)
         if known is None or known.token != token:
-            known = self._clients[team] = make_client(self.settings, token, self._limited(team))
+            known = self._clients[team] = make_client(
+                self.settings, token, self._limited(team), self.connections.session()
+            )
         return known
 
 

@@ -21,7 +21,8 @@ from bot.core.community.engine import CircleEngine
 from bot.core.context import App
 from bot.core.errors import ConfigError
 from bot.core.nudges import NudgeEngine
-from bot.frontends.slack.app import PLATFORM, SlackFrontend
+from bot.frontends.slack.app import BUSY_AFTER, DEFER_AFTER, PLATFORM, SlackFrontend
+from bot.frontends.slack.clients import Connections
 from bot.frontends.slack.port import SlackChannelPort, SlackDMPort, Workspaces
 from bot.ops import OpsServer
 from bot.runtime import build_engine, instance_id
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 UNPACED = 1_000.0  # deliveries/s: the engine's pacer never binds; the port's per-workspace one does
 EVENTS_PATH = "/slack/events"
+DRAIN_SECONDS = 10.0  # on stop, how long answers in flight may take to go out
 
 
 def _secret(value: object) -> str | None:
@@ -68,17 +70,17 @@ class SlackBot:
         *,
         engine: NudgeEngine | None = None,
         circles: CircleEngine | None = None,
-        defer_after: float | None = None,
+        defer_after: float = DEFER_AFTER,
+        busy_after: int = BUSY_AFTER,
     ) -> None:
         self.app = app
         self.settings = settings
         self.mode = check_settings(settings)
-        self.frontend = (
-            SlackFrontend(app, settings)
-            if defer_after is None
-            else SlackFrontend(app, settings, defer_after=defer_after)
+        self.connections = Connections()  # one HTTP session for all of Slack's Web API and response_urls
+        self.frontend = SlackFrontend(
+            app, settings, defer_after=defer_after, busy_after=busy_after, connections=self.connections
         )
-        self.workspaces = Workspaces(app, settings, _secret(settings.slack_bot_token))
+        self.workspaces = Workspaces(app, settings, _secret(settings.slack_bot_token), self.connections)
         self.port = SlackDMPort(app, self.workspaces, rate=settings.slack_dm_rate)
         self.channel_port = SlackChannelPort(self.port)
         self.scheduler: NudgeScheduler | None = None
@@ -132,6 +134,7 @@ class SlackBot:
 
     async def start(self) -> None:
         """Check the bot token, connect (Socket Mode) and start the scheduler if this bot owns it."""
+        self.frontend.start()
         if self.workspaces.static_token:
             try:
                 await self.frontend.client.auth_test()
@@ -160,6 +163,8 @@ class SlackBot:
         if self.socket is not None:
             await self.socket.close_async()
             self.socket = None
+        await self.frontend.drain(DRAIN_SECONDS)  # answers already under way still go out
+        await self.connections.close()
         self._stopped.set()
 
     close = stop
