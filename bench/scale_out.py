@@ -13,12 +13,21 @@ nudges, all due within the hour before seeding, are bulk loaded with asyncpg
 (``CREATE DATABASE ... TEMPLATE``), so runs are independent.
 
 Instances. Each is a separate OS process: ``build_app`` (settings, playbooks, store pool) then
-``NudgeEngine(instance="iK", lease=..., concurrency=..., batch=..., rate=1e6)`` under the real
+``NudgeEngine(instance="iK", lease=..., concurrency=..., batch=..., rate=...)`` under the real
 ``NudgeScheduler`` (``start()``: LISTEN, ``recover()``, then ``run_due()``, and its wake-ups:
-at lease expiries, after a claim that found nothing, on the heartbeat). The pacer rate is set
-high so that it never binds: the per-instance bound is ``concurrency`` sends in flight at
-20 ms each (8 / 20 ms = 400 digests/s). The processes are started and connected first; the
-parent then gives them one common start instant.
+at lease expiries, after a claim that found nothing, on the heartbeat). The processes are
+started and connected first; the parent then gives them one common start instant.
+
+Per-instance pacing (``--rate``, default 50 sends/s). Each instance's engine paces its sends
+with its own ``Pacer``, as every front end does: a real instance can send no faster than its
+platform lets one bot token (Discord: 50 requests/s per token; a Slack app's limits are per
+workspace), so scaling out pays when the instances carry different tokens' traffic (many
+servers and workspaces, the case issue 8 is about). 8 sends in flight at 20 ms each keep the
+pacer the only bound. Until 2026-12-03 the rate was 1e6 (pacer never binding, so the bound was
+8 / 20 ms = 400 digests/s = 2,000 nudges/s per instance): 4 such instances need about 4.6 cores
+for the instances and PostgreSQL together (0.58 ms of CPU per nudge), so on this 2-core machine
+that setup measured the machine, not how well the instances share the work.
+``--rate 1e6`` still runs it, and the README quotes both.
 
 Delivery port. ``deliver()`` costs ``await asyncio.sleep(0.02)`` and then appends one JSON line
 (nonce, user, the nudge ids found in the reply's buttons and commands, time, instance) to a
@@ -123,7 +132,7 @@ async def child(args: argparse.Namespace) -> int:
         lease=timedelta(seconds=args.lease),
         concurrency=args.concurrency,
         batch=args.batch,
-        rate=1e6,
+        rate=args.rate,
     )
     sched = NudgeScheduler(engine, settings.heartbeat_seconds)
 
@@ -156,7 +165,15 @@ async def child(args: argparse.Namespace) -> int:
     await sched.shutdown()
     await app.store.close()
     port.close()
-    out = {"delivered": port.count, "cpu": cpu1 - cpu0, "rss": peak_rss_mib(), **claims}
+    out = {
+        "delivered": port.count,
+        "cpu": cpu1 - cpu0,
+        "rss": peak_rss_mib(),
+        "held_back": engine.held_back,
+        "marks_lost": engine.marks_lost,
+        "retried": app.store.db.conflicts_retried,
+        **claims,
+    }
     print("DONE " + json.dumps(out), flush=True)
     return 0
 
@@ -449,7 +466,7 @@ class Progress:
 
 def cmd_tail(url: str, k: int, out: Path, args: argparse.Namespace) -> list[str]:
     return [SCRIPT, "--child", "--url", url, "--instance", f"i{k}", "--out", str(out), "--lease", str(args.lease),
-            "--concurrency", str(args.concurrency), "--batch", str(args.batch)]  # fmt: skip
+            "--concurrency", str(args.concurrency), "--batch", str(args.batch), "--rate", str(args.rate)]  # fmt: skip
 
 
 def summarize_profile(path: Path, top: int = 30) -> str:
@@ -723,6 +740,7 @@ def run_row(r: RunResult, rate1: float | None) -> list[object]:
         f"{claim_s:.1f}",
         f"{max((c['rss'] for c in r.children), default=0):.0f}",
         r.failed_wakes,
+        " / ".join(str(sum(c.get(k, 0) for c in r.children)) for k in ("held_back", "marks_lost", "retried")),
     ]
 
 
@@ -743,6 +761,7 @@ HEAD = [
     "claim s",
     "RSS MiB",
     "failed wake-ups",
+    "held back / marks lost / retried",
 ]
 
 
@@ -778,8 +797,8 @@ async def parent(args: argparse.Namespace) -> int:
             )
             print(
                 f"per instance: NudgeEngine concurrency {args.concurrency}, batch {args.batch} users per claim,"
-                f" lease {args.lease} s, rate 1e6/s (pacer never binds); port: {SEND_COST * 1000:.0f} ms per send"
-                f" -> bound {args.concurrency / SEND_COST:.0f} digests/s per instance\n"
+                f" lease {args.lease} s, pacer {args.rate:g} sends/s; port: {SEND_COST * 1000:.0f} ms per send"
+                f" -> bound {min(args.rate, args.concurrency / SEND_COST):.0f} digests/s per instance\n"
                 f"runs: {runs} per instance count, in turn (1, 2, 4, 1, 2, 4, ...); figures per run, then medians\n",
                 flush=True,
             )
@@ -836,7 +855,10 @@ async def parent(args: argparse.Namespace) -> int:
             " delivered more than once;\ninst CPU s: user+sys of the instance processes over the run; PG CPU s:"
             " the server's processes;\nmachine busy: share of all CPUs used by every process on the machine,"
             " in the 1 s before the run and during it;\nclaims / empty:"
-            " claim_due calls, and those that claimed nothing; claim s: time spent in claim_due, summed"
+            " claim_due calls, and those that claimed nothing; claim s: time spent in claim_due, summed;"
+            "\nheld back: digests not sent because their lease might run out first; marks lost: sent digests whose"
+            " rows a peer had taken over when marked;\nretried: transactions the driver ran again after a deadlock"
+            " or serialisation failure"
         )
         med = {n: statistics.median(x.nudges_per_s for x in results[n]) for n in counts}
         summary = [
@@ -981,6 +1003,12 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=None, help="runs per instance count (default 3, --small 1)")
     ap.add_argument("--concurrency", type=int, default=8, help="NudgeEngine concurrency per instance (default 8)")
     ap.add_argument("--batch", type=int, default=500, help="NudgeEngine batch: users per claim (default 500)")
+    ap.add_argument(
+        "--rate",
+        type=float,
+        default=50.0,
+        help="each instance's pacer, sends/s (default 50: one Discord token's limit; 1e6: never binds, the old setup)",
+    )
     ap.add_argument("--lease", type=int, default=10, help="lease seconds (default 10)")
     ap.add_argument("--no-takeover", action="store_true", help="skip the kill -9 takeover runs")
     ap.add_argument("--takeover-only", action="store_true", help="only the takeover runs")
