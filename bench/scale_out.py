@@ -613,10 +613,14 @@ async def one_run(
                 if slow is not None:
                     longest_takeover = max(longest_takeover, float(slow))
             if victim_rows and first_taken is None:
+                # a peer holds one, or sent one after the kill (a mark the killed process had
+                # already sent to the server can still land after the kill: that is not a take-over)
                 moved = await conn.fetchval(
-                    "SELECT count(*) FROM nudges WHERE id = ANY($1) AND (lease_owner IS DISTINCT FROM $2)",
+                    "SELECT count(*) FROM nudges WHERE id = ANY($1) AND ((lease_owner IS NOT NULL AND"
+                    " lease_owner <> $2) OR (status = 'sent' AND sent_at > $3))",
                     victim_rows,
                     f"i{n_inst - 1}",
+                    datetime.fromtimestamp(t_kill, UTC),
                 )
                 if moved:
                     first_taken = now

@@ -342,3 +342,42 @@ async def test_after_a_lapsed_lease_the_sender_stops_and_the_peer_sends_the_rest
     assert await a_app.store.nudge_counts() == {"sent": 4}
     leased = await a_app.store.db.all("SELECT lease_owner, digest FROM nudges WHERE status <> 'sent'")
     assert leased == []
+
+
+@dataclass
+class TickingPort:
+    """Each send moves the injected clock on by ``tick`` and takes ``pause`` of real time."""
+
+    platform: Platform
+    tick: timedelta
+    pause: float
+
+    async def deliver(self, user: UserRef, reply: Reply, nonce: str) -> None:
+        assert self.platform.clock is not None
+        await self.platform.port("a").deliver(user, reply, nonce)
+        self.platform.clock.advance(self.tick)
+        await asyncio.sleep(self.pause)
+
+
+async def test_a_peer_that_dies_mid_round_is_taken_over_during_the_round_not_after_it(db_url: str) -> None:
+    """b claims three digests and dies; a is in the middle of a round of its own when b's lease
+    runs out. a takes b's digests over then, beside its round (not at its next round), so they
+    arrive before a's own last digest; every digest arrives once."""
+    lease = timedelta(seconds=5)  # a look for expired claims every 0.25 s of real time
+    clock = ManualClock(START)
+    a_app, b_app = await _app(db_url, clock), await _app(db_url, clock)
+    await _seed(a_app, users=23, per_user=1)
+    dead = await b_app.store.claim_due("b", "tokB", START, START + lease, 3, ["test"])
+    assert len({n.digest for n in dead}) == 3
+    platform = Platform(clock=clock)
+    port = TickingPort(platform, tick=timedelta(seconds=1), pause=0.06)
+    engine = NudgeEngine(a_app, {"test": port}, instance="a", lease=lease, rate=100_000, concurrency=1)
+
+    outcome = await engine.run_due()
+
+    assert outcome.delivered == 23
+    order = [a[0] for a in platform.arrivals]
+    assert len(order) == len(set(order)) == 23
+    positions = [order.index(n.digest or "") for n in dead]
+    assert max(positions) < len(order) - 1, f"b's digests came only after a's round: {positions}"
+    assert await a_app.store.nudge_counts() == {"sent": 23}
