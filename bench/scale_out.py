@@ -45,9 +45,17 @@ Takeover. 4 instances; once about a third of the digests are delivered, one inst
 SIGKILL. The rows it had claimed ('sending', owned by it) are read 0.5 s later (nothing else
 can touch them before their lease runs out); the benchmark then reports the time from the kill to
 the first of them being taken over by a peer and to the last of them being sent, against the
-lease. A re-send of a digest the killed process had handed to the port but not yet marked sent
-carries the same nonce (a platform that deduplicates nonces shows it once); it is counted, and
-is not a duplicate in the sense above.
+lease. Its lease left is the latest ``lease_until`` of those rows as last seen before the first
+take-over: a renewal the killed process had already sent can still land at the server after the
+kill (it was waiting for a row lock) and move the lease on, so the lease can end up to one lease
+after the kill. A re-send of a digest the killed process had handed to the port but not yet
+marked sent carries the same nonce (a platform that deduplicates nonces shows it once); it is
+counted, and is not a duplicate in the sense above. With pacing on (the default), the peers send
+the taken-over digests inside their own pacing, beside their own work, so the last of them goes
+out well after the lease: ``--rate 1e6`` measures the take-over itself.
+
+Diagnostics: ``IMGBOT_BENCH_KEEP_LOGS=1`` keeps each instance's log (INFO lines of the engine)
+and deliveries in the cache folder.
 """
 
 from __future__ import annotations
@@ -122,6 +130,10 @@ async def child(args: argparse.Namespace) -> int:
     from bot.scheduler import NudgeScheduler
     from bot.settings import load_settings
 
+    if os.environ.get("IMGBOT_BENCH_KEEP_LOGS"):  # a diagnostic: the engine's own lines in the kept logs
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = load_settings(database_url=args.url, instance_id=args.instance, lease_seconds=args.lease)
     app = await build_app(settings)
     port = RecordingPort(args.out, args.instance)
@@ -624,6 +636,16 @@ async def one_run(
                 )
                 if moved:
                     first_taken = now
+                else:
+                    # the killed process's statements already at the server still run: a lease
+                    # renewal waiting for a row lock can land after the kill and move its lease on
+                    held = await conn.fetchval(
+                        "SELECT max(lease_until) FROM nudges WHERE id = ANY($1) AND lease_owner = $2",
+                        victim_rows,
+                        f"i{n_inst - 1}",
+                    )
+                    if held is not None and takeover is not None:
+                        takeover["lease_left"] = max(takeover["lease_left"], held.timestamp() - t_kill)
             if delivered() < digests and now < deadline:
                 continue
             left = await conn.fetchval("SELECT count(*) FROM nudges WHERE status IN ('pending', 'sending')")
@@ -685,12 +707,15 @@ async def one_run(
     shown = {i for r in first.values() for i in r["ids"]}
     failed_runs, first_error = count_failures([Path(f.name) for f in logs])
     kept = ""
-    if failed_runs or stuck:
+    if failed_runs or stuck or os.environ.get("IMGBOT_BENCH_KEEP_LOGS"):
         keep = CACHE_DIR / "scale-logs"
         keep.mkdir(parents=True, exist_ok=True)
         for f in logs:
             shutil.copy(f.name, keep / Path(f.name).name)
         kept = str(keep)
+        if os.environ.get("IMGBOT_BENCH_KEEP_LOGS"):
+            for p in outs:
+                shutil.copy(p, keep / p.name)
     for p in outs:
         p.unlink(missing_ok=True)
     wall = (last_sent.timestamp() if last_sent else time.time()) - t0
@@ -963,7 +988,8 @@ async def parent(args: argparse.Namespace) -> int:
         )
         print(
             "\n4 instances, i3 gets SIGKILL once a third of the digests are delivered; times after the kill;"
-            "\nits lease left: the latest lease_until of its rows minus the kill; nonce twice (same ids): a digest"
+            "\nits lease left: the latest lease_until of its rows minus the kill (as last seen before a take-over);"
+            " nonce twice (same ids): a digest"
             " re-sent by a peer with its original nonce (one message on a platform that deduplicates nonces);"
             "\nslowest take_over: the longest-running take_over UPDATE seen in pg_stat_activity (sampled each second);"
             "\nids not shown (dedup): due ids in no message a platform keeping the first message per nonce shows"
