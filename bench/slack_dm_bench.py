@@ -15,9 +15,7 @@ before that time. Reported: nudges lost, 429s and early retries, sustained messa
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import itertools
 import sys
 import tempfile
 import time
@@ -27,7 +25,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _common import machine_info, peak_rss_mib, percentile, seed_due_followup, table  # noqa: E402
+from _common import (  # noqa: E402
+    dm_arg_parser,
+    dm_pace,
+    parse_dm_args,
+    print_dm_results,
+    seed_due_followup,
+    sent_failed_pending,
+)
 
 from bot.core.clock import ManualClock  # noqa: E402
 from bot.core.context import App  # noqa: E402
@@ -91,9 +96,7 @@ async def run(n: int, team_rate: float, rate: float | None) -> None:
     posts = [c for c in double.api("chat.postMessage")]
     delivered = [c for c in posts if c.status == 200]
     limited = [c for c in posts if c.status == 429]
-    span = delivered[-1].at - delivered[0].at if len(delivered) > 1 else float("nan")
-    per_s = (len(delivered) - 1) / span if len(delivered) > 1 else float("nan")
-    gaps = [b.at - a.at for a, b in itertools.pairwise(delivered)]
+    span, per_s, gap_cell = dm_pace([c.at for c in delivered])
     users_with_dm = sum(1 for i in range(n) if double.dms(slack_user(i)))
     rows = [
         ("nudges due (one per user, one workspace)", n),
@@ -101,37 +104,22 @@ async def run(n: int, team_rate: float, rate: float | None) -> None:
         ("bot's pacing IMGBOT_SLACK_DM_RATE (/s)", f"{settings.slack_dm_rate:g}"),
         ("users with their DM", users_with_dm),
         ("nudges lost (not sent)", n - counts.get("sent", 0)),
-        (
-            "nudges sent / failed / pending",
-            f"{counts.get('sent', 0)} / {counts.get('failed', 0)} / "
-            f"{counts.get('pending', 0) + counts.get('sending', 0)}",
-        ),
+        ("nudges sent / failed / pending", sent_failed_pending(counts)),
         ("HTTP 429s", len(limited)),
         ("retries before Retry-After (early)", len(double.early_retries)),
         ("first to last DM (s)", f"{span:.1f}"),
         ("sustained DMs/s", f"{per_s:.1f}"),
         ("DMs/s as % of what the double allows", f"{100 * per_s / team_rate:.1f}%"),
         ("conversations.open requests", len(double.api("conversations.open"))),
-        (
-            "gap between DMs p50 / p99 / max (ms)",
-            " / ".join(f"{1000 * v:.1f}" for v in (percentile(gaps, 50), percentile(gaps, 99), max(gaps, default=0))),
-        ),
-        ("seeding the database (s)", f"{seed_s:.1f}"),
-        ("peak RSS (MiB)", f"{peak_rss_mib():.0f}"),
+        ("gap between DMs p50 / p99 / max (ms)", gap_cell),
     ]
-    print(machine_info())
-    print(table(["Slack DM benchmark", "value"], rows))
+    print_dm_results("Slack DM benchmark", rows, seed_s)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--nudges", type=int, default=10_000, help="due nudges, one per user (default 10000)")
+    parser = dm_arg_parser(__doc__, small=300, rate_help="IMGBOT_SLACK_DM_RATE (default: the double's rate)")
     parser.add_argument("--team-rate", type=float, default=50.0, help="the double's messages/s per workspace")
-    parser.add_argument("--rate", type=float, help="IMGBOT_SLACK_DM_RATE (default: the double's rate)")
-    parser.add_argument("--small", action="store_true", help="a smoke run: 300 nudges")
-    args = parser.parse_args()
-    if args.small:
-        args.nudges = 300
+    args = parse_dm_args(parser)
     asyncio.run(run(args.nudges, args.team_rate, args.rate))
 
 
