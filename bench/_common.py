@@ -7,6 +7,7 @@ Importing it also puts the repository root on sys.path, so ``tests.pgcluster`` c
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import platform
 import sqlite3
@@ -198,3 +199,47 @@ async def seed_due_followup(store: Any, ref: Any, i: int, now: datetime) -> int:
     )
     await store.put_nudge(uid, NudgeKind.FOLLOWUP, str(contact.id), now, now)
     return uid
+
+
+# --------------------------------------------------------------------------- the DM benchmarks' shared parts
+
+
+def dm_arg_parser(doc: str, *, small: int, rate_help: str) -> argparse.ArgumentParser:
+    """The options both DM benchmarks take (``--nudges``, ``--rate``, ``--small``); each adds its own,
+    then reads them with :func:`parse_dm_args`."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--nudges", type=int, default=10_000, help="due nudges, one per user (default 10000)")
+    parser.add_argument("--rate", type=float, help=rate_help)
+    parser.add_argument("--small", action="store_true", help=f"a smoke run: {small} nudges")
+    parser.set_defaults(small_nudges=small)
+    return parser
+
+
+def parse_dm_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    args = parser.parse_args()
+    if args.small:
+        args.nudges = args.small_nudges
+    return args
+
+
+def dm_pace(times: Sequence[float]) -> tuple[float, float, str]:
+    """From the times of the delivered DMs: first to last (s), DMs per second over that span, and
+    the "gap between DMs p50 / p99 / max (ms)" cell."""
+    span = times[-1] - times[0] if len(times) > 1 else float("nan")
+    per_s = (len(times) - 1) / span if len(times) > 1 else float("nan")
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    cell = " / ".join(f"{1000 * v:.1f}" for v in (percentile(gaps, 50), percentile(gaps, 99), max(gaps, default=0)))
+    return span, per_s, cell
+
+
+def sent_failed_pending(counts: dict[str, int]) -> str:
+    return (
+        f"{counts.get('sent', 0)} / {counts.get('failed', 0)} / {counts.get('pending', 0) + counts.get('sending', 0)}"
+    )
+
+
+def print_dm_results(title: str, rows: list[tuple[str, object]], seed_s: float) -> None:
+    """The results table of a DM benchmark, after the machine line, with seeding time and peak RSS."""
+    rows = [*rows, ("seeding the database (s)", f"{seed_s:.1f}"), ("peak RSS (MiB)", f"{peak_rss_mib():.0f}")]
+    print(machine_info())
+    print(table([title, "value"], rows))

@@ -16,10 +16,8 @@ starts with no known channels, so every user first costs a "create DM" request.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import itertools
 import sys
 import tempfile
 import time
@@ -30,7 +28,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _common import machine_info, peak_rss_mib, percentile, seed_due_followup, table  # noqa: E402
+from _common import (  # noqa: E402
+    dm_arg_parser,
+    dm_pace,
+    parse_dm_args,
+    print_dm_results,
+    seed_due_followup,
+    sent_failed_pending,
+)
 
 from bot.core.clock import ManualClock  # noqa: E402
 from bot.core.context import App  # noqa: E402
@@ -122,9 +127,7 @@ async def run(n: int, rate: float | None, limit: int, cold: bool) -> None:
     sends = [c for c in api if c.method == "POST" and c.path.startswith("/channels/")]
     delivered = [c for c in sends if c.status == 200]
     dm_window = [c for c in api if delivered and delivered[0].at <= c.at <= delivered[-1].at]
-    span = delivered[-1].at - delivered[0].at if len(delivered) > 1 else float("nan")
-    dms_per_s = (len(delivered) - 1) / span if len(delivered) > 1 else float("nan")
-    gaps = [b.at - a.at for a, b in itertools.pairwise(delivered)]
+    span, dms_per_s, gap_cell = dm_pace([c.at for c in delivered])
     too_many = sum(1 for c in double.calls if c.status == 429)
     rows = [
         ("nudges due", n),
@@ -132,11 +135,7 @@ async def run(n: int, rate: float | None, limit: int, cold: bool) -> None:
         ("pacing (dm_rate, requests/s)", f"{settings.dm_rate:g}"),
         ("double's global limit (requests/s)", limit),
         ("DMs delivered", len(delivered)),
-        (
-            "nudges sent / failed / pending",
-            f"{counts.get('sent', 0)} / {counts.get('failed', 0)} / "
-            f"{counts.get('pending', 0) + counts.get('sending', 0)}",
-        ),
+        ("nudges sent / failed / pending", sent_failed_pending(counts)),
         ("first to last DM (s)", f"{span:.1f}"),
         ("sustained DMs/s", f"{dms_per_s:.1f}"),
         ("sustained requests/s", f"{(len(dm_window) - 1) / span:.1f}" if len(delivered) > 1 else "nan"),
@@ -147,27 +146,16 @@ async def run(n: int, rate: float | None, limit: int, cold: bool) -> None:
             f"{busiest_second([c.at for c in api])} / {busiest_second([c.at for c in sends])}",
         ),
         ("create-DM requests", double.count("POST", r"/users/@me/channels")),
-        (
-            "gap between DMs p50 / p99 / max (ms)",
-            " / ".join(f"{1000 * v:.1f}" for v in (percentile(gaps, 50), percentile(gaps, 99), max(gaps, default=0))),
-        ),
-        ("seeding the database (s)", f"{seed_s:.1f}"),
-        ("peak RSS (MiB)", f"{peak_rss_mib():.0f}"),
+        ("gap between DMs p50 / p99 / max (ms)", gap_cell),
     ]
-    print(machine_info())
-    print(table(["Discord DM benchmark", "value"], rows))
+    print_dm_results("Discord DM benchmark", rows, seed_s)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--nudges", type=int, default=10_000, help="due nudges, one per user (default 10000)")
-    parser.add_argument("--rate", type=float, help="IMGBOT_DM_RATE for the run (default: the setting's default)")
+    parser = dm_arg_parser(__doc__, small=200, rate_help="IMGBOT_DM_RATE for the run (default: the setting's default)")
     parser.add_argument("--limit", type=int, default=50, help="the double's global requests/s (default 50)")
     parser.add_argument("--cold", action="store_true", help="no DM channel known in advance")
-    parser.add_argument("--small", action="store_true", help="a smoke run: 200 nudges")
-    args = parser.parse_args()
-    if args.small:
-        args.nudges = 200
+    args = parse_dm_args(parser)
     asyncio.run(run(args.nudges, args.rate, args.limit, args.cold))
 
 

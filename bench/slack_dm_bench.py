@@ -17,9 +17,7 @@ the double per DM.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import itertools
 import json
 import os
 import sys
@@ -32,7 +30,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _common import machine_info, peak_rss_mib, percentile, seed_due_followup, table  # noqa: E402
+from _common import (  # noqa: E402
+    dm_arg_parser,
+    dm_pace,
+    parse_dm_args,
+    print_dm_results,
+    seed_due_followup,
+    sent_failed_pending,
+)
 from _slack_double import slack_user  # noqa: E402
 
 from bot.core.clock import ManualClock  # noqa: E402
@@ -116,9 +121,7 @@ async def run(n: int, team_rate: float, rate: float | None) -> None:
     posts = [(at, status) for at, status in report["posts"]]
     delivered = [at for at, status in posts if status == 200]
     limited = [at for at, status in posts if status == 429]
-    span = delivered[-1] - delivered[0] if len(delivered) > 1 else float("nan")
-    per_s = (len(delivered) - 1) / span if len(delivered) > 1 else float("nan")
-    gaps = [b - a for a, b in itertools.pairwise(delivered)]
+    span, per_s, gap_cell = dm_pace(delivered)
     sent = counts.get("sent", 0)
     rows = [
         ("nudges due (one per user, one workspace)", n),
@@ -126,38 +129,24 @@ async def run(n: int, team_rate: float, rate: float | None) -> None:
         ("bot's pacing IMGBOT_SLACK_DM_RATE (/s)", f"{settings.slack_dm_rate:g}"),
         ("users with their DM", report["users_with_dm"]),
         ("nudges lost (not sent)", n - sent),
-        (
-            "nudges sent / failed / pending",
-            f"{sent} / {counts.get('failed', 0)} / {counts.get('pending', 0) + counts.get('sending', 0)}",
-        ),
+        ("nudges sent / failed / pending", sent_failed_pending(counts)),
         ("HTTP 429s", len(limited)),
         ("retries before Retry-After (early)", report["early_retries"]),
         ("first to last DM (s)", f"{span:.1f}"),
         ("sustained DMs/s", f"{per_s:.1f}"),
         ("DMs/s as % of what the double allows", f"{100 * per_s / team_rate:.1f}%"),
         ("conversations.open requests", report["conversations_open"]),
-        (
-            "gap between DMs p50 / p99 / max (ms)",
-            " / ".join(f"{1000 * v:.1f}" for v in (percentile(gaps, 50), percentile(gaps, 99), max(gaps, default=0))),
-        ),
+        ("gap between DMs p50 / p99 / max (ms)", gap_cell),
         ("bot CPU per DM (ms; its process, while delivering)", f"{1000 * bot_cpu / max(1, sent):.2f}"),
         ("double CPU per DM (ms; its own process)", f"{1000 * report['cpu_s'] / max(1, sent):.2f}"),
-        ("seeding the database (s)", f"{seed_s:.1f}"),
-        ("peak RSS of the bot's process (MiB)", f"{peak_rss_mib():.0f}"),
     ]
-    print(machine_info())
-    print(table(["Slack DM benchmark", "value"], rows))
+    print_dm_results("Slack DM benchmark", rows, seed_s)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--nudges", type=int, default=10_000, help="due nudges, one per user (default 10000)")
+    parser = dm_arg_parser(__doc__, small=300, rate_help="IMGBOT_SLACK_DM_RATE (default: the double's rate)")
     parser.add_argument("--team-rate", type=float, default=50.0, help="the double's messages/s per workspace")
-    parser.add_argument("--rate", type=float, help="IMGBOT_SLACK_DM_RATE (default: the double's rate)")
-    parser.add_argument("--small", action="store_true", help="a smoke run: 300 nudges")
-    args = parser.parse_args()
-    if args.small:
-        args.nudges = 300
+    args = parse_dm_args(parser)
     asyncio.run(run(args.nudges, args.team_rate, args.rate))
 
 

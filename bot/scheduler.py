@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 # When due rows exist but none could be claimed (a peer holds them at this instant), look
 # again after this long instead of at once.
 RETRY_CLAIM = timedelta(seconds=1)
+# At shutdown, how long a wake-up already running may take to finish before APScheduler stops.
+WAKE_GRACE_SECONDS = 5.0
 
 
 class Duty(Protocol):
@@ -55,6 +57,7 @@ class NudgeScheduler:
             },
         )
         self._tasks: set[asyncio.Task[None]] = set()
+        self._waking: set[asyncio.Task[object]] = set()  # wake-ups running now
         self.next_wake: datetime | None = None
         self._progress = False
 
@@ -111,6 +114,16 @@ class NudgeScheduler:
         task.add_done_callback(self._tasks.discard)
 
     async def _wake(self) -> None:
+        me = asyncio.current_task()
+        if me is not None:
+            self._waking.add(me)
+        try:
+            await self._wake_loop()
+        finally:
+            if me is not None:
+                self._waking.discard(me)
+
+    async def _wake_loop(self) -> None:
         while True:
             try:
                 # duties first: a circle post may owe DMs, which the nudge engine then sends at once
@@ -135,6 +148,12 @@ class NudgeScheduler:
             await d.drain()
         released = await self.engine.drain()
         if self.scheduler.running:
+            # no new wake-ups; one already running (the heartbeat's, say) finishes first: APScheduler's
+            # shutdown would cancel it in the middle of a query, and log that as an error
+            self.scheduler.pause()
+            running = [t for t in self._waking if t is not asyncio.current_task()]
+            if running:
+                await asyncio.wait(running, timeout=WAKE_GRACE_SECONDS)
             self.scheduler.shutdown(wait=False)
         for t in list(self._tasks):
             t.cancel()

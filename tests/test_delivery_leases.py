@@ -12,7 +12,7 @@ from pathlib import Path
 from bot.core.clock import ManualClock
 from bot.core.context import App
 from bot.core.models import Contact, ContactState, NudgeKind, UserRef
-from bot.core.nudges import DeliveryError, NudgeEngine
+from bot.core.nudges import DeliveryError, NudgeEngine, Outcome
 from bot.core.reply import Reply
 from bot.runtime import build_app
 from bot.scheduler import NudgeScheduler
@@ -275,3 +275,118 @@ async def test_a_claim_spanning_several_read_windows_is_delivered_and_recorded_d
     (retry_a, retry_b) = await store.open_nudges(uids[5])
     assert retry_a.attempts == retry_b.attempts == 1 and retry_a.deliver_at > START
     assert {n.ref for n in await store.user_nudges(uids[100]) if n.status == "sent"} == {str(kept.id)}
+
+
+# ------------------------------------------------------------------ a lease must outlast the send and its mark
+
+
+@dataclass
+class SlowPort:
+    """A port whose every send takes ``cost`` on the injected clock, and which can let a peer run
+    (``during``: its run_due) while send number ``at`` is in flight."""
+
+    platform: Platform
+    cost: timedelta
+    during: NudgeEngine | None = None
+    at: int = 0
+    sent: int = 0
+    peer_outcomes: list[Outcome] = field(default_factory=list)
+
+    async def deliver(self, user: UserRef, reply: Reply, nonce: str) -> None:
+        assert self.platform.clock is not None
+        self.sent += 1
+        await self.platform.port("a").deliver(user, reply, nonce)
+        self.platform.clock.advance(self.cost)
+        if self.during is not None and self.sent == self.at:
+            self.peer_outcomes.append(await self.during.run_due())
+
+
+async def test_a_send_near_the_end_of_its_lease_renews_it_first_so_no_peer_takes_the_digest_over(db_url: str) -> None:
+    """Sends of 25 s each against a 60 s lease, no background renewal (it waits on the real
+    clock): the third send would finish past the lease, so the engine renews before it. A peer
+    running during that send finds nothing to take over, not even the digests already sent
+    whose marks still wait in the batch; each digest arrives once."""
+    clock = ManualClock(START)
+    a_app, b_app = await _app(db_url, clock), await _app(db_url, clock)
+    await _seed(a_app, users=4, per_user=1)
+    platform = Platform(clock=clock)
+    peer = NudgeEngine(b_app, {"test": platform.port("b")}, instance="b", lease=LEASE, rate=100_000)
+    port = SlowPort(platform, cost=timedelta(seconds=25), during=peer, at=3)
+    engine = NudgeEngine(a_app, {"test": port}, instance="a", lease=LEASE, rate=100_000, concurrency=1)
+    assert engine.lease_margin == timedelta(seconds=20)
+
+    outcome = await engine.run_due()
+
+    assert outcome.delivered == 4 and engine.held_back == 0 and engine.marks_lost == 0
+    assert [o.delivered for o in port.peer_outcomes] == [0]
+    nonces = Counter(a[0] for a in platform.arrivals)
+    assert len(nonces) == 4 and set(nonces.values()) == {1}
+    assert await a_app.store.nudge_counts() == {"sent": 4}
+
+
+async def test_after_a_lapsed_lease_the_sender_stops_and_the_peer_sends_the_rest_once(db_url: str) -> None:
+    """The first send takes longer than the whole lease, and a peer takes every digest over
+    meanwhile. The first instance then sends nothing more (the peer has them), its sent mark
+    finds the row gone and counts it, and every nudge ends sent under its own nonce; only the
+    digest that was in flight at the lapse arrives twice, under one nonce."""
+    clock = ManualClock(START)
+    a_app, b_app = await _app(db_url, clock), await _app(db_url, clock)
+    await _seed(a_app, users=4, per_user=1)
+    platform = Platform(clock=clock)
+    peer = NudgeEngine(b_app, {"test": platform.port("b")}, instance="b", lease=LEASE, rate=100_000)
+    port = SlowPort(platform, cost=LEASE + timedelta(seconds=1), during=peer, at=1)
+    engine = NudgeEngine(a_app, {"test": port}, instance="a", lease=LEASE, rate=100_000, concurrency=1)
+
+    outcome = await engine.run_due()
+
+    assert port.sent == 1 and outcome.delivered == 1 and outcome.deferred == 3
+    assert engine.held_back == 3 and engine.marks_lost == 1
+    assert [o.delivered for o in port.peer_outcomes] == [4]
+    nonces = Counter(a[0] for a in platform.arrivals)
+    assert len(nonces) == 4 and sorted(nonces.values()) == [1, 1, 1, 2]
+    ids_by_nonce: dict[str, set[tuple[int, ...]]] = {}
+    for nonce, _user, ids, _at in platform.arrivals:
+        ids_by_nonce.setdefault(nonce, set()).add(ids)
+    assert all(len(v) == 1 for v in ids_by_nonce.values())  # a re-send carries the same nudges
+    assert await a_app.store.nudge_counts() == {"sent": 4}
+    leased = await a_app.store.db.all("SELECT lease_owner, digest FROM nudges WHERE status <> 'sent'")
+    assert leased == []
+
+
+@dataclass
+class TickingPort:
+    """Each send moves the injected clock on by ``tick`` and takes ``pause`` of real time."""
+
+    platform: Platform
+    tick: timedelta
+    pause: float
+
+    async def deliver(self, user: UserRef, reply: Reply, nonce: str) -> None:
+        assert self.platform.clock is not None
+        await self.platform.port("a").deliver(user, reply, nonce)
+        self.platform.clock.advance(self.tick)
+        await asyncio.sleep(self.pause)
+
+
+async def test_a_peer_that_dies_mid_round_is_taken_over_during_the_round_not_after_it(db_url: str) -> None:
+    """b claims three digests and dies; a is in the middle of a round of its own when b's lease
+    runs out. a takes b's digests over then, beside its round (not at its next round), so they
+    arrive before a's own last digest; every digest arrives once."""
+    lease = timedelta(seconds=5)  # a look for expired claims every 0.25 s of real time
+    clock = ManualClock(START)
+    a_app, b_app = await _app(db_url, clock), await _app(db_url, clock)
+    await _seed(a_app, users=23, per_user=1)
+    dead = await b_app.store.claim_due("b", "tokB", START, START + lease, 3, ["test"])
+    assert len({n.digest for n in dead}) == 3
+    platform = Platform(clock=clock)
+    port = TickingPort(platform, tick=timedelta(seconds=1), pause=0.06)
+    engine = NudgeEngine(a_app, {"test": port}, instance="a", lease=lease, rate=100_000, concurrency=1)
+
+    outcome = await engine.run_due()
+
+    assert outcome.delivered == 23
+    order = [a[0] for a in platform.arrivals]
+    assert len(order) == len(set(order)) == 23
+    positions = [order.index(n.digest or "") for n in dead]
+    assert max(positions) < len(order) - 1, f"b's digests came only after a's round: {positions}"
+    assert await a_app.store.nudge_counts() == {"sent": 23}

@@ -4,11 +4,14 @@ server restart or failover). Each is one line, nothing stored is lost, and the b
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
 
 from bot.core.clock import ManualClock
+from bot.core.models import NudgeKind, UserRef
+from bot.store import open_store
 from tests.helpers import START, Transcript
 from tests.test_privacy import _app
 
@@ -102,3 +105,43 @@ async def test_cut_connections_and_a_read_only_database_are_one_line_each_and_lo
     assert "Added #2 Dr After" in out, out
     listed = await me.say("/contact list")
     assert "Dr Before" in listed and "Dr After" in listed and "Dr During" not in listed
+
+
+async def test_a_statement_chosen_as_a_deadlocks_victim_is_run_again_by_the_driver_and_wins(pg_url: str) -> None:
+    """A real deadlock: another session holds a digest's second row and then asks for its first,
+    while the store's batched sent mark holds the first (rows are locked in id order) and waits
+    for the second. PostgreSQL aborts the mark (the other session waits 10 s before it looks for
+    deadlocks, the store's 1 s); the driver runs it again once the other session commits, and
+    the mark is written."""
+    store = await open_store(pg_url)
+    other = await asyncpg.connect(pg_url)
+    try:
+        uid = await store.ensure_user(UserRef("test", "amal"), START)
+        await store.put_nudge(uid, NudgeKind.FOLLOWUP, "1", START, START)
+        await store.put_nudge(uid, NudgeKind.FOLLOWUP, "2", START, START)
+        claimed = await store.claim_due("a", "tok", START, START + timedelta(minutes=1), 10, ["test"])
+        first, second = sorted(n.id for n in claimed)
+        digest = claimed[0].digest or ""
+        assert await other.fetchval("SHOW deadlock_timeout") != "10s"
+        await other.execute("SET deadlock_timeout = '10s'")  # so the store's side is the victim
+        tx = other.transaction()
+        await tx.start()
+        await other.execute("UPDATE nudges SET attempts = attempts + 1 WHERE id = $1", second)
+        mark = asyncio.create_task(store.mark_sent_many([(digest, START)], owner="a"))
+        for _ in range(200):  # until the mark waits for the second row's lock
+            if await other.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'"):
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the sent mark never waited for the row lock")
+        # the opposite order: a deadlock, which PostgreSQL breaks by aborting the mark
+        await other.execute("UPDATE nudges SET attempts = attempts + 1 WHERE id = $1", first)
+        assert not mark.done() or mark.exception() is None
+        await tx.commit()
+        assert await asyncio.wait_for(mark, 10) == {digest}
+        assert store.db.conflicts_retried == 1
+        rows = await other.fetch("SELECT status, attempts FROM nudges ORDER BY id")
+        assert [tuple(r) for r in rows] == [("sent", 1), ("sent", 1)]  # both sides' changes kept
+    finally:
+        await other.close()
+        await store.close()

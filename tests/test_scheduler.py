@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 from apscheduler.jobstores.memory import MemoryJobStore
 
 from bot.core.clock import ManualClock
@@ -79,3 +80,46 @@ async def test_a_command_that_adds_work_re_arms_the_wake_job_through_the_store(a
         assert sched.scheduler.get_job("wake") is not None
     finally:
         await sched.shutdown()
+
+
+class _SlowDuty:
+    """A duty whose next due time takes until ``gate`` opens, once ``block`` is set."""
+
+    def __init__(self) -> None:
+        self.block = False
+        self.entered = asyncio.Event()
+        self.gate = asyncio.Event()
+        self.finished = 0
+
+    async def next_due(self) -> datetime | None:
+        if self.block:
+            self.entered.set()
+            await self.gate.wait()
+            self.finished += 1
+        return None
+
+    async def run_due(self) -> int:
+        return 0
+
+    async def drain(self) -> int:
+        return 0
+
+
+async def test_shutdown_lets_a_running_wake_up_finish_rather_than_cancel_it(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The heartbeat's wake-up is in the middle of a query when the process is told to stop:
+    shutdown waits for it (APScheduler's own shutdown cancelled it, and logged an error)."""
+    duty = _SlowDuty()
+    sched = NudgeScheduler(NudgeEngine(app, {"console": RecordingPort()}, rate=1000), 3600, duties=[duty])
+    await sched.start()
+    duty.block = True
+    sched.scheduler.modify_job("heartbeat", next_run_time=datetime.now(UTC))
+    await asyncio.wait_for(duty.entered.wait(), 5)
+    stopping = asyncio.create_task(sched.shutdown())
+    await asyncio.sleep(0.05)
+    assert not stopping.done()  # waiting for the wake-up
+    duty.gate.set()
+    await asyncio.wait_for(stopping, 5)
+    assert duty.finished == 1
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]

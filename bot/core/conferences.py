@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-
-from icalendar import Event
+from typing import TYPE_CHECKING
 
 from bot.core import planner
 from bot.core.dates import fmt_date
@@ -23,6 +22,9 @@ from bot.core.playbooks.loader import PlaybookLibrary
 from bot.core.playbooks.schema import ConferencePlanRules, Situation
 from bot.core.ports import Store
 from bot.core.reply import Reply
+
+if TYPE_CHECKING:
+    from icalendar import Event
 
 MAX_DAYS = 14
 MAX_PLANS = 50
@@ -161,6 +163,8 @@ def step_reply(
 
 def ics_events(library: PlaybookLibrary, plans: list[ConferencePlan], now: datetime) -> list[Event]:
     """The plans as calendar events: the preparation day, the meeting itself and the follow-up window."""
+    from icalendar import Event  # here, not at import: it costs start-up time
+
     out: list[Event] = []
     for plan in plans:
         rules = rules_for(library, plan)

@@ -141,10 +141,14 @@ def after_quiet_hours(when: datetime, tz: ZoneInfo, start: time, end: time) -> d
     return max(release, when)
 
 
+@lru_cache(maxsize=4096)
 def fmt_date(d: date) -> str:
+    # cached: every digest shows several dates, and strftime is slow (a datetime is a date too,
+    # and hashes apart from its date, so it is cached as itself and formats the same)
     return f"{d.strftime('%a')} {d.day} {d.strftime('%b %Y')}"
 
 
+@lru_cache(maxsize=1024)
 def fmt_month(month: str) -> str:
     y, m = (int(x) for x in month.split("-"))
     return date(y, m, 1).strftime("%B %Y")

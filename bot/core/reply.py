@@ -146,11 +146,15 @@ class Reply:
                     blocks.append(ListBlock(tuple(fn(i) for i in items), opt(heading), ordered))
                 case ScriptBlock(text=text, heading=heading, subject=subject):
                     blocks.append(ScriptBlock(fn(text) if scripts else text, opt(heading), opt(subject)))
+        actions = []
+        for a in self.actions:  # (Action is frozen: one left as it is needs no copy, and replace() is slow)
+            label = fn(a.label)
+            actions.append(a if label == a.label else replace(a, label=label))
         return replace(
             self,
             title=fn(self.title),
             blocks=blocks,
-            actions=[replace(a, label=fn(a.label)) for a in self.actions],
+            actions=actions,
             attachments=list(self.attachments),
             footer=opt(self.footer),
         )

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-
-from icalendar import Calendar, Event
+from typing import TYPE_CHECKING
 
 from bot.core.dates import add_months
 from bot.core.playbooks.loader import TrackView
 from bot.core.playbooks.schema import MILESTONE_LABEL, Milestone, Phase, Task
 from bot.core.registry import month_to_date
+
+if TYPE_CHECKING:  # icalendar is imported where a calendar is made: it costs start-up time otherwise
+    from icalendar import Event
 
 
 class PhaseState(StrEnum):
@@ -128,6 +130,8 @@ def to_ics(
     keys: list[KeyDate] | None = None,
     extra: list[Event] | None = None,
 ) -> bytes:
+    from icalendar import Calendar, Event
+
     cal = Calendar()
     cal.add("prodid", "-//IMG Peer Bot//Networking timeline//EN")
     cal.add("version", "2.0")

@@ -8,6 +8,7 @@ greeting needs a title and a last name ("Dear Dr. Lee"), not the full name.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from bot.core.models import UsStatus, Visa
 
@@ -128,6 +129,7 @@ def _word(token: str) -> str:
     return token.lower().replace(".", "")
 
 
+@lru_cache(maxsize=4096)  # a pure function, called for every follow-up of every digest
 def split_name(full: str) -> tuple[str | None, str | None, bool]:
     """(title, last name, has a doctor's credential) from a name as the user typed it."""
     credentials = _DOCTOR_CREDENTIALS | _OTHER_CREDENTIALS

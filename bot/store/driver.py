@@ -13,6 +13,13 @@ while other tasks (other commands, nudge delivery) use other connections.
 
 Nothing here is a process-wide lock: SQLite serialises writers itself (``BEGIN
 IMMEDIATE`` with a busy timeout), PostgreSQL with row locks.
+
+On PostgreSQL a transaction can be chosen as a deadlock's victim (SQLSTATE 40P01) or fail to
+serialise (40001); nothing it did is kept, so it is simply run again. The driver does that, not
+the call sites: a statement run on its own (:meth:`Driver.one`, ``all``, ``execute``, ``many``)
+and a body passed to :meth:`Driver.transact` are retried up to ``CONFLICT_ATTEMPTS`` times in
+all, after a short random pause. A body written as ``async with driver.transaction():`` cannot
+be re-run from here; its error reaches the caller as one line (a user's command: "try again").
 """
 
 from __future__ import annotations
@@ -23,13 +30,14 @@ import contextvars
 import errno
 import logging
 import os
+import random
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import aiosqlite
 
@@ -42,6 +50,14 @@ Row = Sequence[Any]
 
 _TS = "%Y-%m-%d %H:%M:%S"
 NOTIFY_CHANNEL = "imgbot_nudges"
+T = TypeVar("T")
+
+# A transaction that loses a deadlock or a serialisation check is run again, this many times in all;
+# before try k (k >= 2) it waits a random time up to CONFLICT_PAUSE * 2**(k-2) seconds, so the two
+# sides of a deadlock do not meet again in step.
+CONFLICT_ATTEMPTS = 5
+CONFLICT_PAUSE = 0.05
+CONFLICT_STATES = ("40P01", "40001")  # deadlock_detected, serialization_failure
 
 
 def as_dt(value: object) -> datetime | None:
@@ -123,6 +139,7 @@ class Driver:
     remote_notify = False
 
     def __init__(self) -> None:
+        self.conflicts_retried = 0  # transactions run again after a deadlock or serialisation failure
         self._current: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
             f"imgbot_tx_{id(self)}", default=None
         )
@@ -146,6 +163,52 @@ class Driver:
 
     async def listen(self) -> None:
         """Start hearing other instances' notifications (PostgreSQL LISTEN); a no-op on SQLite."""
+
+    def is_conflict(self, exc: BaseException) -> bool:
+        """Whether ``exc`` ended a transaction that may simply be run again (PostgreSQL: a
+        deadlock's victim, a serialisation failure). SQLite has neither: writers queue."""
+        return False
+
+    async def _retry_pause(self, attempt: int, exc: BaseException, what: str) -> None:
+        self.conflicts_retried += 1
+        pause = random.uniform(0, CONFLICT_PAUSE * 2 ** (attempt - 1))
+        log.info("%s lost a lock conflict (%s); running it again in %.0f ms", what, _state(exc), pause * 1000)
+        await asyncio.sleep(pause)
+
+    async def transact(self, body: Callable[[Connection], Awaitable[T]]) -> T:
+        """``body(conn)`` in one transaction, run again if it loses a deadlock or a serialisation
+        check (see the module's docstring). Inside another transaction it joins it, and the
+        outermost one decides: nothing can be retried from the middle of a transaction."""
+        if self._current.get() is not None:
+            async with self.transaction() as conn:
+                return await body(conn)
+        attempt = 1
+        while True:
+            try:
+                async with self.transaction() as conn:
+                    return await body(conn)
+            except Exception as exc:
+                if attempt >= CONFLICT_ATTEMPTS or not self.is_conflict(exc):
+                    raise
+                await self._retry_pause(attempt, exc, "a transaction")
+                attempt += 1
+
+    async def _statement(self, run: Callable[[Connection], Awaitable[T]]) -> T:
+        """One statement: on the current transaction's connection, else on its own (its own
+        transaction, retried like :meth:`transact`)."""
+        current = self._current.get()
+        if current is not None:
+            return await run(current)
+        attempt = 1
+        while True:
+            try:
+                async with self._acquire() as conn:
+                    return await run(conn)
+            except Exception as exc:
+                if attempt >= CONFLICT_ATTEMPTS or not self.is_conflict(exc):
+                    raise
+                await self._retry_pause(attempt, exc, "a statement")
+                attempt += 1
 
     # -- what feature stores use
     @asynccontextmanager
@@ -196,23 +259,22 @@ class Driver:
             yield conn
 
     async def one(self, sql: str, args: Iterable[object] = ()) -> Row | None:
-        async with self.connection() as c:
-            return await c.one(sql, args)
+        args = tuple(args)
+        return await self._statement(lambda c: c.one(sql, args))
 
     async def all(self, sql: str, args: Iterable[object] = ()) -> list[Row]:
-        async with self.connection() as c:
-            return await c.all(sql, args)
+        args = tuple(args)
+        return await self._statement(lambda c: c.all(sql, args))
 
     async def execute(self, sql: str, args: Iterable[object] = ()) -> int:
-        async with self.connection() as c:
-            return await c.execute(sql, args)
+        args = tuple(args)
+        return await self._statement(lambda c: c.execute(sql, args))
 
     async def many(self, sql: str, rows: Iterable[Iterable[object]]) -> None:
-        rows = list(rows)
-        if not rows:
+        batch = [tuple(r) for r in rows]
+        if not batch:
             return
-        async with self.transaction() as c:
-            await c.many(sql, rows)
+        await self.transact(lambda c: c.many(sql, batch))
 
     def work_changed(self) -> None:
         """Say that owed work moved earlier: peers and local listeners re-read the next due time.
@@ -490,6 +552,19 @@ def pg_fault(exc: BaseException, where: str) -> StorageError | None:
     return None
 
 
+def _state(exc: BaseException) -> str:
+    """The SQLSTATE of ``exc`` or of the database error it was raised from ('' if none)."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            break
+        state = str(getattr(seen, "sqlstate", "") or "")
+        if state:
+            return state
+        seen = seen.__cause__
+    return ""
+
+
 def _lost(where: str) -> str:
     return (
         f"the connection to the database at {where} was lost; anything not yet saved was rolled back: "
@@ -594,6 +669,9 @@ class PostgresDriver(Driver):
             return
         self._listener = await asyncpg.connect(self.dsn)
         await self._listener.add_listener(NOTIFY_CHANNEL, self._heard)
+
+    def is_conflict(self, exc: BaseException) -> bool:
+        return _state(exc) in CONFLICT_STATES
 
     def _heard(self, *_args: object) -> None:
         self._tell_listeners()

@@ -6,6 +6,16 @@ message nonce). Every later step is guarded by the digest id, so a row re-planne
 flight, or taken over by a peer, is never marked by a sender that no longer holds it.
 On PostgreSQL the claim locks the users it takes ``FOR UPDATE SKIP LOCKED``: two instances
 claiming at once take different users, and one user's due rows go out as one digest.
+
+Lock order (PostgreSQL). A statement that changes several nudge rows locks them in id order
+first (``id IN (SELECT id ... ORDER BY id FOR UPDATE)``), and a claim or take-over locks users
+(never waiting: ``SKIP LOCKED``) before their rows. Any two of these statements then wait for
+each other in one direction only, so they cannot deadlock; a deadlock with some other
+transaction is retried by the driver.
+
+The steps after a claim can also be guarded by the owner: a sender whose lease ran out, and
+whose rows a peer took over, then changes nothing (``owner=``), and learns which of its sent
+marks found their rows gone (:meth:`NudgeSQL.mark_sent_many` returns the digests it marked).
 """
 
 from __future__ import annotations
@@ -42,7 +52,21 @@ def _cols(alias: str) -> str:
     return ", ".join(f"{alias}.{c.strip()}" for c in NUDGE_COLS.split(","))
 
 
+def _owned(cond: str, args: Sequence[object], owner: str | None) -> tuple[str, list[object]]:
+    """``cond`` and its arguments, also requiring the lease ``owner`` when one is given."""
+    if owner is None:
+        return cond, list(args)
+    return f"{cond} AND lease_owner = ?", [*args, owner]
+
+
 class NudgeSQL(Feature):
+    def _id_order(self, cond: str, args: Sequence[object]) -> tuple[str, list[object]]:
+        """``WHERE`` text and arguments for an UPDATE of the nudges matching ``cond``: on
+        PostgreSQL the rows are locked in id order first (see the module's docstring)."""
+        if self.dialect == "postgres":
+            return f"id IN (SELECT id FROM nudges WHERE {cond} ORDER BY id FOR UPDATE) AND {cond}", [*args, *args]
+        return cond, list(args)
+
     # ------------------------------------------------------------ planning
     async def put_nudge(self, user_id: int, kind: str, ref: str, due_at: datetime, deliver_at: datetime) -> None:
         """Create or move the one open nudge for (user, kind, ref)."""
@@ -58,29 +82,24 @@ class NudgeSQL(Feature):
 
     async def cancel_nudges(self, user_id: int, kind: str, ref: str | None = None) -> None:
         if ref is None:
-            await self.db.execute(
-                "UPDATE nudges SET status = 'cancelled' WHERE user_id = ? AND kind = ?"
-                " AND status IN ('pending', 'sending')",
-                (user_id, kind),
+            where, args = self._id_order(
+                "user_id = ? AND kind = ? AND status IN ('pending', 'sending')", (user_id, kind)
             )
         else:
-            await self.db.execute(
-                "UPDATE nudges SET status = 'cancelled' WHERE user_id = ? AND kind = ? AND ref = ?"
-                " AND status IN ('pending', 'sending')",
-                (user_id, kind, ref),
+            where, args = self._id_order(
+                "user_id = ? AND kind = ? AND ref = ? AND status IN ('pending', 'sending')", (user_id, kind, ref)
             )
+        await self.db.execute(f"UPDATE nudges SET status = 'cancelled' WHERE {where}", args)
 
     async def retire_nudges(self, user_id: int, kind: str, ref: str) -> None:
         """Cancel every nudge about ``ref``, delivered ones too, so old buttons stop working."""
-        await self.db.execute(
-            "UPDATE nudges SET status = 'cancelled' WHERE user_id = ? AND kind = ? AND ref = ?",
-            (user_id, kind, ref),
-        )
+        where, args = self._id_order("user_id = ? AND kind = ? AND ref = ?", (user_id, kind, ref))
+        await self.db.execute(f"UPDATE nudges SET status = 'cancelled' WHERE {where}", args)
 
     async def reschedule_user(self, user_id: int, new_times: Sequence[tuple[int, datetime]]) -> None:
         await self.db.many(
             "UPDATE nudges SET deliver_at = ? WHERE id = ? AND user_id = ? AND status = 'pending'",
-            [(t, i, user_id) for i, t in new_times],
+            [(t, i, user_id) for i, t in sorted(new_times, key=lambda r: r[0])],  # in id order
         )
         if new_times:
             self.db.work_changed()
@@ -209,13 +228,17 @@ class NudgeSQL(Feature):
                 " ORDER BY n.deliver_at LIMIT ?) d),"
                 # LIMIT after SKIP LOCKED: a peer claiming at the same moment takes the next users
                 " locked AS (SELECT u.id FROM users u WHERE u.id IN (SELECT user_id FROM cand)"
-                " LIMIT ? FOR UPDATE OF u SKIP LOCKED)"
+                " LIMIT ? FOR UPDATE OF u SKIP LOCKED),"
+                # their rows locked in id order, as every other statement on nudges locks them
+                " due AS (SELECT r.id FROM nudges r WHERE r.user_id IN (SELECT id FROM locked)"
+                " AND r.status = 'pending' AND r.deliver_at <= ? ORDER BY r.id FOR UPDATE OF r)"
                 " UPDATE nudges n SET status = 'sending', lease_owner = ?, lease_until = ?,"
-                " digest = ?::text || '-' || n.user_id::text FROM locked"
-                " WHERE n.user_id = locked.id AND n.status = 'pending' AND n.deliver_at <= ?"
+                " digest = ?::text || '-' || n.user_id::text"
+                # (an id array, not a join: with stale statistics the planner may join the CTE row by row)
+                " WHERE n.id = ANY(ARRAY(SELECT id FROM due)) AND n.status = 'pending' AND n.deliver_at <= ?"
                 f" RETURNING {_cols('n')}"
             )
-            args: list[object] = [now, *plat_args, rows_cap, users, owner, lease_until, token, now]
+            args: list[object] = [now, *plat_args, rows_cap, users, now, owner, lease_until, token, now]
         else:
             sql = (
                 "UPDATE nudges SET status = 'sending', lease_owner = ?, lease_until = ?,"
@@ -226,8 +249,7 @@ class NudgeSQL(Feature):
                 f" ORDER BY n.deliver_at LIMIT ?) LIMIT ?) RETURNING {NUDGE_COLS}"
             )
             args = [owner, lease_until, token, now, now, *plat_args, rows_cap, users]
-        async with self.db.transaction() as tx:
-            rows = await tx.all(sql, args)
+        rows = await self.db.transact(lambda tx: tx.all(sql, args))
         return sorted((_nudge(r) for r in rows), key=lambda n: (n.user_id, n.due_at, n.id))
 
     async def take_over(
@@ -250,8 +272,7 @@ class NudgeSQL(Feature):
         if not platforms:
             return []
         sql, args = self.take_over_statement(owner, now, lease_until, digests, platforms, own=own, account=account)
-        async with self.db.transaction() as tx:
-            rows = await tx.all(sql, args)
+        rows = await self.db.transact(lambda tx: tx.all(sql, args))
         return sorted((_nudge(r) for r in rows), key=lambda n: (n.digest or "", n.due_at, n.id))
 
     def take_over_statement(
@@ -275,17 +296,24 @@ class NudgeSQL(Feature):
             # lease index, and at most ``digests`` users' rows are taken per call.
             served, served_args = self._served(platforms, account, users="u.")
             n_expired = "(n.lease_until < ? OR n.lease_owner = ?)" if own else "n.lease_until < ?"
+            r_expired = n_expired.replace("n.", "r.")
             sql = (
                 "WITH cand AS (SELECT DISTINCT d.user_id FROM (SELECT n.user_id FROM nudges n"
                 f" JOIN users u ON u.id = n.user_id WHERE n.status = 'sending' AND {n_expired} AND {served}"
                 " ORDER BY n.lease_until LIMIT ?) d),"
                 " locked AS (SELECT u.id FROM users u WHERE u.id IN (SELECT user_id FROM cand)"
-                " LIMIT ? FOR UPDATE OF u SKIP LOCKED)"
-                " UPDATE nudges n SET lease_owner = ?, lease_until = ? FROM locked"
-                f" WHERE n.user_id = locked.id AND n.status = 'sending' AND {n_expired} RETURNING {_cols('n')}"
+                " LIMIT ? FOR UPDATE OF u SKIP LOCKED),"
+                # their rows locked in id order, as a sent mark or a lease renewal locks them
+                " expired AS (SELECT r.id FROM nudges r WHERE r.user_id IN (SELECT id FROM locked)"
+                f" AND r.status = 'sending' AND {r_expired} ORDER BY r.id FOR UPDATE OF r)"
+                " UPDATE nudges n SET lease_owner = ?, lease_until = ?"
+                # an id array, not a join: statistics from before anything was 'sending' made the
+                # planner join the CTE row by row (4 s for 2,500 rows in bench/takeover_query.py)
+                f" WHERE n.id = ANY(ARRAY(SELECT id FROM expired)) AND n.status = 'sending' AND {n_expired}"
+                f" RETURNING {_cols('n')}"
             )
             rows_cap = digests * DUE_ROWS_PER_USER
-            args = [*exp_args, *served_args, rows_cap, digests, owner, lease_until, *exp_args]
+            args = [*exp_args, *served_args, rows_cap, digests, *exp_args, owner, lease_until, *exp_args]
         else:  # one writer at a time: nobody can take part of a digest meanwhile
             served, served_args = self._served(platforms, account)
             sql = (
@@ -309,79 +337,95 @@ class NudgeSQL(Feature):
             "UPDATE nudges SET lease_until = ? WHERE status = 'sending' AND lease_owner = ?", (lease_until, owner)
         )
 
-    async def release(self, digest: str, deliver_at: datetime, ids: Sequence[int] | None = None) -> None:
-        """Hand claimed rows back, unsent, to be delivered at ``deliver_at`` (quiet hours, a pause, a drain)."""
+    async def release(
+        self, digest: str, deliver_at: datetime, ids: Sequence[int] | None = None, *, owner: str | None = None
+    ) -> None:
+        """Hand claimed rows back, unsent, to be delivered at ``deliver_at`` (quiet hours, a pause, a
+        drain); with ``owner``, only while that instance still holds them."""
         sql = (
             "UPDATE nudges SET status = 'pending', deliver_at = ?, digest = NULL, lease_owner = NULL,"
-            " lease_until = NULL WHERE digest = ? AND status = 'sending'"
+            " lease_until = NULL WHERE "
         )
         if ids is None:
-            await self.db.execute(sql, (deliver_at, digest))
+            where, args = self._id_order(*_owned("digest = ? AND status = 'sending'", (digest,), owner))
+            await self.db.execute(sql + where, [deliver_at, *args])
         else:
-            await self.db.many(sql + " AND id = ?", [(deliver_at, digest, i) for i in ids])
+            where, args = _owned("digest = ? AND status = 'sending' AND id = ?", (), owner)
+            tail = [owner] if owner is not None else []
+            await self.db.many(sql + where, [(deliver_at, digest, i, *tail) for i in sorted(ids)])
         self.db.work_changed()
 
     async def release_owner(self, owner: str) -> int:
         """At shutdown: every claim this instance still holds goes back to pending, due now."""
+        where, args = self._id_order("status = 'sending' AND lease_owner = ?", (owner,))
         changed = await self.db.execute(
             "UPDATE nudges SET status = 'pending', digest = NULL, lease_owner = NULL, lease_until = NULL"
-            " WHERE status = 'sending' AND lease_owner = ?",
-            (owner,),
+            f" WHERE {where}",
+            args,
         )
         if changed:
             self.db.work_changed()
         return changed
 
-    async def mark_sent(self, digest: str, now: datetime) -> None:
+    async def mark_sent(self, digest: str, now: datetime, *, owner: str | None = None) -> None:
         """Record a delivered digest. A row re-planned while in flight (back to pending, digest
-        cleared) is left alone: it is a new nudge, still owed."""
+        cleared) is left alone: it is a new nudge, still owed. With ``owner``, so is a row a peer
+        took over after this instance's lease ran out (the peer sends it under the same digest id)."""
+        where, args = self._id_order(*_owned("digest = ? AND status = 'sending'", (digest,), owner))
         await self.db.execute(
-            "UPDATE nudges SET status = 'sent', sent_at = ?, lease_owner = NULL, lease_until = NULL"
-            " WHERE digest = ? AND status = 'sending'",
-            (now, digest),
+            f"UPDATE nudges SET status = 'sent', sent_at = ?, lease_owner = NULL, lease_until = NULL WHERE {where}",
+            [now, *args],
         )
 
-    async def mark_sent_many(self, sent: Sequence[tuple[str, datetime]]) -> None:
+    async def mark_sent_many(self, sent: Sequence[tuple[str, datetime]], *, owner: str | None = None) -> set[str]:
         """Record several delivered digests (digest id, time sent) in one statement, each row
-        guarded as in :meth:`mark_sent`."""
+        guarded as in :meth:`mark_sent`. Returns the digests that were marked: one missing had
+        no row left to mark (re-planned meanwhile or, with ``owner``, taken over by a peer)."""
         if not sent:
-            return
+            return set()
+        digests = [d for d, _ in sent]
+        guard, guard_args = ("AND n.lease_owner = ?", [owner]) if owner is not None else ("", [])
         if self.dialect == "postgres":
-            digests = [d for d, _ in sent]
-            # rows locked in id order, as renew_leases locks them: the two never deadlock
-            await self.db.execute(
+            # rows locked in id order, as renew_leases, take_over and claim_due lock them
+            rows = await self.db.all(
                 "UPDATE nudges n SET status = 'sent', sent_at = v.t, lease_owner = NULL, lease_until = NULL"
                 " FROM unnest(?::text[], ?::timestamptz[]) AS v(d, t) WHERE n.digest = v.d AND n.status = 'sending'"
-                " AND n.id IN (SELECT id FROM nudges WHERE digest = ANY(?) AND status = 'sending'"
-                " ORDER BY id FOR UPDATE)",
-                (digests, [t for _, t in sent], digests),
+                f" {guard} AND n.id IN (SELECT id FROM nudges n WHERE digest = ANY(?) AND status = 'sending' {guard}"
+                " ORDER BY id FOR UPDATE) RETURNING n.digest",
+                (digests, [t for _, t in sent], *guard_args, digests, *guard_args),
             )
-            return
+        else:
+            values = ", ".join("(?, ?)" for _ in sent)
+            args: list[object] = [x for d, t in sent for x in (d, t)]
+            sql = (
+                "UPDATE nudges AS n SET status = 'sent', sent_at = v.column2, lease_owner = NULL, lease_until = NULL"
+                f" FROM (VALUES {values}) AS v WHERE n.digest = v.column1 AND n.status = 'sending' {guard}"
+                " RETURNING digest"  # (SQLite's RETURNING names the table's columns bare)
+            )
+            rows = await self.db.transact(lambda tx: tx.all(sql, [*args, *guard_args]))
+        return {r[0] for r in rows}
+
+    async def mark_skipped(self, digest: str, ids: Sequence[int], now: datetime, *, owner: str | None = None) -> None:
+        where, _ = _owned("id = ? AND digest = ? AND status = 'sending'", (), owner)
+        tail = [owner] if owner is not None else []
         await self.db.many(
-            "UPDATE nudges SET status = 'sent', sent_at = ?, lease_owner = NULL, lease_until = NULL"
-            " WHERE digest = ? AND status = 'sending'",
-            [(t, d) for d, t in sent],
+            f"UPDATE nudges SET status = 'skipped', sent_at = ?, lease_owner = NULL, lease_until = NULL WHERE {where}",
+            [(now, i, digest, *tail) for i in sorted(ids)],
         )
 
-    async def mark_skipped(self, digest: str, ids: Sequence[int], now: datetime) -> None:
-        await self.db.many(
-            "UPDATE nudges SET status = 'skipped', sent_at = ?, lease_owner = NULL, lease_until = NULL"
-            " WHERE id = ? AND digest = ? AND status = 'sending'",
-            [(now, i, digest) for i in ids],
-        )
-
-    async def mark_retry(self, digest: str, error: str, retry_at: datetime | None) -> None:
+    async def mark_retry(self, digest: str, error: str, retry_at: datetime | None, *, owner: str | None = None) -> None:
         """A failed digest: pending again at ``retry_at``, or failed for good (``None``)."""
+        where, args = self._id_order(*_owned("digest = ? AND status = 'sending'", (digest,), owner))
         if retry_at is None:
             await self.db.execute(
                 "UPDATE nudges SET status = 'failed', attempts = attempts + 1, last_error = ?,"
-                " lease_owner = NULL, lease_until = NULL WHERE digest = ? AND status = 'sending'",
-                (error, digest),
+                f" lease_owner = NULL, lease_until = NULL WHERE {where}",
+                [error, *args],
             )
             return
         await self.db.execute(
             "UPDATE nudges SET status = 'pending', attempts = attempts + 1, last_error = ?, deliver_at = ?,"
-            " digest = NULL, lease_owner = NULL, lease_until = NULL WHERE digest = ? AND status = 'sending'",
-            (error, retry_at, digest),
+            f" digest = NULL, lease_owner = NULL, lease_until = NULL WHERE {where}",
+            [error, retry_at, *args],
         )
         self.db.work_changed()

@@ -282,6 +282,32 @@ async def test_a_live_lease_is_never_taken_over_and_an_expired_one_keeps_its_dig
     assert await a.take_over("b", later, later + LEASE, 10, ["test"], own=True) != []
 
 
+async def test_steps_guarded_by_the_owner_leave_a_peers_taken_over_rows_alone(stores: list[SQLStore]) -> None:
+    """a's lease ran out and b took its two digests over: a's owner-guarded mark, release, skip
+    and retry change none of b's rows, and a's batched mark says which digests it found gone."""
+    a, b, _ = stores
+    await _due_rows(a, users=3, per_user=2)
+    claimed = await a.claim_due("a", "tokA", NOW, NOW + LEASE, 10, ["test"])
+    d1, d2, d3 = sorted({n.digest or "" for n in claimed})
+    later = NOW + LEASE + timedelta(seconds=1)
+    await a.mark_sent_many([(d3, NOW)], owner="a")  # d3 was marked in time
+    taken = await b.take_over("b", later, later + LEASE, 10, ["test"])
+    assert {n.digest for n in taken} == {d1, d2}
+
+    assert await a.mark_sent_many([(d1, later), (d3, later)], owner="a") == set()
+    await a.mark_sent(d1, later, owner="a")
+    await a.release(d2, later, owner="a")
+    await a.release(d2, later, [n.id for n in claimed if n.digest == d2], owner="a")
+    await a.mark_skipped(d2, [n.id for n in claimed if n.digest == d2], later, owner="a")
+    await a.mark_retry(d2, "HTTP 503", later, owner="a")
+    await a.mark_retry(d1, "HTTP 403", None, owner="a")
+    rows = await a.db.all("SELECT digest, status, lease_owner FROM nudges ORDER BY id")
+    assert sorted(set(rows)) == [(d1, "sending", "b"), (d2, "sending", "b"), (d3, "sent", None)]
+
+    assert await b.mark_sent_many([(d1, later), (d2, later)], owner="b") == {d1, d2}
+    assert await a.nudge_counts() == {"sent": 6}
+
+
 async def test_each_step_after_a_claim_is_guarded_by_its_digest(stores: list[SQLStore]) -> None:
     store = stores[0]
     uid = await _user(store)
