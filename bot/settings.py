@@ -11,7 +11,6 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, Validation
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.core.errors import ConfigError
-from bot.store.secrets import check_keys
 
 
 def default_database_url() -> str:
@@ -142,6 +141,8 @@ class Settings(BaseSettings):
     @classmethod
     def _secret_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
+            from bot.store.secrets import check_keys  # cryptography only when a key is set
+
             check_keys(_split_keys(value))
         return value
 

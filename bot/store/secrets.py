@@ -10,8 +10,10 @@ A plain value left from before a key was set is still read, and sealed the next 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+if TYPE_CHECKING:  # cryptography is imported only where a key is used: most instances never load it
+    from cryptography.fernet import Fernet, MultiFernet
 
 PREFIX = "fernet:"
 
@@ -22,6 +24,8 @@ class SealedTokenError(Exception):
 
 def check_keys(keys: Sequence[str]) -> None:
     """ValueError, naming only the position, for a key that is not a Fernet key."""
+    from cryptography.fernet import Fernet
+
     for n, key in enumerate(keys, start=1):
         try:
             Fernet(key.encode())
@@ -33,6 +37,8 @@ def check_keys(keys: Sequence[str]) -> None:
 
 
 def new_key() -> str:
+    from cryptography.fernet import Fernet
+
     return Fernet.generate_key().decode()
 
 
@@ -40,10 +46,14 @@ class TokenCipher:
     """Seals and opens stored secrets; with no keys it passes them through unchanged."""
 
     def __init__(self, keys: Sequence[str] = ()) -> None:
-        check_keys(keys)
-        fernets = [Fernet(k.encode()) for k in keys]
-        self._first = fernets[0] if fernets else None
-        self._fernet = MultiFernet(fernets) if fernets else None
+        self._first: Fernet | None = None
+        self._fernet: MultiFernet | None = None
+        if keys:
+            from cryptography.fernet import Fernet, MultiFernet
+
+            check_keys(keys)
+            fernets = [Fernet(k.encode()) for k in keys]
+            self._first, self._fernet = fernets[0], MultiFernet(fernets)
 
     @property
     def sealing(self) -> bool:
@@ -59,6 +69,8 @@ class TokenCipher:
             return value
         if self._fernet is None:
             raise SealedTokenError("the Slack tokens in the database are sealed: set IMGBOT_SECRET_KEY")
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._fernet.decrypt(value[len(PREFIX) :].encode()).decode()
         except InvalidToken:
@@ -76,6 +88,8 @@ class TokenCipher:
             return value
         if not value.startswith(PREFIX):
             return self.seal(value)
+        from cryptography.fernet import InvalidToken
+
         body = value[len(PREFIX) :].encode()
         try:
             self._first.decrypt(body)
