@@ -38,6 +38,7 @@ from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -107,10 +108,47 @@ UPLOAD_FAILED = "Slack would not take the file for your DM with the app; open th
 
 class _EnvTokenNote(logging.Filter):
     """bolt reads SLACK_BOT_TOKEN from the environment itself and warns that the client we pass
-    (which carries that token, SLACK_API_BASE and the retry handlers) wins; that is the intent."""
+    (which carries that token, SLACK_API_BASE and the retry handlers) wins, or, as we pass
+    ``authorize``, that the token is left to it; that is the intent."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "`token` will be unused" not in record.getMessage()
+        message = record.getMessage()
+        return "`token` will be unused" not in message and "will be ignored" not in message
+
+
+class OneAuthTest:
+    """Single-token mode's ``authorize``: one ``auth.test`` for the bot's one token, shared by every
+    request. bolt's own single-workspace authorization caches the answer only once it has one, so a
+    burst of requests that arrives before the first answer makes one ``auth.test`` each (50 at once
+    for 50 commands right after start, all before their acks). Here concurrent first callers wait for
+    the one call under a lock, and :meth:`warm` makes it at start, before the bot connects. A failed
+    call is not cached: the next request tries again (bolt answers this one with its authorize error)."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        self.calls = 0
+        self._result: AuthorizeResult | None = None
+        self._lock = asyncio.Lock()
+
+        async def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None) -> AuthorizeResult:
+            """What bolt calls for each request (its public ``authorize=`` argument; bolt passes the
+            arguments a plain function names, so this is not a bound method)."""
+            return await self.warm()
+
+        self.authorize = authorize
+
+    async def warm(self) -> AuthorizeResult:
+        if self._result is None:
+            async with self._lock:
+                if self._result is None:
+                    self.calls += 1
+                    response = await self.client.auth_test()
+                    self._result = AuthorizeResult.from_auth_test_response(
+                        bot_token=self.client.token,
+                        bot_scopes=response.headers.get("x-oauth-scopes"),
+                        auth_test_response=response,
+                    )
+        return self._result
 
 
 # ---------------------------------------------------------------- who and where
@@ -254,8 +292,12 @@ class SlackFrontend:
                 cache_enabled=True,
                 client=self.client,
             )
-        else:
-            kwargs["token"] = None  # the client carries the token
+        self.authorizer: OneAuthTest | None = None
+        if not self.oauth and self.client.token:
+            self.authorizer = OneAuthTest(self.client)  # single-token mode: one auth.test, warmed at start
+            kwargs["authorize"] = self.authorizer.authorize
+        elif not self.oauth:
+            kwargs["token"] = None
         bolt_log = logging.getLogger("slack_bolt.AsyncApp")
         if not any(isinstance(f, _EnvTokenNote) for f in bolt_log.filters):
             bolt_log.addFilter(_EnvTokenNote())

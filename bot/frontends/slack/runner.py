@@ -135,9 +135,10 @@ class SlackBot:
     async def start(self) -> None:
         """Check the bot token, connect (Socket Mode) and start the scheduler if this bot owns it."""
         self.frontend.start()
-        if self.workspaces.static_token:
-            try:
-                await self.frontend.client.auth_test()
+        authorizer = self.frontend.authorizer
+        if authorizer is not None or self.workspaces.static_token:
+            try:  # checks the token and, in single-token mode, fills bolt's authorize before any request
+                await (authorizer.warm() if authorizer is not None else self.frontend.client.auth_test())
             except SlackApiError as exc:
                 raise ConfigError(
                     f"Slack rejected SLACK_BOT_TOKEN ({exc.response.get('error')}); copy the Bot User OAuth Token "
