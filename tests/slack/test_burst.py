@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.clock import ManualClock
 from bot.core.models import UserRef
-from bot.frontends.slack.app import OneAuthTest
+from bot.frontends.slack.app import ACKS_FIRST, OneAuthTest
 from tests.helpers import START
 from tests.slack.double import Delivery, SlackDouble
 from tests.slack.live import LiveSlack
@@ -117,3 +117,28 @@ async def test_concurrent_first_requests_share_one_auth_test(slack_double: Slack
         else:
             raise AssertionError("a refused token authorized")
     assert bad.calls == 2
+
+
+async def test_work_after_an_ack_waits_for_the_acks_still_owed(slack_double: SlackDouble, tmp_path: Path) -> None:
+    """A listener's work after its ack waits while other requests are on their way to their ack, and
+    no longer than ACKS_FIRST however long they take; with none owed it goes on at once."""
+    bot = LiveSlack(slack_double, tmp_path / "bot.db", ManualClock(START))
+    frontend = (await bot.start()).frontend
+    try:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await frontend._acks_first()
+        assert loop.time() - start < 0.05  # nothing owed
+        with frontend.acking():
+            work = asyncio.ensure_future(frontend._acks_first())
+            await asyncio.sleep(0.01)
+            assert not work.done()  # an ack is still owed
+        for _ in range(5):  # owed no more: the work goes on within a few turns of the loop, not a timeout
+            await asyncio.sleep(0)
+        assert work.done()
+        with frontend.acking():
+            start = loop.time()
+            await frontend._acks_first()  # an ack that never comes holds the work up for ACKS_FIRST only
+            assert ACKS_FIRST <= loop.time() - start < ACKS_FIRST + 0.5
+    finally:
+        await bot.stop()

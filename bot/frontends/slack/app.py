@@ -28,11 +28,12 @@ whichever instance it reaches, so it changes nothing twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +86,9 @@ RESPONSE_LIFE = 30 * 60.0  # response_url works for 30 minutes...
 RESPONSE_USES = 5  # ...and at most five times
 SUBMIT_DEADLINE = 2.0  # a modal submission answers with field errors if it can, within Slack's 3 s
 MAX_UPLOAD = 5 * 1024 * 1024
+# after its ack, a listener's work waits while other requests are still on their way to their ack,
+# for at most this long, so a burst's acks are not queued behind the first commands' work
+ACKS_FIRST = 0.05
 SUGGESTIONS = 100  # Slack's cap on an external select's options
 
 SCOPES = (
@@ -265,6 +269,9 @@ class SlackFrontend:
         self.max_upload = max_upload
         self._tasks: set[asyncio.Task[None]] = set()  # listeners' work after their ack
         self._commands = 0  # slash commands in flight (parsed, not yet answered)
+        self._acking = 0  # requests received and not yet acked (see acking())
+        self._acked = asyncio.Event()  # set while _acking is 0
+        self._acked.set()
         self.client = make_client(settings, self._static_token())
         self.oauth = settings.slack_client_id is not None and settings.slack_client_secret is not None
         kwargs: dict[str, Any] = {
@@ -367,6 +374,7 @@ class SlackFrontend:
                     finally:
                         settle(True)
                     await asyncio.sleep(0)  # bolt sends the ack before the handler goes on
+                    await self._acks_first()
                     return result
 
                 kwargs["ack"] = ack_once
@@ -376,11 +384,36 @@ class SlackFrontend:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             task.add_done_callback(lambda _: settle(False))
-            if not await answered and not task.cancelled() and task.exception() is not None:
+            with self.acking():
+                acked = await answered
+            if not acked and not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]  # nothing acked: bolt's error handler answers
             task.add_done_callback(log_failure(f"Slack {handler.__name__}"))
 
         return listener
+
+    @contextlib.contextmanager
+    def acking(self) -> Iterator[None]:
+        """Marks a request on its way to its ack (from the moment it reaches the bot, in HTTP mode,
+        and while its listener waits for the ack): listeners' work waits for these (:meth:`_acks_first`)."""
+        self._acking += 1
+        self._acked.clear()
+        try:
+            yield
+        finally:
+            self._acking -= 1
+            if not self._acking:
+                self._acked.set()
+
+    async def _acks_first(self) -> None:
+        """After an ack: let the requests still waiting for theirs go first, for up to ``ACKS_FIRST`` s.
+        Under a burst the loop otherwise ran each acked command's parsing and first query between the
+        later requests' acks. (A modal submission, or a command with ``defer_after``, that works before
+        it acks counts as on its way meanwhile, so other work yields to it for at most that long.)"""
+        if self._acking:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(ACKS_FIRST):
+                    await self._acked.wait()
 
     async def drain(self, seconds: float) -> None:
         """Let listeners' work in flight finish (their answers go out), for up to ``seconds``."""

@@ -113,7 +113,8 @@ class SlackBot:
         ops.add_routes(routes)
 
     async def _events(self, request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await self.frontend.bolt.async_dispatch(await to_bolt_request(request)))
+        with self.frontend.acking():  # from arrival: the work of commands already acked waits for this ack
+            return await to_aiohttp_response(await self.frontend.bolt.async_dispatch(await to_bolt_request(request)))
 
     async def _install(self, request: web.Request) -> web.Response:
         flow = self.frontend.bolt.oauth_flow
