@@ -15,7 +15,8 @@ with ``defer_after`` set, a command that finds more than ``busy_after`` others i
 acks at once. A modal submission waits up to 2 s so a bad value can be shown on its field.
 bolt runs with ``process_before_response=True`` and each listener is detached
 (:meth:`SlackFrontend._detached`): bolt sends the ack the moment the handler calls ``ack()``,
-and the rest of the work runs in a task. Personal
+and the rest of the work runs in a task, which first lets requests still on their way to their
+ack go ahead (at most ``ACKS_FIRST``). Personal
 replies are ephemeral; public commands (``Command.private=False``) answer in the channel.
 Files (.ics, .csv) go to the user's DM with ``files_upload_v2``: an ephemeral message cannot
 carry one.
