@@ -83,7 +83,9 @@ HTTP mode
     socket: events as JSON, slash commands as a form, interactions as ``payload=<json>``; the response body is
     the ack; retries carry ``X-Slack-Retry-Num`` / ``X-Slack-Retry-Reason: http_timeout``.
     ``await double.post_signed(url, body, timestamp=None, secret=None)`` sends one request by hand (so a test
-    can use a wrong secret or an old timestamp) and returns ``(status, text)``.
+    can use a wrong secret or an old timestamp) and returns ``(status, text)``. ``double.http_transport``
+    (an ``HttpTransport``) replaces the double's aiohttp client for these requests, e.g. a benchmark's
+    kept-alive raw sender that reports when each request was written (its ack is then timed from there).
     ``sign(secret, timestamp, body)`` is the signature function.
 
 Driving the bot (each returns a ``Delivery`` once the bot acked: ``.ack`` (the ack's payload), ``.ack_latency``,
@@ -140,7 +142,7 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -151,6 +153,11 @@ from aiohttp import WSMsgType, web
 APP_ID = "A0DOUBLE01"
 APP_TOKEN = "xapp-1-A0DOUBLE01-1-doubleapptoken"
 SIGNING_SECRET = "double-signing-secret"
+
+# ``(url, body, headers) -> (status, text, written)``: sends one signed request (headers already signed) and
+# returns the bot's answer and, if the transport knows it, the time.monotonic() at which the request was
+# written to the socket, from which its ack is then timed (else from when the double decided to send it)
+HttpTransport = Callable[[str, bytes, dict[str, str]], Awaitable[tuple[int, str, float | None]]]
 CLIENT_ID = "1000000001.2000000002"
 CLIENT_SECRET = "double-client-secret"
 ACK_TIMEOUT = 3.0  # seconds Slack waits for an ack (Socket Mode envelope or HTTP response)
@@ -791,6 +798,9 @@ class SlackDouble:
         self.team_burst = team_burst if team_burst is not None else max(1, int(team_rate or 1))
         self.http_url = http_url
         self.signing_secret = signing_secret
+        # how signed HTTP deliveries are sent: None for the double's aiohttp session; a benchmark may
+        # plug in its own (see HttpTransport), which also says when each request was written
+        self.http_transport: HttpTransport | None = None
         self.teams: dict[str, Team] = {}
         self.channels: dict[str, Channel] = {}
         self.views: dict[str, View] = {}
@@ -1762,8 +1772,8 @@ class SlackDouble:
         if attempt.number:
             headers.update({"X-Slack-Retry-Num": str(attempt.number), "X-Slack-Retry-Reason": "http_timeout"})
         try:
-            status, text = await self.post_signed(self.http_url, body, headers=headers)
-        except aiohttp.ClientError:
+            status, text, written = await self._post_signed(self.http_url, body, headers=headers)
+        except (aiohttp.ClientError, ConnectionError, asyncio.IncompleteReadError):
             attempt.status = None  # the bot is down: Slack treats it like a missing ack and retries
             self._poke()
             return
@@ -1773,6 +1783,8 @@ class SlackDouble:
                 ack = json.loads(text)
             except ValueError:
                 ack = {"text": text}
+        if written is not None:  # the transport knows when the request left: time the ack from there
+            attempt.sent_at = written
         if status == 200:
             self._on_ack({"envelope_id": attempt.envelope_id, "payload": ack}, status)
         else:
@@ -1789,6 +1801,18 @@ class SlackDouble:
         headers: dict[str, str] | None = None,
     ) -> tuple[int, str]:
         """POST ``body`` (a dict is sent as JSON) to the bot signed as Slack signs it; returns (status, text)."""
+        status, text, _ = await self._post_signed(url, body, timestamp=timestamp, secret=secret, headers=headers)
+        return status, text
+
+    async def _post_signed(
+        self,
+        url: str,
+        body: bytes | str | dict[str, Any],
+        *,
+        timestamp: int | str | None = None,
+        secret: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, str, float | None]:
         assert self._http is not None, "start() the double first"
         if isinstance(body, dict):
             raw = json.dumps(body).encode()
@@ -1802,8 +1826,10 @@ class SlackDouble:
             "Content-Type": "application/x-www-form-urlencoded",
             **(headers or {}),
         }
+        if self.http_transport is not None:
+            return await self.http_transport(url, raw, signed)
         async with self._http.post(url, data=raw, headers=signed) as res:
-            return res.status, await res.text()
+            return res.status, await res.text(), None
 
     async def verify_url(self, url: str | None = None) -> tuple[int, str]:
         """The url_verification handshake Slack sends when the Events URL is saved."""

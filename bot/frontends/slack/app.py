@@ -15,7 +15,8 @@ with ``defer_after`` set, a command that finds more than ``busy_after`` others i
 acks at once. A modal submission waits up to 2 s so a bad value can be shown on its field.
 bolt runs with ``process_before_response=True`` and each listener is detached
 (:meth:`SlackFrontend._detached`): bolt sends the ack the moment the handler calls ``ack()``,
-and the rest of the work runs in a task. Personal
+and the rest of the work runs in a task, which first lets requests still on their way to their
+ack go ahead (at most ``ACKS_FIRST``). Personal
 replies are ephemeral; public commands (``Command.private=False``) answer in the channel.
 Files (.ics, .csv) go to the user's DM with ``files_upload_v2``: an ephemeral message cannot
 carry one.
@@ -28,16 +29,18 @@ whichever instance it reaches, so it changes nothing twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -84,6 +87,9 @@ RESPONSE_LIFE = 30 * 60.0  # response_url works for 30 minutes...
 RESPONSE_USES = 5  # ...and at most five times
 SUBMIT_DEADLINE = 2.0  # a modal submission answers with field errors if it can, within Slack's 3 s
 MAX_UPLOAD = 5 * 1024 * 1024
+# after its ack, a listener's work waits while other requests are still on their way to their ack,
+# for at most this long, so a burst's acks are not queued behind the first commands' work
+ACKS_FIRST = 0.05
 SUGGESTIONS = 100  # Slack's cap on an external select's options
 
 SCOPES = (
@@ -107,10 +113,47 @@ UPLOAD_FAILED = "Slack would not take the file for your DM with the app; open th
 
 class _EnvTokenNote(logging.Filter):
     """bolt reads SLACK_BOT_TOKEN from the environment itself and warns that the client we pass
-    (which carries that token, SLACK_API_BASE and the retry handlers) wins; that is the intent."""
+    (which carries that token, SLACK_API_BASE and the retry handlers) wins, or, as we pass
+    ``authorize``, that the token is left to it; that is the intent."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "`token` will be unused" not in record.getMessage()
+        message = record.getMessage()
+        return "`token` will be unused" not in message and "will be ignored" not in message
+
+
+class OneAuthTest:
+    """Single-token mode's ``authorize``: one ``auth.test`` for the bot's one token, shared by every
+    request. bolt's own single-workspace authorization caches the answer only once it has one, so a
+    burst of requests that arrives before the first answer makes one ``auth.test`` each (50 at once
+    for 50 commands right after start, all before their acks). Here concurrent first callers wait for
+    the one call under a lock, and :meth:`warm` makes it at start, before the bot connects. A failed
+    call is not cached: the next request tries again (bolt answers this one with its authorize error)."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        self.calls = 0
+        self._result: AuthorizeResult | None = None
+        self._lock = asyncio.Lock()
+
+        async def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None) -> AuthorizeResult:
+            """What bolt calls for each request (its public ``authorize=`` argument; bolt passes the
+            arguments a plain function names, so this is not a bound method)."""
+            return await self.warm()
+
+        self.authorize = authorize
+
+    async def warm(self) -> AuthorizeResult:
+        if self._result is None:
+            async with self._lock:
+                if self._result is None:
+                    self.calls += 1
+                    response = await self.client.auth_test()
+                    self._result = AuthorizeResult.from_auth_test_response(
+                        bot_token=self.client.token,
+                        bot_scopes=response.headers.get("x-oauth-scopes"),
+                        auth_test_response=response,
+                    )
+        return self._result
 
 
 # ---------------------------------------------------------------- who and where
@@ -227,6 +270,9 @@ class SlackFrontend:
         self.max_upload = max_upload
         self._tasks: set[asyncio.Task[None]] = set()  # listeners' work after their ack
         self._commands = 0  # slash commands in flight (parsed, not yet answered)
+        self._acking = 0  # requests received and not yet acked (see acking())
+        self._acked = asyncio.Event()  # set while _acking is 0
+        self._acked.set()
         self.client = make_client(settings, self._static_token())
         self.oauth = settings.slack_client_id is not None and settings.slack_client_secret is not None
         kwargs: dict[str, Any] = {
@@ -254,8 +300,12 @@ class SlackFrontend:
                 cache_enabled=True,
                 client=self.client,
             )
-        else:
-            kwargs["token"] = None  # the client carries the token
+        self.authorizer: OneAuthTest | None = None
+        if not self.oauth and self.client.token:
+            self.authorizer = OneAuthTest(self.client)  # single-token mode: one auth.test, warmed at start
+            kwargs["authorize"] = self.authorizer.authorize
+        elif not self.oauth:
+            kwargs["token"] = None
         bolt_log = logging.getLogger("slack_bolt.AsyncApp")
         if not any(isinstance(f, _EnvTokenNote) for f in bolt_log.filters):
             bolt_log.addFilter(_EnvTokenNote())
@@ -325,6 +375,7 @@ class SlackFrontend:
                     finally:
                         settle(True)
                     await asyncio.sleep(0)  # bolt sends the ack before the handler goes on
+                    await self._acks_first()
                     return result
 
                 kwargs["ack"] = ack_once
@@ -334,11 +385,36 @@ class SlackFrontend:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             task.add_done_callback(lambda _: settle(False))
-            if not await answered and not task.cancelled() and task.exception() is not None:
+            with self.acking():
+                acked = await answered
+            if not acked and not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]  # nothing acked: bolt's error handler answers
             task.add_done_callback(log_failure(f"Slack {handler.__name__}"))
 
         return listener
+
+    @contextlib.contextmanager
+    def acking(self) -> Iterator[None]:
+        """Marks a request on its way to its ack (from the moment it reaches the bot, in HTTP mode,
+        and while its listener waits for the ack): listeners' work waits for these (:meth:`_acks_first`)."""
+        self._acking += 1
+        self._acked.clear()
+        try:
+            yield
+        finally:
+            self._acking -= 1
+            if not self._acking:
+                self._acked.set()
+
+    async def _acks_first(self) -> None:
+        """After an ack: let the requests still waiting for theirs go first, for up to ``ACKS_FIRST`` s.
+        Under a burst the loop otherwise ran each acked command's parsing and first query between the
+        later requests' acks. (A modal submission, or a command with ``defer_after``, that works before
+        it acks counts as on its way meanwhile, so other work yields to it for at most that long.)"""
+        if self._acking:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(ACKS_FIRST):
+                    await self._acked.wait()
 
     async def drain(self, seconds: float) -> None:
         """Let listeners' work in flight finish (their answers go out), for up to ``seconds``."""

@@ -113,7 +113,8 @@ class SlackBot:
         ops.add_routes(routes)
 
     async def _events(self, request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await self.frontend.bolt.async_dispatch(await to_bolt_request(request)))
+        with self.frontend.acking():  # from arrival: the work of commands already acked waits for this ack
+            return await to_aiohttp_response(await self.frontend.bolt.async_dispatch(await to_bolt_request(request)))
 
     async def _install(self, request: web.Request) -> web.Response:
         flow = self.frontend.bolt.oauth_flow
@@ -135,9 +136,10 @@ class SlackBot:
     async def start(self) -> None:
         """Check the bot token, connect (Socket Mode) and start the scheduler if this bot owns it."""
         self.frontend.start()
-        if self.workspaces.static_token:
-            try:
-                await self.frontend.client.auth_test()
+        authorizer = self.frontend.authorizer
+        if authorizer is not None or self.workspaces.static_token:
+            try:  # checks the token and, in single-token mode, fills bolt's authorize before any request
+                await (authorizer.warm() if authorizer is not None else self.frontend.client.auth_test())
             except SlackApiError as exc:
                 raise ConfigError(
                     f"Slack rejected SLACK_BOT_TOKEN ({exc.response.get('error')}); copy the Bot User OAuth Token "
