@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 
-from bot.core import csvio, planner
+from bot.core import planner
 from bot.core.context import Context
 from bot.core.dates import fmt_date
 from bot.core.errors import LimitError, UsageError
@@ -298,6 +298,8 @@ async def followups(ctx: Context, days: int) -> Reply:
 
 @commands.command("export", "Download your contacts as a CSV spreadsheet", group="contact")
 async def contact_export(ctx: Context) -> Reply:
+    from bot.core import csvio  # CSV only for export and import
+
     contacts = await ctx.store.all_contacts(ctx.user_id)
     data = csvio.export_csv(contacts)
     r = Reply(title=f"{len(contacts)} contacts exported")
@@ -312,6 +314,8 @@ async def contact_export(ctx: Context) -> Reply:
     group="contact",
 )
 async def contact_import(ctx: Context, file: Attachment) -> Reply:
+    from bot.core import csvio
+
     parsed = csvio.parse_csv(file.content, ctx.today)
     existing = {csvio.dedupe_key(c.name, c.institution, c.email) for c in await ctx.store.all_contacts(ctx.user_id)}
     cap = ctx.app.limits.max_contacts
