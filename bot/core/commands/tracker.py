@@ -172,7 +172,8 @@ async def contact_list(ctx: Context, filter: str | None, page: int) -> Reply:
     if not total:
         r.text("Nothing here yet. Add someone with " + hint('contact add "Dr Maya Lee" how_met:conference'))
         return r
-    r.bullets([line(c, ctx.today) for c in contacts])
+    today = ctx.today
+    r.bullets([line(c, today) for c in contacts])
     pages = (total + size - 1) // size
     if pages > 1:
         r.footer = f"Page {page} of {pages}: " + hint(f"contact list {f} page:{min(page + 1, pages)}")
@@ -287,9 +288,10 @@ async def followups(ctx: Context, days: int) -> Reply:
         r.text(f"Nothing due. Add people as you meet them with {hint('contact add')}, and log what you send.")
         return r
     lines = []
+    today = ctx.today
     for c in contacts:
         script = " → " + hint(f"script {c.followup_script} contact:{c.ref}") if c.followup_script else ""
-        lines.append(f"{line(c, ctx.today)} ({c.followup_situation}){script}")
+        lines.append(f"{line(c, today)} ({c.followup_situation}){script}")
     r.bullets(lines)
     if total > len(contacts):
         r.footer = f"Showing the first {len(contacts)}; see {hint('contact list due')}"
