@@ -7,6 +7,7 @@ Errors name the file, the path inside it and the line, e.g.::
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import os
@@ -395,7 +396,8 @@ def _write_cache(where: Path, key: bytes, library: PlaybookLibrary) -> None:
             pickle.dump(library, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, where)  # readers see the old file or the whole new one
     except (OSError, pickle.PicklingError):
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def _load(directory: Path) -> PlaybookLibrary:
