@@ -342,6 +342,7 @@ def load_playbooks(directory: Path | str, cache_dir: Path | None = None) -> Play
     if key is not None:
         cached = _read_cache(where, key)
         if cached is not None:
+            cached.directory = directory  # as given this time (the file is per resolved path)
             return cached
     library = _load(directory)
     if key is not None:
