@@ -14,7 +14,9 @@ autovacuum would do on its own within minutes) and dropped at the end. Either wa
 due 1 to 31 days after generation, so starting the bot must only compute the next wake-up,
 never deliver.
 
-Each measurement is a fresh interpreter (so the peak RSS is the process's own). The parent takes
+Before timing, the bot package is byte-compiled and started once untimed (``prepare_code``;
+``--from-source`` skips both). Each measurement is a fresh interpreter (so the peak RSS is the
+process's own). The parent takes
 a wall-clock timestamp just before spawning and passes it in argv; the child reports elapsed
 wall time at each phase, so "ready" includes interpreter start, imports, settings, playbook
 loading, opening the store, ``NudgeEngine`` and ``NudgeScheduler.start()`` (recover + first wake:
@@ -390,6 +392,26 @@ def spawn(mode: str, url: str, n: int) -> dict:
     return json.loads(lines[-1][6:])
 
 
+def prepare_code(from_source: bool, url: str) -> str:
+    """Start as an installed bot starts: ``pip install`` byte-compiles what it installs (in the
+    Dockerfile too: its PYTHONDONTWRITEBYTECODE=1 only stops imports from writing), while an
+    editable checkout under PYTHONDONTWRITEBYTECODE=1 compiles every module of the bot from source
+    at every start, which no deployed start does. Then one
+    untimed start, as the first start after an install: it keeps the validated playbooks in the
+    user's cache directory (IMGBOT_PLAYBOOK_CACHE) and reads the files into the page cache."""
+    if from_source:
+        flag = os.environ.get("PYTHONDONTWRITEBYTECODE") or "unset"
+        return f"code: as the environment has it (--from-source; PYTHONDONTWRITEBYTECODE={flag})"
+    import compileall
+
+    import bot
+
+    package = Path(bot.__file__).resolve().parent
+    compileall.compile_dir(str(package), quiet=1)
+    spawn("ours", url, 0)
+    return f"code: {package} byte-compiled first (compileall), then one untimed start"
+
+
 def summarize(label: str, n: int, runs: list[dict]) -> dict:
     def med(key: str) -> float:
         return statistics.median(r[key] for r in runs)
@@ -415,6 +437,11 @@ def main() -> int:
     ap.add_argument("--small", action="store_true", help="100,000 nudges / 1,000 users, 10,000-job baseline")
     ap.add_argument("--runs", type=int, default=None, help="fresh processes per case (default 5, --small 3)")
     ap.add_argument("--no-baseline", action="store_true", help="skip the one-job-per-nudge baseline (it is slow)")
+    ap.add_argument(
+        "--from-source",
+        action="store_true",
+        help="do not byte-compile the bot first: with PYTHONDONTWRITEBYTECODE=1 every start then compiles it",
+    )
     ap.add_argument("--child", choices=("ours", "baseline"), help=argparse.SUPPRESS)
     ap.add_argument("--url", help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, default=0, help=argparse.SUPPRESS)
@@ -468,6 +495,7 @@ def run(args: argparse.Namespace, pg_base: str | None, pg_where: str, dbs: list[
     if same != big:
         same_db, same_note = prepare(*same)
         print(f"database: {same_note}")
+    print(prepare_code(args.from_source, big_db))
     print(f"runs per case: {runs} fresh processes; times are wall clock from just before spawn; medians\n")
 
     results = []

@@ -36,7 +36,7 @@ def instance_id(settings: Settings) -> str:
 
 async def build_app(settings: Settings, clock: Clock | None = None, telemetry: Telemetry | None = None) -> App:
     """Raises PlaybookLoadError (a list of problems) or ConfigError (one line)."""
-    library = load_playbooks(settings.playbooks_dir or shipped_playbooks_dir())
+    library = load_playbooks(settings.playbooks_dir or shipped_playbooks_dir(), settings.playbook_cache_dir)
     store = await open_store(settings.database_url, pool_size=settings.db_pool_size, secret_keys=settings.secret_keys)
     app = App(
         store=store,

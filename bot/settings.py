@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from platformdirs import user_data_dir
+from platformdirs import user_cache_dir, user_data_dir
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -22,6 +22,9 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default_factory=default_database_url)
     playbooks_dir: Path | None = None
+    # Keep the validated playbook library in the user's cache directory between starts (see
+    # bot.core.playbooks.loader.load_playbooks); false always parses and validates the files.
+    playbook_cache: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # How often the scheduler re-reads the database even when nothing changed (seconds).
     heartbeat_seconds: int = Field(default=300, ge=5, le=3600)
@@ -145,6 +148,12 @@ class Settings(BaseSettings):
 
             check_keys(_split_keys(value))
         return value
+
+    @property
+    def playbook_cache_dir(self) -> Path | None:
+        if not self.playbook_cache:
+            return None
+        return Path(user_cache_dir("imgbot", appauthor=False))
 
     @property
     def secret_keys(self) -> list[str]:

@@ -185,7 +185,7 @@ async def test_a_dropped_in_specialty_appears_everywhere(tmp_path: Path) -> None
 
     from tests.helpers import Transcript, make_app
 
-    app = await make_app(tmp_path / "x.db", playbooks=d)
+    app = await make_app(tmp_path / "x.db", playbooks=d, playbook_cache=False)  # no cache file per tmp dir
     t = Transcript(app)
     out = await t.say("/profile set specialty:family track:us-img")
     assert "Family Medicine" in out

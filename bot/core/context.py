@@ -40,8 +40,7 @@ class App:
 
     async def context(self, user: UserRef, files: tuple[Attachment, ...] = (), origin: Origin | None = None) -> Context:
         now = self.clock.now()
-        user_id = await self.store.ensure_user(user, now)
-        profile = await self.store.get_profile(user_id)
+        user_id, profile, notices = await self.store.user_context(user, now)
         return Context(
             app=self,
             user=user,
@@ -50,6 +49,7 @@ class App:
             profile=profile,
             files=files,
             origin=origin or Origin.direct(user.platform),
+            notices_waiting=notices,
         )
 
 
@@ -62,6 +62,9 @@ class Context:
     profile: Profile
     origin: Origin  # where the command was typed
     files: tuple[Attachment, ...] = ()
+    # whether the user had notices waiting when the command began (run_command takes them only
+    # then: one statement less for every command; one that arrives meanwhile shows next time)
+    notices_waiting: bool = True
 
     @property
     def store(self) -> Store:

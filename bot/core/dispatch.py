@@ -227,7 +227,7 @@ async def run_command(
         args = convert(ctx, command, raw)
         reply: Reply = await command.handler(ctx, **args)
         reply.private = command.private
-        pending = await app.store.take_notices(ctx.user_id) if notices else []
+        pending = await app.store.take_notices(ctx.user_id) if notices and ctx.notices_waiting else []
         outcome = "ok"
     except BotError:
         outcome = "user_error"

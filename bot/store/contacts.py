@@ -153,12 +153,21 @@ class ContactSQL(Feature):
             args.append(due_by)
             order = "next_followup_on, number"
         cond = " AND ".join(where)
-        total_row = await self.db.one(f"SELECT COUNT(*) FROM contacts WHERE {cond}", args)
+        # the page and the total in one statement (the count is not correlated: both databases
+        # compute it once); only a page past the end needs the count on its own
         rows = await self.db.all(
-            f"SELECT {CONTACT_COLS} FROM contacts WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?",
-            [*args, limit, offset],
+            f"SELECT {CONTACT_COLS}, (SELECT COUNT(*) FROM contacts WHERE {cond}) FROM contacts"
+            f" WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?",
+            [*args, *args, limit, offset],
         )
-        return [_contact(r) for r in rows], int(total_row[0]) if total_row else 0
+        if rows:
+            total = int(rows[0][-1])
+        elif offset:
+            total_row = await self.db.one(f"SELECT COUNT(*) FROM contacts WHERE {cond}", args)
+            total = int(total_row[0]) if total_row else 0
+        else:
+            total = 0
+        return [_contact(r) for r in rows], total
 
     async def all_contacts(self, user_id: int) -> list[Contact]:
         rows = await self.db.all(f"SELECT {CONTACT_COLS} FROM contacts WHERE user_id = ? ORDER BY number", (user_id,))

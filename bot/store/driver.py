@@ -355,16 +355,21 @@ class _SQLiteConnection(Connection):
                 raise
             raise fault from exc
 
+    # A read is one trip to aiosqlite's thread (execute_fetchall: the statement, its rows, and the
+    # cursor dropped there), not three (execute, fetch, close): each trip is a hand-over between
+    # threads, and at a few milliseconds per command they were most of a read's time.
     async def one(self, sql: str, args: Iterable[object] = ()) -> Row | None:
-        # (SQLite makes every change of an INSERT/UPDATE ... RETURNING at its first step)
+        # every row is stepped, so an INSERT/UPDATE ... RETURNING makes all its changes (SQLite
+        # makes them at the first step anyway); callers ask for one row
         with self._faults():
-            async with self.raw.execute(sql, tuple(map(_sqlite_value, args))) as cur:
-                return await cur.fetchone()
+            rows = await self.raw.execute_fetchall(sql, tuple(map(_sqlite_value, args)))
+        for row in rows:
+            return row
+        return None
 
     async def all(self, sql: str, args: Iterable[object] = ()) -> list[Row]:
         with self._faults():
-            async with self.raw.execute(sql, tuple(map(_sqlite_value, args))) as cur:
-                return list(await cur.fetchall())
+            return list(await self.raw.execute_fetchall(sql, tuple(map(_sqlite_value, args))))
 
     async def execute(self, sql: str, args: Iterable[object] = ()) -> int:
         with self._faults():

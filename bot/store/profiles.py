@@ -25,7 +25,7 @@ PROFILE_COLS = (
 )
 
 
-def _profile(row: Row) -> Profile:
+def profile_from_row(row: Row) -> Profile:
     return Profile(
         user_id=int(row[0]),
         name=row[1],
@@ -48,7 +48,7 @@ def _profile(row: Row) -> Profile:
 class ProfileSQL(Feature):
     async def get_profile(self, user_id: int) -> Profile:
         row = await self.db.one(f"SELECT {PROFILE_COLS} FROM profiles WHERE user_id = ?", (user_id,))
-        return _profile(row) if row is not None else Profile(user_id=user_id)
+        return profile_from_row(row) if row is not None else Profile(user_id=user_id)
 
     async def get_profiles(self, user_ids: Sequence[int]) -> dict[int, Profile]:
         """The profiles of several users in one query (a user with none gets the default profile)."""
@@ -56,7 +56,7 @@ class ProfileSQL(Feature):
             return {}
         cond, args = self.in_list(tuple(user_ids))
         rows = await self.db.all(f"SELECT {PROFILE_COLS} FROM profiles WHERE user_id {cond}", args)
-        found = {p.user_id: p for p in map(_profile, rows)}
+        found = {p.user_id: p for p in map(profile_from_row, rows)}
         return {uid: found.get(uid) or Profile(user_id=uid) for uid in user_ids}
 
     async def save_profile(self, p: Profile, now: datetime) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.core.models import UserRef
+from bot.core.models import Profile, UserRef
 from bot.store.base import Feature
 from bot.store.driver import as_dt
+from bot.store.profiles import PROFILE_COLS, profile_from_row
+
+_PROFILE_COLS_P = ", ".join(f"p.{c.strip()}" for c in PROFILE_COLS.split(","))
 
 # Every table holding a user's rows, by the word /privacy uses for them; children before parents.
 # A new table with a user_id column belongs here (a test walks the schema to make sure).
@@ -64,6 +67,21 @@ class UserSQL(Feature):
         )
         assert row is not None
         return int(row[0])
+
+    async def user_context(self, ref: UserRef, now: datetime) -> tuple[int, Profile, bool]:
+        """The user's id and profile, as ``ensure_user`` then ``get_profile`` give them, and
+        whether notices wait for them: one query for a user seen before (every command starts here)."""
+        row = await self.db.one(
+            f"SELECT u.id, EXISTS (SELECT 1 FROM notices n WHERE n.user_id = u.id), {_PROFILE_COLS_P}"
+            " FROM users u LEFT JOIN profiles p ON p.user_id = u.id WHERE u.platform = ? AND u.account = ?",
+            (ref.platform, ref.account),
+        )
+        if row is None:  # a new user (or one another command is creating at this moment)
+            user_id = await self.ensure_user(ref, now)
+            return user_id, await self.get_profile(user_id), True  # type: ignore[attr-defined]
+        user_id = int(row[0])
+        profile = profile_from_row(row[2:]) if row[2] is not None else Profile(user_id=user_id)
+        return user_id, profile, bool(row[1])
 
     async def user_ref(self, user_id: int) -> UserRef | None:
         row = await self.db.one("SELECT platform, account, display_name FROM users WHERE id = ?", (user_id,))

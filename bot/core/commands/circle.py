@@ -18,7 +18,6 @@ from bot.core.community.models import (
 )
 from bot.core.community.programs import member_named, my_program, place_of, program_here
 from bot.core.context import Context
-from bot.core.csvio import rows_to_csv
 from bot.core.dates import fmt_date, parse_hhmm, zone
 from bot.core.errors import NotFoundError, UsageError
 from bot.core.hints import hint
@@ -262,6 +261,8 @@ async def circle_export(ctx: Context) -> Reply:
             )
     r = Reply(title=f"Check-in counts of {program.channel_label}: {len(rows) - 1} row(s)", tone=Tone.SUCCESS)
     r.text("Counts only: no contact names, emails, notes, wins or blockers. Hidden members are numbered.")
+    from bot.core.csvio import rows_to_csv  # only the export writes CSV
+
     r.attach(f"circle-{program.id}-checkins.csv", rows_to_csv(rows), "text/csv")
     return r
 

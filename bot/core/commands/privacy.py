@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from bot.core.context import Context
 from bot.core.hints import hint
-from bot.core.privacy import count_words, export_user
+
+# bot.core.privacy (the export and its wording) is imported by the commands that use it: most
+# processes never run one, and it is a sixth of what building the registry imports.
 from bot.core.registry import Choice, CommandSet, Option, OptionType
 from bot.core.reply import ActionStyle, Reply, Tone
 
@@ -54,6 +56,8 @@ async def privacy_about(ctx: Context) -> Reply:
 
 @commands.command("export", "Download everything the bot holds about you, as one JSON file", group="privacy")
 async def privacy_export(ctx: Context) -> Reply:
+    from bot.core.privacy import export_user
+
     export = await export_user(ctx.store, ctx.user_id, ctx.now)
     history = sum(len(c.history) for c in export.contacts)
     r = Reply(title="Everything the bot holds about you", tone=Tone.SUCCESS)
@@ -74,6 +78,8 @@ async def privacy_export(ctx: Context) -> Reply:
     group="privacy",
 )
 async def privacy_delete(ctx: Context, confirm: str | None) -> Reply:
+    from bot.core.privacy import count_words
+
     if confirm != "yes":
         counts = await ctx.store.user_data_counts(ctx.user_id)
         r = Reply(title="Delete everything the bot holds about you?", tone=Tone.WARNING)

@@ -9,7 +9,6 @@ from bot.core.hints import hint
 from bot.core.models import Track
 from bot.core.registry import CommandSet, Option, OptionType
 from bot.core.reply import Reply, Tone
-from bot.core.review import review as run_review
 
 commands = CommandSet()
 
@@ -42,6 +41,8 @@ async def review_draft(ctx: Context, kind: str, draft: str, specialty: str | Non
     view = ctx.playbook(specialty).view(ctx.profile.track or Track.NON_US_IMG)
     if not draft.strip():
         raise UsageError("option 'draft': paste the text of your draft")
+    from bot.core.review import review as run_review  # only this command reviews drafts
+
     findings = run_review(view, kind, draft)
     if not findings:
         raise UsageError(f"the {view.playbook.name} playbook has no review rules for '{kind}' drafts")

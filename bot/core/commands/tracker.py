@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 
-from bot.core import csvio, planner
+from bot.core import planner
 from bot.core.context import Context
 from bot.core.dates import fmt_date
 from bot.core.errors import LimitError, UsageError
@@ -172,7 +172,8 @@ async def contact_list(ctx: Context, filter: str | None, page: int) -> Reply:
     if not total:
         r.text("Nothing here yet. Add someone with " + hint('contact add "Dr Maya Lee" how_met:conference'))
         return r
-    r.bullets([line(c, ctx.today) for c in contacts])
+    today = ctx.today
+    r.bullets([line(c, today) for c in contacts])
     pages = (total + size - 1) // size
     if pages > 1:
         r.footer = f"Page {page} of {pages}: " + hint(f"contact list {f} page:{min(page + 1, pages)}")
@@ -287,9 +288,10 @@ async def followups(ctx: Context, days: int) -> Reply:
         r.text(f"Nothing due. Add people as you meet them with {hint('contact add')}, and log what you send.")
         return r
     lines = []
+    today = ctx.today
     for c in contacts:
         script = " → " + hint(f"script {c.followup_script} contact:{c.ref}") if c.followup_script else ""
-        lines.append(f"{line(c, ctx.today)} ({c.followup_situation}){script}")
+        lines.append(f"{line(c, today)} ({c.followup_situation}){script}")
     r.bullets(lines)
     if total > len(contacts):
         r.footer = f"Showing the first {len(contacts)}; see {hint('contact list due')}"
@@ -298,6 +300,8 @@ async def followups(ctx: Context, days: int) -> Reply:
 
 @commands.command("export", "Download your contacts as a CSV spreadsheet", group="contact")
 async def contact_export(ctx: Context) -> Reply:
+    from bot.core import csvio  # CSV only for export and import
+
     contacts = await ctx.store.all_contacts(ctx.user_id)
     data = csvio.export_csv(contacts)
     r = Reply(title=f"{len(contacts)} contacts exported")
@@ -312,6 +316,8 @@ async def contact_export(ctx: Context) -> Reply:
     group="contact",
 )
 async def contact_import(ctx: Context, file: Attachment) -> Reply:
+    from bot.core import csvio
+
     parsed = csvio.parse_csv(file.content, ctx.today)
     existing = {csvio.dedupe_key(c.name, c.institution, c.email) for c in await ctx.store.all_contacts(ctx.user_id)}
     cap = ctx.app.limits.max_contacts

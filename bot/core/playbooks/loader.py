@@ -7,14 +7,19 @@ Errors name the file, the path inside it and the line, e.g.::
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import hashlib
+import os
+import pickle
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
 from pydantic import ValidationError
+from pydantic.version import VERSION as _PYDANTIC_VERSION
 
 from bot.core.playbooks.schema import (
     ITEM_LISTS,
@@ -37,6 +42,9 @@ from bot.core.playbooks.schema import (
     Situation,
     Task,
 )
+
+if TYPE_CHECKING:
+    import yaml
 
 
 @dataclass(frozen=True)
@@ -153,16 +161,27 @@ class PlaybookLibrary:
 
 
 # --------------------------------------------------------------------- YAML
-# libyaml's loader is ten times faster than the pure-Python one; both give line marks.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# yaml is imported where a file is parsed: a start-up that finds the library in its cache
+# parses nothing.
+
+
+def _loader() -> type[yaml.SafeLoader]:
+    import yaml
+
+    # libyaml's loader is ten times faster than the pure-Python one; both give line marks.
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _compose(text: str) -> yaml.Node | None:
-    return yaml.compose(text, Loader=_LOADER)
+    import yaml
+
+    return yaml.compose(text, Loader=_loader())
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     """Follow a pydantic error location through the YAML node tree."""
+    import yaml
+
     line = node.start_mark.line + 1 if node is not None else None
     for key in loc:
         if isinstance(node, yaml.MappingNode):
@@ -207,6 +226,8 @@ class _Parsed:
 
 
 def _parse_file(path: Path, errors: list[PlaybookError]) -> _Parsed | None:
+    import yaml
+
     name = path.name
     try:
         text = path.read_text(encoding="utf-8")
@@ -214,7 +235,7 @@ def _parse_file(path: Path, errors: list[PlaybookError]) -> _Parsed | None:
         errors.append(PlaybookError(name, "", None, f"cannot read file: {exc}"))
         return None
     try:
-        data = yaml.load(text, Loader=_LOADER)  # CSafeLoader or SafeLoader: no arbitrary objects
+        data = yaml.load(text, Loader=_loader())  # CSafeLoader or SafeLoader: no arbitrary objects
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -299,13 +320,92 @@ def _check_complete(parsed: _Parsed, items: dict[str, list[Item]]) -> list[Playb
     return errs
 
 
-def load_playbooks(directory: Path | str) -> PlaybookLibrary:
-    """Load every ``*.yaml``/``*.yml`` file; raise PlaybookLoadError listing all problems."""
+def _playbook_files(directory: Path) -> list[Path]:
+    return sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+
+
+def load_playbooks(directory: Path | str, cache_dir: Path | None = None) -> PlaybookLibrary:
+    """Load every ``*.yaml``/``*.yml`` file; raise PlaybookLoadError listing all problems.
+
+    With ``cache_dir``, a library that loaded without problems is kept there (one file per
+    playbook directory), under a key made of the content of every playbook file and of the code
+    that defines and checks what is kept (this module, the schema, the placeholders, the models)
+    and the Python and pydantic versions. A later load whose key matches unpickles it instead of
+    parsing and validating the YAML again; any change to a file, a new or removed file, or other
+    code loads from the files. A cache that cannot be read or written is passed over.
+    """
     directory = Path(directory)
+    if cache_dir is None or not directory.is_dir():
+        return _load(directory)
+    key = _cache_key(directory)
+    where = cache_dir / f"playbooks-{hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:16]}.pickle"
+    if key is not None:
+        cached = _read_cache(where, key)
+        if cached is not None:
+            cached.directory = directory  # as given this time (the file is per resolved path)
+            return cached
+    library = _load(directory)
+    if key is not None:
+        _write_cache(where, key, library)
+    return library
+
+
+# What the kept library depends on besides the playbook files: the classes it is made of and the
+# checks that passed. A change to any of them makes every kept library stale.
+_CODE_FILES = ("loader.py", "schema.py", "placeholders.py", "../models.py")
+_CACHE_FORMAT = b"imgbot-playbooks-1"
+
+
+def _cache_key(directory: Path) -> bytes | None:
+    digest = hashlib.sha256(_CACHE_FORMAT)
+    digest.update(f"{sys.version_info[:3]} {_PYDANTIC_VERSION}\0".encode())
+    here = Path(__file__).resolve().parent
+    try:
+        for name in _CODE_FILES:
+            digest.update((here / name).read_bytes())
+        for path in _playbook_files(directory):
+            data = path.read_bytes()
+            digest.update(f"\0{path.name}\0{len(data)}\0".encode())
+            digest.update(data)
+    except OSError:
+        return None
+    return digest.hexdigest().encode()
+
+
+def _read_cache(where: Path, key: bytes) -> PlaybookLibrary | None:
+    try:
+        with open(where, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            # only a file this user wrote and nobody else can change: unpickling runs what it says
+            if st.st_uid != os.getuid() or st.st_mode & 0o022:
+                return None
+            if fh.readline().rstrip(b"\n") != key:
+                return None
+            library = pickle.load(fh)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
+        return None
+    return library if isinstance(library, PlaybookLibrary) else None
+
+
+def _write_cache(where: Path, key: bytes, library: PlaybookLibrary) -> None:
+    tmp = where.with_name(f"{where.name}.{os.getpid()}.tmp")
+    try:
+        where.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key + b"\n")
+            pickle.dump(library, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, where)  # readers see the old file or the whole new one
+    except (OSError, pickle.PicklingError):
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def _load(directory: Path) -> PlaybookLibrary:
     errors: list[PlaybookError] = []
     if not directory.is_dir():
         raise PlaybookLoadError([PlaybookError(str(directory), "", None, "not a directory")])
-    files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+    files = _playbook_files(directory)
     parsed = [p for f in files if (p := _parse_file(f, errors)) is not None]
     by_id: dict[str, _Parsed] = {}
     for p in parsed:

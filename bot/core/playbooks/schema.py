@@ -82,7 +82,9 @@ class Period(StrEnum):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: the validators are built on first use (loading the playbooks), not at import;
+    # a start-up that finds the validated library in its cache never builds them
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 # A bullet or checklist line: plain text for every track the item applies to, or a mapping
