@@ -69,6 +69,15 @@ class PrometheusTelemetry:
         self._rate_limited = Counter(
             "imgbot_platform_rate_limited_total", "HTTP 429 answers from a platform.", ["platform"], registry=r
         )
+        self._lease_guard = Counter(
+            "imgbot_lease_guard_total",
+            "Digests held back because their lease might run out first, and sent digests whose rows a peer"
+            " had taken when they were marked (it re-sends them under the same nonce).",
+            ["event"],
+            registry=r,
+        )
+        for event in ("held_back", "mark_lost"):
+            self._lease_guard.labels(event)
         self._pending = Gauge(
             "imgbot_nudges_pending", "Nudges waiting to be delivered (NaN when it could not be read).", registry=r
         )
@@ -95,6 +104,10 @@ class PrometheusTelemetry:
 
     def rate_limited(self, platform: str) -> None:
         self._rate_limited.labels(platform).inc()
+
+    def lease_guard(self, event: str, count: int) -> None:
+        if count > 0:
+            self._lease_guard.labels(event).inc(count)
 
     # Exposition -------------------------------------------------------------------------
 

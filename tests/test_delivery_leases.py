@@ -17,6 +17,7 @@ from bot.core.reply import Reply
 from bot.runtime import build_app
 from bot.scheduler import NudgeScheduler
 from bot.settings import Settings
+from bot.telemetry import PrometheusTelemetry
 from tests.helpers import OPEN_APPS, START, RecordingPort, Transcript, make_app
 
 CAIRO = '/profile set specialty:psych track:non-us-img timezone:Africa/Cairo name:"Dr Amal Hassan"'
@@ -336,11 +337,15 @@ async def test_after_a_lapsed_lease_the_sender_stops_and_the_peer_sends_the_rest
     peer = NudgeEngine(b_app, {"test": platform.port("b")}, instance="b", lease=LEASE, rate=100_000)
     port = SlowPort(platform, cost=LEASE + timedelta(seconds=1), during=peer, at=1)
     engine = NudgeEngine(a_app, {"test": port}, instance="a", lease=LEASE, rate=100_000, concurrency=1)
+    a_app.telemetry = metrics = PrometheusTelemetry("a")
 
     outcome = await engine.run_due()
 
     assert port.sent == 1 and outcome.delivered == 1 and outcome.deferred == 3
     assert engine.held_back == 3 and engine.marks_lost == 1
+    scraped = metrics.render().decode()  # what /metrics shows
+    assert 'imgbot_lease_guard_total{event="held_back"} 3.0' in scraped
+    assert 'imgbot_lease_guard_total{event="mark_lost"} 1.0' in scraped
     assert [o.delivered for o in port.peer_outcomes] == [4]
     nonces = Counter(a[0] for a in platform.arrivals)
     assert len(nonces) == 4 and sorted(nonces.values()) == [1, 1, 1, 2]

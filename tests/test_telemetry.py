@@ -30,6 +30,8 @@ async def test_every_protocol_call_lands_in_its_metric() -> None:
     t.lease_takeover(2)
     t.rate_limited("discord")
     t.rate_limited("discord")
+    t.lease_guard("held_back", 1)
+    t.lease_guard("mark_lost", 3)
     assert isinstance(t, PrometheusTelemetry)
     got = samples(t)
     assert got[("imgbot_commands_total", (("command", "contact add"), ("outcome", "ok")))] == 2
@@ -45,6 +47,8 @@ async def test_every_protocol_call_lands_in_its_metric() -> None:
     assert got[("imgbot_delivery_lag_seconds_bucket", (("le", "86400.0"),))] == 1
     assert got[("imgbot_lease_takeovers_total", ())] == 2
     assert got[("imgbot_platform_rate_limited_total", (("platform", "discord"),))] == 2
+    assert got[("imgbot_lease_guard_total", (("event", "held_back"),))] == 1
+    assert got[("imgbot_lease_guard_total", (("event", "mark_lost"),))] == 3
     assert got[("imgbot_instance_info", (("instance", "web-1"),))] == 1
 
 

@@ -328,7 +328,7 @@ class NudgeEngine:
                 await data.flush()  # what was delivered is recorded, even if a send raised
             finally:
                 renewer.cancel()
-                self.marks_lost += data.marks_lost
+                self._marks_lost(data.marks_lost)
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
         for res in results:
@@ -376,11 +376,15 @@ class NudgeEngine:
                 await data.close()
                 await data.flush()
             finally:
-                self.marks_lost += data.marks_lost
+                self._marks_lost(data.marks_lost)
         total = Outcome()
         for res in results:
             total += res
         return total
+
+    def _marks_lost(self, count: int) -> None:
+        self.marks_lost += count
+        self.app.telemetry.lease_guard("mark_lost", count)
 
     async def _renew(self) -> None:
         """Keep this instance's claims alive while their sends are in flight."""
@@ -475,6 +479,7 @@ class NudgeEngine:
                 # be claimed again; a taken-over digest (maybe sent by a dead peer) keeps its nonce
                 # and is taken over again once its lease runs out
                 self.held_back += 1
+                self.app.telemetry.lease_guard("held_back", 1)
                 if not recovering:
                     await store.release(digest, self.app.clock.now(), owner=self.owner)
                 self.app.telemetry.delivered("deferred", len(keep))

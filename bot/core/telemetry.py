@@ -26,6 +26,10 @@ class Telemetry(Protocol):
     def rate_limited(self, platform: str) -> None:
         """A platform answered HTTP 429."""
 
+    def lease_guard(self, event: str, count: int) -> None:
+        """The lease guard acted: ``held_back`` (a digest not sent because its lease might not outlast
+        the send) or ``mark_lost`` (a sent digest whose rows a peer had taken when it was marked)."""
+
 
 class NullTelemetry:
     def command(self, name: str, outcome: str, seconds: float) -> None:
@@ -41,4 +45,7 @@ class NullTelemetry:
         pass
 
     def rate_limited(self, platform: str) -> None:
+        pass
+
+    def lease_guard(self, event: str, count: int) -> None:
         pass
