@@ -163,19 +163,8 @@ class SlackDMPort:
         channel = self._channels.get(user.account) or await self.app.store.dm_channel(user)
         if channel is None:
             return False  # never DMed: nothing can have been sent
-        try:
-            await self.pacer(team, "history").wait()
-            history = await client.conversations_history(
-                channel=channel, limit=HISTORY_LOOKBACK, include_all_metadata=True
-            )
-        except (SlackApiError, SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            log.warning("could not read back a DM before re-sending a digest: %s", type(exc).__name__)
-            return False  # a duplicate is better than a lost nudge
-        for message in history.get("messages") or []:
-            meta = message.get("metadata") or {}
-            if meta.get("event_type") == METADATA_EVENT and (meta.get("event_payload") or {}).get("digest") == nonce:
-                return True
-        return False
+        await self.pacer(team, "history").wait()
+        return await carries(client, channel, METADATA_EVENT, "digest", nonce, "a DM before re-sending a digest")
 
     async def _channel(self, client: AsyncWebClient, user: UserRef) -> str:
         known = self._channels.get(user.account)
@@ -287,19 +276,23 @@ class SlackChannelPort:
             raise DeliveryError(f"could not reach Slack ({type(exc).__name__})") from None
 
     async def _posted(self, client: AsyncWebClient, team: str, channel: str, nonce: str) -> bool:
-        try:
-            await self.dms.pacer(team, "history").wait()
-            history = await client.conversations_history(
-                channel=channel, limit=HISTORY_LOOKBACK, include_all_metadata=True
-            )
-        except (SlackApiError, SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            log.warning("could not read back a group DM before posting an intro: %s", type(exc).__name__)
-            return False  # a duplicate is better than a lost intro
-        for message in history.get("messages") or []:
-            meta = message.get("metadata") or {}
-            if meta.get("event_type") == POST_EVENT and (meta.get("event_payload") or {}).get("post") == nonce:
-                return True
+        await self.dms.pacer(team, "history").wait()
+        return await carries(client, channel, POST_EVENT, "post", nonce, "a group DM before posting an intro")
+
+
+async def carries(client: AsyncWebClient, channel: str, event: str, key: str, nonce: str, what: str) -> bool:
+    """Whether one of the channel's recent messages carries ``nonce`` under ``key`` in its ``event``
+    metadata. A history that cannot be read counts as no: a duplicate is better than a lost message."""
+    try:
+        history = await client.conversations_history(channel=channel, limit=HISTORY_LOOKBACK, include_all_metadata=True)
+    except (SlackApiError, SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+        log.warning("could not read back %s: %s", what, type(exc).__name__)
         return False
+    for message in history.get("messages") or []:
+        meta = message.get("metadata") or {}
+        if meta.get("event_type") == event and (meta.get("event_payload") or {}).get(key) == nonce:
+            return True
+    return False
 
 
 def channel_error(exc: SlackApiError) -> DeliveryError:
