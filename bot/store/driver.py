@@ -182,16 +182,7 @@ class Driver:
         if self._current.get() is not None:
             async with self.transaction() as conn:
                 return await body(conn)
-        attempt = 1
-        while True:
-            try:
-                async with self.transaction() as conn:
-                    return await body(conn)
-            except Exception as exc:
-                if attempt >= CONFLICT_ATTEMPTS or not self.is_conflict(exc):
-                    raise
-                await self._retry_pause(attempt, exc, "a transaction")
-                attempt += 1
+        return await self._retrying(self.transaction, body, "a transaction")
 
     async def _statement(self, run: Callable[[Connection], Awaitable[T]]) -> T:
         """One statement: on the current transaction's connection, else on its own (its own
@@ -199,15 +190,20 @@ class Driver:
         current = self._current.get()
         if current is not None:
             return await run(current)
+        return await self._retrying(self._acquire, run, "a statement")
+
+    async def _retrying(self, open_conn: Callable[[], Any], run: Callable[[Connection], Awaitable[T]], what: str) -> T:
+        """``run`` on a connection from ``open_conn()`` (an async context manager), opened anew and run
+        again while it loses a deadlock or a serialisation check, up to CONFLICT_ATTEMPTS times."""
         attempt = 1
         while True:
             try:
-                async with self._acquire() as conn:
+                async with open_conn() as conn:
                     return await run(conn)
             except Exception as exc:
                 if attempt >= CONFLICT_ATTEMPTS or not self.is_conflict(exc):
                     raise
-                await self._retry_pause(attempt, exc, "a statement")
+                await self._retry_pause(attempt, exc, what)
                 attempt += 1
 
     # -- what feature stores use

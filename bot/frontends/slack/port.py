@@ -132,22 +132,7 @@ class SlackDMPort:
         client = await self.workspaces.client(team)
         try:
             channel = await self._channel(client, user)
-            for i, message in enumerate(render(reply, owner=user.account, buttons=True)):
-                await self.pacer(team).wait()
-                await client.chat_postMessage(
-                    channel=channel,
-                    text=message.text,
-                    blocks=to_dicts(message),
-                    metadata={"event_type": METADATA_EVENT, "event_payload": {"digest": nonce, "part": i}},
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
-                if message.files:
-                    await self.pacer(team, "files").wait()
-                    await client.files_upload_v2(
-                        channel=channel,
-                        file_uploads=[{"content": f.content, "filename": f.filename} for f in message.files],
-                    )
+            await self.post_parts(client, team, channel, reply, user.account, (METADATA_EVENT, "digest", nonce))
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))
             if error == "channel_not_found":
@@ -155,6 +140,29 @@ class SlackDMPort:
             raise delivery_error(exc) from None
         except (TimeoutError, SlackClientError, aiohttp.ClientError, OSError) as exc:
             raise DeliveryError(f"could not reach Slack ({type(exc).__name__})") from None
+
+    async def post_parts(
+        self, client: AsyncWebClient, team: str, channel: str, reply: Reply, owner: str, tag: tuple[str, str, str]
+    ) -> None:
+        """Post ``reply`` in ``channel``, message by message at the workspace's pace, each carrying
+        ``tag`` (event type, key, nonce) and its part number in its metadata, with any files after it."""
+        event, key, nonce = tag
+        for i, message in enumerate(render(reply, owner=owner, buttons=True)):
+            await self.pacer(team).wait()
+            await client.chat_postMessage(
+                channel=channel,
+                text=message.text,
+                blocks=to_dicts(message),
+                metadata={"event_type": event, "event_payload": {key: nonce, "part": i}},
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            if message.files:
+                await self.pacer(team, "files").wait()
+                await client.files_upload_v2(
+                    channel=channel,
+                    file_uploads=[{"content": f.content, "filename": f.filename} for f in message.files],
+                )
 
     async def sent_before(self, user: UserRef, nonce: str) -> bool:
         """Whether a message with this digest id is already in the user's DM (a takeover)."""
@@ -260,16 +268,7 @@ class SlackChannelPort:
             channel = str(opened["channel"]["id"])
             if opened.get("already_open") and await self._posted(client, team, channel, nonce):
                 return
-            for i, message in enumerate(render(reply, owner=ANYONE, buttons=True)):
-                await self.dms.pacer(team).wait()
-                await client.chat_postMessage(
-                    channel=channel,
-                    text=message.text,
-                    blocks=to_dicts(message),
-                    metadata={"event_type": POST_EVENT, "event_payload": {"post": nonce, "part": i}},
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
+            await self.dms.post_parts(client, team, channel, reply, ANYONE, (POST_EVENT, "post", nonce))
         except SlackApiError as exc:
             raise channel_error(exc) from None
         except (TimeoutError, SlackClientError, aiohttp.ClientError, OSError) as exc:
