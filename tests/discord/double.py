@@ -271,6 +271,7 @@ class DiscordDouble:
         self.files: dict[str, bytes] = {}  # attachment url -> bytes (uploads and bot-sent files)
         self.sessions: list[_Session] = []
         self.identified = 0
+        self.message_latency = 0.0  # seconds each message post takes, as over a real network
         self._window: deque[float] = deque()
         self._ids = itertools.count(1)
         self._nonces: dict[tuple[int, str], tuple[float, dict[str, Any]]] = {}
@@ -728,6 +729,8 @@ class DiscordDouble:
         )
 
     async def _create_message(self, request: web.Request, call: Call, m: re.Match[str]) -> web.Response:
+        if self.message_latency:
+            await asyncio.sleep(self.message_latency)
         cid = int(m["channel"])
         if cid in self.dm_users and self.dm_users[cid] in self.closed_dms:
             return error(403, 50007, "Cannot send messages to this user")

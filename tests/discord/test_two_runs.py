@@ -33,6 +33,10 @@ async def test_two_run_processes_on_one_sqlite_file_send_each_digest_once(
     double: DiscordDouble, tmp_path: Path
 ) -> None:
     db = tmp_path / "run.db"  # the file _imgbot points IMGBOT_DATABASE_URL at
+    # Each post takes longer than the gap between two users' due times, so an instance still sending
+    # one digest cannot be first to the next: the other one, idle, claims it. Without that, which
+    # instance wins each race is down to timing, and on a loaded machine one can win every race.
+    double.message_latency = 0.3
     await seed(f"sqlite:///{db}", 1, 1, platform="discord", first_account=FIRST - 1)  # the schema, one early user
     ports = [_free_port(), _free_port()]
     procs = [
