@@ -83,7 +83,7 @@ HTTP mode
     socket: events as JSON, slash commands as a form, interactions as ``payload=<json>``; the response body is
     the ack; retries carry ``X-Slack-Retry-Num`` / ``X-Slack-Retry-Reason: http_timeout``.
     ``await double.post_signed(url, body, timestamp=None, secret=None)`` sends one request by hand (so a test
-    can use a wrong secret or an old timestamp) and returns ``(status, text)``. ``double.http_transport``
+    can use a wrong secret or an old timestamp) and returns ``Signed(status, text, written)``. ``double.http_transport``
     (an ``HttpTransport``) replaces the double's aiohttp client for these requests, e.g. a benchmark's
     kept-alive raw sender that reports when each request was written (its ack is then timed from there).
     ``sign(secret, timestamp, body)`` is the signature function.
@@ -144,7 +144,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
@@ -158,6 +158,17 @@ SIGNING_SECRET = "double-signing-secret"
 # returns the bot's answer and, if the transport knows it, the time.monotonic() at which the request was
 # written to the socket, from which its ack is then timed (else from when the double decided to send it)
 HttpTransport = Callable[[str, bytes, dict[str, str]], Awaitable[tuple[int, str, float | None]]]
+
+
+class Signed(NamedTuple):
+    """What the bot answered a signed request: its status and body, and when the request left (when the
+    transport knows)."""
+
+    status: int
+    text: str
+    written: float | None = None
+
+
 CLIENT_ID = "1000000001.2000000002"
 CLIENT_SECRET = "double-client-secret"
 ACK_TIMEOUT = 3.0  # seconds Slack waits for an ack (Socket Mode envelope or HTTP response)
@@ -1772,7 +1783,7 @@ class SlackDouble:
         if attempt.number:
             headers.update({"X-Slack-Retry-Num": str(attempt.number), "X-Slack-Retry-Reason": "http_timeout"})
         try:
-            status, text, written = await self._post_signed(self.http_url, body, headers=headers)
+            status, text, written = await self.post_signed(self.http_url, body, headers=headers)
         except (aiohttp.ClientError, ConnectionError, asyncio.IncompleteReadError):
             attempt.status = None  # the bot is down: Slack treats it like a missing ack and retries
             self._poke()
@@ -1799,20 +1810,8 @@ class SlackDouble:
         timestamp: int | str | None = None,
         secret: str | None = None,
         headers: dict[str, str] | None = None,
-    ) -> tuple[int, str]:
-        """POST ``body`` (a dict is sent as JSON) to the bot signed as Slack signs it; returns (status, text)."""
-        status, text, _ = await self._post_signed(url, body, timestamp=timestamp, secret=secret, headers=headers)
-        return status, text
-
-    async def _post_signed(
-        self,
-        url: str,
-        body: bytes | str | dict[str, Any],
-        *,
-        timestamp: int | str | None = None,
-        secret: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> tuple[int, str, float | None]:
+    ) -> Signed:
+        """POST ``body`` (a dict is sent as JSON) to the bot signed as Slack signs it."""
         assert self._http is not None, "start() the double first"
         if isinstance(body, dict):
             raw = json.dumps(body).encode()
@@ -1827,16 +1826,17 @@ class SlackDouble:
             **(headers or {}),
         }
         if self.http_transport is not None:
-            return await self.http_transport(url, raw, signed)
+            return Signed(*await self.http_transport(url, raw, signed))
         async with self._http.post(url, data=raw, headers=signed) as res:
-            return res.status, await res.text(), None
+            return Signed(res.status, await res.text())
 
     async def verify_url(self, url: str | None = None) -> tuple[int, str]:
         """The url_verification handshake Slack sends when the Events URL is saved."""
         challenge = secrets.token_hex(8)
-        return await self.post_signed(
+        r = await self.post_signed(
             url or self.http_url or "", {"token": "legacy", "challenge": challenge, "type": "url_verification"}
         )
+        return r.status, r.text
 
     def _apply_ack(self, delivery: Delivery, ack: Any) -> None:
         """What Slack does with an ack payload: show a slash-command reply, act on a view response_action."""
