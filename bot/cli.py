@@ -107,13 +107,9 @@ def _run(args: argparse.Namespace) -> int:
             "no DISCORD_TOKEN or SLACK_BOT_TOKEN is set, so there is no chat platform to connect to; "
             "run 'imgbot console' to use the bot locally"
         )
-    from bot.run import run, slack_enabled
+    from bot.run import run
 
-    if slack_enabled(settings):
-        return run(settings)  # Slack, and Discord too when DISCORD_TOKEN is set
-    from bot.frontends.discord.runner import run_discord
-
-    return run_discord(settings)
+    return run(settings)  # Discord, Slack, or both
 
 
 def _discord_sync(args: argparse.Namespace) -> int:

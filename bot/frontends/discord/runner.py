@@ -1,11 +1,10 @@
-"""``imgbot run`` (Discord and the nudge scheduler in one event loop) and ``imgbot discord sync``."""
+"""The Discord bot that ``imgbot run`` starts (bot/run.py), and ``imgbot discord sync``."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import re
-import signal
 import sys
 from contextlib import suppress
 from datetime import timedelta
@@ -19,10 +18,9 @@ from bot.core.community.engine import CircleEngine
 from bot.core.context import App
 from bot.frontends.discord.client import DEFER_AFTER, PLATFORM, Frontend, Tree, create_client
 from bot.frontends.discord.port import DiscordChannelPort, DiscordDMPort
-from bot.runtime import build_app, build_engine, build_ops, instance_id, setup_logging
+from bot.runtime import build_app, build_engine, instance_id, setup_logging
 from bot.scheduler import NudgeScheduler
 from bot.settings import Settings
-from bot.telemetry import PrometheusTelemetry
 
 log = logging.getLogger(__name__)
 
@@ -116,56 +114,27 @@ class DiscordBot:
         await self.client.close()
 
 
+LOGIN_REFUSED = (
+    "Discord rejected DISCORD_TOKEN (401 Unauthorized); copy the bot token again from "
+    "the Developer Portal (Bot > Reset Token)"
+)
+
+
+def start_failure(exc: BaseException) -> tuple[str, int] | None:
+    """The one line and exit code for an error that kept the Discord client from starting
+    (``imgbot run``), or None for an error this does not know."""
+    if isinstance(exc, discord.LoginFailure):
+        return LOGIN_REFUSED, 2
+    if isinstance(exc, discord.PrivilegedIntentsRequired):
+        return "Discord refused a privileged gateway intent; this bot needs none, so check the proxy", 2
+    if isinstance(exc, (aiohttp.ClientError, OSError, discord.GatewayNotFound)):
+        return f"could not reach Discord at {discord.http.Route.BASE} ({exc})", 1
+    return None
+
+
 def _fail(message: str, code: int) -> int:
     print(f"imgbot: {message}", file=sys.stderr)
     return code
-
-
-async def serve(settings: Settings, app: App | None = None) -> int:
-    """Run the bot until it is closed (SIGTERM, Ctrl-C); the exit code for ``imgbot run``."""
-    telemetry = PrometheusTelemetry(instance_id(settings))
-    app = app or await build_app(settings, telemetry=telemetry)
-    app.telemetry = telemetry
-    bot = DiscordBot(app, settings)
-    ops = None
-    if settings.http_port is not None:
-        ops = build_ops(settings, app, bot.engine, telemetry, {PLATFORM: bot.client.is_ready})
-        await ops.start(settings.http_host, settings.http_port)
-        log.info("health and metrics on port %s", ops.port)
-    loop = asyncio.get_running_loop()
-    stopping: list[asyncio.Task[None]] = []
-    with suppress(NotImplementedError, RuntimeError):
-        loop.add_signal_handler(signal.SIGTERM, lambda: stopping.append(loop.create_task(bot.stop())))
-    try:
-        await bot.run()
-    except discord.LoginFailure:
-        return _fail(
-            "Discord rejected DISCORD_TOKEN (401 Unauthorized); copy the bot token again from "
-            "the Developer Portal (Bot > Reset Token)",
-            2,
-        )
-    except discord.PrivilegedIntentsRequired:
-        return _fail("Discord refused a privileged gateway intent; this bot needs none, so check the proxy", 2)
-    except (aiohttp.ClientError, OSError, discord.GatewayNotFound) as exc:
-        return _fail(f"could not reach Discord at {discord.http.Route.BASE} ({exc})", 1)
-    finally:
-        with suppress(NotImplementedError, RuntimeError):
-            loop.remove_signal_handler(signal.SIGTERM)
-        for task in stopping:
-            await task
-        await bot.close()
-        if ops is not None:
-            await ops.stop()
-        await app.store.close()
-    return 0
-
-
-def run_discord(settings: Settings) -> int:
-    setup_logging(settings)
-    try:
-        return asyncio.run(serve(settings))
-    except KeyboardInterrupt:
-        return 130
 
 
 async def sync(settings: Settings, guild_id: int | None) -> int:
@@ -176,11 +145,7 @@ async def sync(settings: Settings, guild_id: int | None) -> int:
         await client.login(_token(settings))
         count = await sync_tree(client.tree, guild_id)
     except discord.LoginFailure:
-        return _fail(
-            "Discord rejected DISCORD_TOKEN (401 Unauthorized); copy the bot token again from "
-            "the Developer Portal (Bot > Reset Token)",
-            2,
-        )
+        return _fail(LOGIN_REFUSED, 2)
     except discord.HTTPException as exc:
         return _fail(f"Discord refused the commands: HTTP {exc.status} {exc.text}", 1)
     except (aiohttp.ClientError, OSError) as exc:
