@@ -277,6 +277,10 @@ class DiscordDouble:
         self.identified = 0
         self.message_latency = 0.0  # seconds each message post takes, as over a real network
         self.nonce_window = 300.0  # seconds Discord remembers a nonce (0: the retry comes after it forgot)
+        # READY lists the guild and GUILD_CREATE follows with its text channel and active threads, as
+        # Discord does for the ``guilds`` intent (off: READY lists no guild, so discord.py caches none)
+        self.serve_guild = False
+        self.channel_type = 0  # CHANNEL_ID's type: 0 text; 5 announcement (no private threads there)
         self._window: deque[float] = deque()
         self._ids = itertools.count(1)
         self._nonces: dict[tuple[int, str], tuple[float, dict[str, Any]]] = {}
@@ -805,7 +809,7 @@ class DiscordDouble:
         """The guild's text channel (``CHANNEL_ID``) as Discord describes it."""
         return {
             "id": str(CHANNEL_ID),
-            "type": 0,
+            "type": self.channel_type,
             "guild_id": str(GUILD_ID),
             "name": "general",
             "position": 0,
@@ -817,6 +821,32 @@ class DiscordDouble:
             "rate_limit_per_user": 0,
             "default_auto_archive_duration": 1440,
             "flags": 0,
+        }
+
+    def guild_create(self) -> dict[str, Any]:
+        """The guild as GUILD_CREATE describes it: its text channel and the active threads the bot
+        can see, no members (no members intent)."""
+        joined = [t for tid, t in self.threads.items() if BOT_ID in self.thread_members[tid]]
+        return {
+            "id": str(GUILD_ID),
+            "name": "IMG Peers",
+            "unavailable": False,
+            "owner_id": "1",
+            "member_count": 2 + len(self.dm_channels),
+            "large": False,
+            "joined_at": "2026-01-01T00:00:00+00:00",
+            "roles": [],
+            "emojis": [],
+            "stickers": [],
+            "features": [],
+            "members": [],
+            "presences": [],
+            "voice_states": [],
+            "channels": [self.text_channel()],
+            "threads": [t for t in joined if not t["thread_metadata"]["archived"]],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
         }
 
     def _thread_member(self, thread_id: int, uid: int) -> dict[str, Any]:
@@ -853,6 +883,8 @@ class DiscordDouble:
         data = call.json or {}
         problems = []
         kind = data.get("type")
+        if self.channel_type == 5 and kind == 12:
+            return error(400, 50024, "Cannot execute action on this channel type")  # announcement: public only
         if kind not in (11, 12):
             problems.append(f"thread type {kind!r} is not 11 or 12")
         name = data.get("name")
@@ -972,7 +1004,7 @@ class DiscordDouble:
                         {
                             "v": 10,
                             "user": BOT_USER,
-                            "guilds": [],
+                            "guilds": [{"id": str(GUILD_ID), "unavailable": True}] if self.serve_guild else [],
                             "session_id": f"session-{next(self._ids)}",
                             "resume_gateway_url": self.gateway_url,
                             "shard": list(session.shard),
@@ -983,6 +1015,8 @@ class DiscordDouble:
                             "geo_ordered_rtc_regions": [],
                         },
                     )
+                    if self.serve_guild:
+                        await session.dispatch("GUILD_CREATE", self.guild_create())
                     self._activity.set()
                 elif op == 6:  # resume
                     session.identified = True

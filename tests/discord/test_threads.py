@@ -9,8 +9,13 @@ buddy who left the server) becomes one intro DM each, with no thread left behind
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
+
+import discord
+import pytest
 
 from bot.core.clock import ManualClock
 from bot.core.reply import Reply
@@ -28,6 +33,17 @@ THREADS = r"/channels/\d+/threads"
 THREAD_POST = (
     rf"/channels/(?!{CHANNEL_ID})\d+/messages"  # a post anywhere but the channel (no DM is sent while it is used)
 )
+
+
+@pytest.fixture
+async def cached(double: DiscordDouble, tmp_path: Path, clock: ManualClock) -> AsyncIterator[LiveBot]:
+    """The bot with the guild in discord.py's cache, from READY and GUILD_CREATE, as in production."""
+    double.serve_guild = True
+    live = LiveBot(double, tmp_path / "bot.db", clock)
+    await live.start()
+    await double.wait_for(lambda: live.running.client.get_channel(CHANNEL_ID) is not None, what="GUILD_CREATE")
+    yield live
+    await live.stop()
 
 
 async def _circle(bot: LiveBot, people: list[dict[str, Any]]) -> None:
@@ -257,3 +273,36 @@ async def test_buddy_names_that_look_like_mentions_ping_nobody(
     assert "@\u200beveryone" in text and not re.search(r"@(everyone|here)", text)
     assert "<@&" not in text and "<@\u200b&123456789012345678>" in text
     assert intro["allowed_mentions"] == {"parse": []}
+
+
+async def test_with_the_guild_cached_the_thread_is_made_from_the_cache_and_known_to_the_client(
+    cached: LiveBot, double: DiscordDouble, clock: ManualClock
+) -> None:
+    await _circle(cached, [AMAL, BEN])
+    await _round(cached, clock)
+    assert double.count("GET", rf"/channels/{CHANNEL_ID}") == 0  # the channel came from the gateway
+    ((thread_id, _),) = double.threads.items()
+    await double.wait_for(lambda: cached.running.client.get_channel(thread_id) is not None, what="THREAD_CREATE")
+    known = cached.running.client.get_channel(thread_id)
+    assert isinstance(known, discord.Thread) and known.type is discord.ChannelType.private_thread
+    (intro,) = double.thread_messages(thread_id)
+    assert "Your buddy pair" in message_text(intro)
+    # after a restart (the guild and its active thread come again with GUILD_CREATE) a press still works
+    await cached.restart()
+    await double.wait_for(lambda: cached.running.client.get_channel(thread_id) is not None, what="GUILD_CREATE")
+    yes = await cached.click(BEN, intro, "Yes")
+    assert "Great: you met Amal" in yes.text and yes.ephemeral
+    await cached.running.circles.run_due()
+    assert list(double.threads) == [thread_id] and len(double.thread_messages(thread_id)) == 1
+
+
+async def test_in_an_announcement_channel_no_thread_is_tried_and_each_member_gets_an_intro_dm(
+    bot: LiveBot, double: DiscordDouble, clock: ManualClock
+) -> None:
+    await _circle(bot, [AMAL, BEN])
+    double.channel_type = 5  # made an announcement channel after the circle was set up
+    await _round(bot, clock)
+    assert double.count("POST", THREADS) == 0 and double.threads == {}
+    assert await _intro_rows(bot) == [("sent", 0)]
+    await bot.deliver_due()
+    assert len(_intro_dms(double, AMAL)) == 1 and len(_intro_dms(double, BEN)) == 1
