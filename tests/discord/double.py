@@ -281,6 +281,7 @@ class DiscordDouble:
         # Discord does for the ``guilds`` intent (off: READY lists no guild, so discord.py caches none)
         self.serve_guild = False
         self.channel_type = 0  # CHANNEL_ID's type: 0 text; 5 announcement (no private threads there)
+        self.manage_threads = True  # the bot holds Manage Threads (needed to delete a thread)
         self._window: deque[float] = deque()
         self._ids = itertools.count(1)
         self._nonces: dict[tuple[int, str], tuple[float, dict[str, Any]]] = {}
@@ -316,6 +317,11 @@ class DiscordDouble:
                 "PUT",
                 re.compile(r"/channels/(?P<channel>\d+)/thread-members/(?P<user>\d+)"),
                 self._add_thread_member,
+            ),
+            (
+                "DELETE",
+                re.compile(r"/channels/(?P<channel>\d+)/thread-members/(?P<user>\d+)"),
+                self._remove_thread_member,
             ),
             ("GET", re.compile(r"/guilds/(?P<guild>\d+)/threads/active"), self._active_threads),
         ]
@@ -945,16 +951,32 @@ class DiscordDouble:
             self.channels.setdefault(tid, []).append(added)
         return web.Response(status=204)
 
-    async def _delete_channel(self, request: web.Request, call: Call, m: re.Match[str]) -> web.Response:
-        cid = int(m["channel"])
-        thread = self.threads.pop(cid, None)
+    async def _remove_thread_member(self, request: web.Request, call: Call, m: re.Match[str]) -> web.StreamResponse:
+        """Take a member out of a thread: Manage Threads, or the creator of a private thread."""
+        tid, uid = int(m["channel"]), int(m["user"])
+        thread = self.threads.get(tid)
         if thread is None:
+            return error(404, 10003, "Unknown Channel")
+        if not self.manage_threads and not (thread["type"] == 12 and int(thread["owner_id"]) == BOT_ID):
+            return error(403, 50013, "Missing Permissions")
+        if uid not in self.thread_members[tid]:
+            return error(404, 10007, "Unknown Member")
+        self.thread_members[tid].discard(uid)
+        thread["member_count"] = len(self.thread_members[tid])
+        return web.Response(status=204)
+
+    async def _delete_channel(self, request: web.Request, call: Call, m: re.Match[str]) -> web.Response:
+        """Delete a thread: Discord asks for Manage Threads, even of the thread's creator."""
+        cid = int(m["channel"])
+        if cid not in self.threads:
             if cid == CHANNEL_ID or cid in self.dm_users:
                 self.invalid.append(f"the bot tried to delete channel {cid}, which is not a thread")
                 return error(403, 50013, "Missing Permissions")
             return error(404, 10003, "Unknown Channel")
+        if not self.manage_threads:
+            return error(403, 50013, "Missing Permissions")
         self.deleted_threads.add(cid)
-        return json_response(thread)
+        return json_response(self.threads.pop(cid))
 
     async def _active_threads(self, request: web.Request, call: Call, m: re.Match[str]) -> web.Response:
         """The guild's unarchived threads the bot can see (a private one only if it is in it), and

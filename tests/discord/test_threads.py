@@ -306,3 +306,22 @@ async def test_in_an_announcement_channel_no_thread_is_tried_and_each_member_get
     assert await _intro_rows(bot) == [("sent", 0)]
     await bot.deliver_due()
     assert len(_intro_dms(double, AMAL)) == 1 and len(_intro_dms(double, BEN)) == 1
+
+
+async def test_without_manage_threads_an_unused_thread_is_emptied_of_its_members_instead(
+    bot: LiveBot, double: DiscordDouble, clock: ManualClock
+) -> None:
+    await _circle(bot, [AMAL, BEN])
+    double.manage_threads = False
+    # both are added, then the intro is refused (no Send Messages in Threads) and the delete too
+    double.fail_next("POST", THREAD_POST, 403, body={"message": "Missing Permissions", "code": 50013})
+    await _round(bot, clock)
+    assert [c.status for c in double.calls_to("PUT", r"/channels/\d+/thread-members/\d+")] == [204, 204]
+    assert [c.status for c in double.calls_to("DELETE", r"/channels/\d+")] == [403]
+    assert [c.status for c in double.calls_to("DELETE", r"/channels/\d+/thread-members/\d+")] == [204, 204]
+    ((thread_id, thread),) = double.threads.items()
+    assert double.thread_members[thread_id] == {BOT_ID} and thread["member_count"] == 1
+    assert double.thread_messages(thread_id) == []
+    assert await _intro_rows(bot) == [("sent", 0)]
+    await bot.deliver_due()
+    assert len(_intro_dms(double, AMAL)) == 1 and len(_intro_dms(double, BEN)) == 1

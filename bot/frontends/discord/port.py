@@ -164,7 +164,8 @@ class DiscordChannelPort:
         A permanent refusal (no Create Private Threads or Send Messages in Threads permission, a
         member who left the server, a channel that cannot hold private threads) raises a permanent
         DeliveryError, so the engine falls back to one DM each, and the thread, if one was made, is
-        deleted (best effort) so no half-made thread is left behind. 5xx answers, 429s and timeouts
+        deleted, or without Manage Threads emptied of its members (best effort, :meth:`_discard`),
+        so no half-made thread is left behind. 5xx answers, 429s and timeouts
         are transient: the thread stays for the retry to re-use."""
         for u in users:
             if not u.account.isdigit():
@@ -208,7 +209,7 @@ class DiscordChannelPort:
         except (TimeoutError, discord.DiscordException, aiohttp.ClientError, OSError) as exc:
             failure = thread_error(exc)
             if failure.permanent and thread is not None:
-                await self._discard(thread)
+                await self._discard(thread, users)
             raise failure from None
 
     async def _thread_parent(self, place: Place) -> discord.TextChannel:
@@ -237,13 +238,26 @@ class DiscordChannelPort:
                 posted += 1
         return posted
 
-    async def _discard(self, thread: discord.Thread) -> None:
-        """Delete a thread the intro will not use (best effort: a thread left behind is only untidy)."""
+    async def _discard(self, thread: discord.Thread, users: Sequence[UserRef]) -> None:
+        """Delete a thread the intro will not use. Deleting needs Manage Threads; without it, the
+        members added are taken out again (a private thread's creator may), so nobody is left in
+        it. Best effort: a thread left behind is untidy, not harmful."""
         await self.pacer.wait()
         try:
-            await thread.delete()
+            await thread.delete(reason="a buddy intro that could not go out here")
+            return
+        except discord.Forbidden:
+            log.info("no Manage Threads to delete the unused buddy thread %s: taking its members out", thread.id)
         except (TimeoutError, discord.DiscordException, aiohttp.ClientError, OSError) as exc:
             log.warning("could not delete the unused buddy thread %s: %s", thread.id, type(exc).__name__)
+        for u in users:
+            await self.pacer.wait()
+            try:
+                await thread.remove_user(discord.Object(id=int(u.account)))
+            except discord.NotFound:
+                pass  # never added (the refusal came first), or gone from the server
+            except (TimeoutError, discord.DiscordException, aiohttp.ClientError, OSError) as exc:
+                log.warning("could not take a member out of buddy thread %s: %s", thread.id, type(exc).__name__)
 
 
 def thread_tag(nonce: str) -> str:
