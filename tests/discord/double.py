@@ -4,13 +4,26 @@ The real discord.py client logs in against it (``GET /users/@me``), opens the
 gateway (HELLO, IDENTIFY -> READY, heartbeats), syncs its commands, and then
 receives the ``INTERACTION_CREATE`` payloads a test pushes. Every request is
 recorded so tests can assert what the bot sent. Faults are switched on per
-test: scripted 429s and 5xx responses, closed DMs (403, code 50007) and a
-global limit of N requests/s answered with real-looking 429s.
+test: scripted 429s and 5xx responses, closed DMs (403, code 50007), private
+threads refused (403, code 50013, ``deny_private_threads``), users who left the
+server (``departed``: Unknown Member when added to a thread), no Manage Threads,
+an announcement channel, and a global limit of N requests/s answered with
+real-looking 429s.
+
+Besides DMs and the one guild text channel (``CHANNEL_ID``) it serves threads
+in that channel: creation without a starter message (type 11/12, a name of
+1-100 characters, an archive duration Discord offers), members added and taken
+out, deletion, the guild's active threads, and posts and history in a thread
+(``thread_messages``). With ``serve_guild`` READY lists the guild and
+GUILD_CREATE brings its channel and active threads, so discord.py caches them
+as it does in production; without it discord.py caches no guild, and the bot
+works from REST answers (``GET /channels/{id}``).
 
 It behaves like Discord where discord.py can tell: JSON only with a
 Content-Type of exactly ``application/json``; 429s with ``Via`` and a JSON
 ``retry_after``; an interaction must be acknowledged within 3 s and only
-once; a message nonce with ``enforce_nonce`` is deduplicated; the Discord
+once; a message nonce with ``enforce_nonce`` is deduplicated (for
+``nonce_window`` seconds, 300 by default); the Discord
 client only sends options a command registered (checked here, so tests cannot
 invoke what the bot never declared).
 """
