@@ -19,7 +19,7 @@ import pytest
 
 from bot.core.clock import ManualClock
 from bot.core.reply import Reply
-from bot.frontends.discord.port import DiscordChannelPort
+from bot.frontends.discord.port import DiscordChannelPort, thread_name, thread_tag
 from tests.discord.conftest import AMAL, BEN, LiveBot
 from tests.discord.double import BOT_ID, CHANNEL_ID, Call, DiscordDouble, buttons, message_text, user
 from tests.helpers import START
@@ -325,3 +325,14 @@ async def test_without_manage_threads_an_unused_thread_is_emptied_of_its_members
     assert await _intro_rows(bot) == [("sent", 0)]
     await bot.deliver_due()
     assert len(_intro_dms(double, AMAL)) == 1 and len(_intro_dms(double, BEN)) == 1
+
+
+def test_a_thread_name_fits_in_100_characters_and_keeps_its_tag() -> None:
+    tag = thread_tag("circle-42")
+    assert tag == thread_tag("circle-42") != thread_tag("circle-43") and len(tag) == 10
+    assert thread_name(["Ana", "Ben"], tag) == f"Buddies: Ana, Ben {tag}"
+    long = thread_name(["A" * 80, "Dr Benjamin " + "B" * 60, "Cara\u2028\t<@!1> " + "C" * 40], tag)
+    assert len(long) == 100 and long.endswith(f"… {tag}") and long.startswith("Buddies: " + "A" * 31 + "…, Dr")
+    assert "Cara !1 CC" in long and not re.search(r"[^\S ]", long)  # no whitespace but spaces
+    assert thread_name(["@@", "<>"], tag) == f"Buddies {tag}"  # nothing left of the names
+    assert thread_name(["Ana\nBen", "x @here y"], tag) == f"Buddies: Ana Ben, x here y {tag}"
