@@ -344,11 +344,13 @@ class ChannelPort(Protocol):
 @runtime_checkable
 class GroupPort(Protocol):
     """A channel port that can also open one private conversation for several members of a
-    program (a Slack group DM). Core sends a buddy group's intro there, once; a port without it
-    (Discord, the console) gets one DM per member instead."""
+    program (a Slack group DM, a Discord private thread). Core sends a buddy group's intro
+    there, once; a port without it (the console) gets one DM per member instead."""
 
     async def post_group(self, place: Place, users: Sequence[UserRef], reply: Reply, nonce: str) -> None:
-        """Send ``reply`` into the one conversation of exactly ``users`` (and the bot). Raise
-        DeliveryError on failure; ``permanent`` when these users cannot share one (another
-        workspace, a missing scope): each member then gets their own DM."""
+        """Send ``reply`` into the one conversation opened for exactly ``users`` (and the bot;
+        a platform's moderators may be able to read it too, as with a Discord private thread).
+        Raise DeliveryError on failure; ``permanent`` when these users cannot share one (another
+        workspace, a missing scope or permission, a member who left): each member then gets
+        their own DM."""
         ...

@@ -2,7 +2,7 @@
 
 The check-in post appears in the program's channel (allowed mentions none), its Log my week button
 opens a modal pre-filled from the clicker's tracker, the submission is recorded, and a buddy pair's
-"did you meet?" buttons work after a restart."""
+"did you meet?" buttons in its private thread work after a restart."""
 
 from __future__ import annotations
 
@@ -66,13 +66,16 @@ async def test_post_button_modal_submission_and_did_you_meet_after_a_restart(
     assert "already has a round this week" in again.text
     made = await bot.running.app.store.round_for(1, "2026-W48")
     assert made is not None and [len(g.user_ids) for g in made.groups] == [2]
-    # each member's intro DM has did-you-meet buttons that work after a restart
+    # the pair's intro is in a private thread of the channel, its did-you-meet buttons work after a restart
     await bot.deliver_due()
-    dm = double.dms(int(BEN["id"]))[-1]
-    assert "Your buddy" in message_text(dm) and "Amal, UTC" in message_text(dm)
-    assert [b["label"] for b in buttons(dm)][-3:] == ["Yes", "Not yet", "No"]
+    assert not [m for who in (AMAL, BEN) for m in double.dms(int(who["id"])) if "Your buddy" in message_text(m)]
+    ((thread_id, thread),) = double.threads.items()
+    assert thread["type"] == 12 and int(thread["parent_id"]) == CHANNEL_ID
+    (intro,) = double.thread_messages(thread_id)
+    assert "Your buddy" in message_text(intro) and "Amal, UTC" in message_text(intro)
+    assert [b["label"] for b in buttons(intro)][-3:] == ["Yes", "Not yet", "No"]
     await bot.restart()
-    yes = await bot.click(BEN, dm, "Yes")
+    yes = await bot.click(BEN, intro, "Yes")
     assert "Great: you met Amal" in yes.text and yes.ephemeral
     assert "[Add Amal as a contact]" in yes.text
 

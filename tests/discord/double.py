@@ -4,13 +4,26 @@ The real discord.py client logs in against it (``GET /users/@me``), opens the
 gateway (HELLO, IDENTIFY -> READY, heartbeats), syncs its commands, and then
 receives the ``INTERACTION_CREATE`` payloads a test pushes. Every request is
 recorded so tests can assert what the bot sent. Faults are switched on per
-test: scripted 429s and 5xx responses, closed DMs (403, code 50007) and a
-global limit of N requests/s answered with real-looking 429s.
+test: scripted 429s and 5xx responses, closed DMs (403, code 50007), private
+threads refused (403, code 50013, ``deny_private_threads``), users who left the
+server (``departed``: Unknown Member when added to a thread), no Manage Threads,
+an announcement channel, and a global limit of N requests/s answered with
+real-looking 429s.
+
+Besides DMs and the one guild text channel (``CHANNEL_ID``) it serves threads
+in that channel: creation without a starter message (type 11/12, a name of
+1-100 characters, an archive duration Discord offers), members added and taken
+out, deletion, the guild's active threads, and posts and history in a thread
+(``thread_messages``). With ``serve_guild`` READY lists the guild and
+GUILD_CREATE brings its channel and active threads, so discord.py caches them
+as it does in production; without it discord.py caches no guild, and the bot
+works from REST answers (``GET /channels/{id}``).
 
 It behaves like Discord where discord.py can tell: JSON only with a
 Content-Type of exactly ``application/json``; 429s with ``Via`` and a JSON
 ``retry_after``; an interaction must be acknowledged within 3 s and only
-once; a message nonce with ``enforce_nonce`` is deduplicated; the Discord
+once; a message nonce with ``enforce_nonce`` is deduplicated (for
+``nonce_window`` seconds, 300 by default); the Discord
 client only sends options a command registered (checked here, so tests cannot
 invoke what the bot never declared).
 """
@@ -268,10 +281,20 @@ class DiscordDouble:
         self.dm_channels: dict[int, int] = {}  # user id -> DM channel id
         self.dm_users: dict[int, int] = {}  # DM channel id -> user id
         self.closed_dms: set[int] = set()
+        self.threads: dict[int, dict[str, Any]] = {}  # thread id -> its channel object (while it exists)
+        self.thread_members: dict[int, set[int]] = {}  # thread id -> user ids in it (the bot too)
+        self.deleted_threads: set[int] = set()
+        self.departed: set[int] = set()  # users no longer in the server (adding one: Unknown Member)
         self.files: dict[str, bytes] = {}  # attachment url -> bytes (uploads and bot-sent files)
         self.sessions: list[_Session] = []
         self.identified = 0
         self.message_latency = 0.0  # seconds each message post takes, as over a real network
+        self.nonce_window = 300.0  # seconds Discord remembers a nonce (0: the retry comes after it forgot)
+        # READY lists the guild and GUILD_CREATE follows with its text channel and active threads, as
+        # Discord does for the ``guilds`` intent (off: READY lists no guild, so discord.py caches none)
+        self.serve_guild = False
+        self.channel_type = 0  # CHANNEL_ID's type: 0 text; 5 announcement (no private threads there)
+        self.manage_threads = True  # the bot holds Manage Threads (needed to delete a thread)
         self._window: deque[float] = deque()
         self._ids = itertools.count(1)
         self._nonces: dict[tuple[int, str], tuple[float, dict[str, Any]]] = {}
@@ -299,6 +322,21 @@ class DiscordDouble:
             ("POST", re.compile(r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)"), self._followup),
             ("POST", re.compile(r"/users/@me/channels"), self._open_dm),
             ("POST", re.compile(r"/channels/(?P<channel>\d+)/messages"), self._create_message),
+            ("GET", re.compile(r"/channels/(?P<channel>\d+)/messages"), self._get_messages),
+            ("GET", re.compile(r"/channels/(?P<channel>\d+)"), self._get_channel),
+            ("DELETE", re.compile(r"/channels/(?P<channel>\d+)"), self._delete_channel),
+            ("POST", re.compile(r"/channels/(?P<channel>\d+)/threads"), self._create_thread),
+            (
+                "PUT",
+                re.compile(r"/channels/(?P<channel>\d+)/thread-members/(?P<user>\d+)"),
+                self._add_thread_member,
+            ),
+            (
+                "DELETE",
+                re.compile(r"/channels/(?P<channel>\d+)/thread-members/(?P<user>\d+)"),
+                self._remove_thread_member,
+            ),
+            ("GET", re.compile(r"/guilds/(?P<guild>\d+)/threads/active"), self._active_threads),
         ]
 
     # ================================================================ lifecycle
@@ -347,6 +385,17 @@ class DiscordDouble:
     def dms(self, uid: int) -> list[dict[str, Any]]:
         channel = self.dm_channels.get(uid)
         return list(self.channels.get(channel, [])) if channel is not None else []
+
+    def thread_messages(self, thread_id: int) -> list[dict[str, Any]]:
+        """What was posted in a thread (not its system messages), oldest first."""
+        return [m for m in self.channels.get(thread_id, []) if m["type"] == 0]
+
+    def deny_private_threads(self, *, times: int = 1) -> None:
+        """Refuse the next ``times`` thread creations as Discord does when the bot lacks Create
+        Private Threads in the channel: 403, code 50013 Missing Permissions."""
+        self.fail_next(
+            "POST", r"/channels/\d+/threads", 403, times=times, body={"message": "Missing Permissions", "code": 50013}
+        )
 
     async def wait_for(self, predicate: Callable[[], bool], within: float = 10.0, what: str = "condition") -> None:
         """Wait until ``predicate()`` holds, re-checking whenever the bot sends something (and every 20 ms)."""
@@ -734,21 +783,228 @@ class DiscordDouble:
         cid = int(m["channel"])
         if cid in self.dm_users and self.dm_users[cid] in self.closed_dms:
             return error(403, 50007, "Cannot send messages to this user")
-        if cid not in self.dm_users and cid != CHANNEL_ID:
+        thread = self.threads.get(cid)
+        if cid not in self.dm_users and cid != CHANNEL_ID and thread is None:
             return error(404, 10003, "Unknown Channel")
+        if thread is not None and BOT_ID not in self.thread_members[cid]:
+            return error(403, 50001, "Missing Access")  # a private thread is open to its members only
         data = call.json or {}
         if (bad := self._invalid(data)) is not None:
             return bad
         nonce = data.get("nonce")
         if nonce is not None and data.get("enforce_nonce"):
             seen = self._nonces.get((cid, str(nonce)))
-            if seen is not None and time.monotonic() - seen[0] < 300:
+            if seen is not None and time.monotonic() - seen[0] < self.nonce_window:
                 return json_response(seen[1])  # Discord returns the message already created
         msg = self._message(cid, data, call.files)
         self.channels.setdefault(cid, []).append(msg)
+        if thread is not None:
+            thread["last_message_id"] = msg["id"]
+            thread["message_count"] += 1
+            thread["total_message_sent"] += 1
         if nonce is not None:
             self._nonces[(cid, str(nonce))] = (time.monotonic(), msg)
         return json_response(msg)
+
+    async def _get_messages(self, request: web.Request, call: Call, m: re.Match[str]) -> web.Response:
+        """A channel's history, newest first: ``limit`` (1-100, default 50), ``before`` / ``after`` an id."""
+        cid = int(m["channel"])
+        if cid not in self.dm_users and cid != CHANNEL_ID and cid not in self.threads:
+            return error(404, 10003, "Unknown Channel")
+        limit = int(call.query.get("limit", 50))
+        if not 1 <= limit <= 100:
+            self.invalid.append(f"history limit {limit} is not 1-100")
+            return error(400, 50035, "Invalid Form Body")
+        found = list(self.channels.get(cid, []))
+        if "before" in call.query:
+            found = [x for x in found if int(x["id"]) < int(call.query["before"])]
+        if "after" in call.query:
+            found = [x for x in found if int(x["id"]) > int(call.query["after"])]
+            return json_response(list(reversed(found[:limit])))  # the oldest after the id, newest first
+        return json_response(list(reversed(found))[:limit])
+
+    # ---------------------------------------------------------------- the guild channel and its threads
+    def text_channel(self) -> dict[str, Any]:
+        """The guild's text channel (``CHANNEL_ID``) as Discord describes it."""
+        return {
+            "id": str(CHANNEL_ID),
+            "type": self.channel_type,
+            "guild_id": str(GUILD_ID),
+            "name": "general",
+            "position": 0,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "parent_id": None,
+            "topic": None,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "default_auto_archive_duration": 1440,
+            "flags": 0,
+        }
+
+    def guild_create(self) -> dict[str, Any]:
+        """The guild as GUILD_CREATE describes it: its text channel and the active threads the bot
+        can see, no members (no members intent)."""
+        joined = [t for tid, t in self.threads.items() if BOT_ID in self.thread_members[tid]]
+        return {
+            "id": str(GUILD_ID),
+            "name": "IMG Peers",
+            "unavailable": False,
+            "owner_id": "1",
+            "member_count": 2 + len(self.dm_channels),
+            "large": False,
+            "joined_at": "2026-01-01T00:00:00+00:00",
+            "roles": [],
+            "emojis": [],
+            "stickers": [],
+            "features": [],
+            "members": [],
+            "presences": [],
+            "voice_states": [],
+            "channels": [self.text_channel()],
+            "threads": [t for t in joined if not t["thread_metadata"]["archived"]],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+        }
+
+    def _thread_member(self, thread_id: int, uid: int) -> dict[str, Any]:
+        return {"id": str(thread_id), "user_id": str(uid), "join_timestamp": datetime.now(UTC).isoformat(), "flags": 0}
+
+    async def _get_channel(self, request: web.Request, call: Call, m: re.Match[str]) -> web.Response:
+        cid = int(m["channel"])
+        if cid == CHANNEL_ID:
+            return json_response(self.text_channel())
+        if cid in self.threads:
+            return json_response(self.threads[cid])
+        if cid in self.dm_users:
+            uid = self.dm_users[cid]
+            return json_response(
+                {
+                    "id": str(cid),
+                    "type": 1,
+                    "last_message_id": None,
+                    "flags": 0,
+                    "recipients": [user(uid, f"user{uid}")],
+                }
+            )
+        return error(404, 10003, "Unknown Channel")
+
+    async def _create_thread(self, request: web.Request, call: Call, m: re.Match[str]) -> web.Response:
+        """A thread without a starter message. Discord: only in a guild text (or news) channel; type 11
+        (public) or 12 (private); a name of 1-100 characters; an auto-archive of 60, 1440, 4320 or
+        10080 minutes."""
+        cid = int(m["channel"])
+        if cid in self.dm_users or cid in self.threads:
+            return error(400, 50024, "Cannot execute action on this channel type")
+        if cid != CHANNEL_ID:
+            return error(404, 10003, "Unknown Channel")
+        data = call.json or {}
+        problems = []
+        kind = data.get("type")
+        if self.channel_type == 5 and kind == 12:
+            return error(400, 50024, "Cannot execute action on this channel type")  # announcement: public only
+        if kind not in (11, 12):
+            problems.append(f"thread type {kind!r} is not 11 or 12")
+        name = data.get("name")
+        if not isinstance(name, str) or not 1 <= len(name) <= 100:
+            problems.append(f"thread name {name!r} must be 1-100 characters")
+        archive = data.get("auto_archive_duration")
+        if archive not in (60, 1440, 4320, 10080):
+            problems.append(f"auto_archive_duration {archive!r} is not 60, 1440, 4320 or 10080")
+        if problems:
+            self.invalid.extend(problems)
+            return json_response({"message": "Invalid Form Body", "code": 50035, "errors": problems}, 400)
+        tid = self.snowflake()
+        now = datetime.now(UTC).isoformat()
+        thread = {
+            "id": str(tid),
+            "type": kind,
+            "guild_id": str(GUILD_ID),
+            "parent_id": str(cid),
+            "owner_id": str(BOT_ID),
+            "name": name,
+            "last_message_id": None,
+            "message_count": 0,
+            "member_count": 1,
+            "total_message_sent": 0,
+            "rate_limit_per_user": int(data.get("rate_limit_per_user") or 0),
+            "flags": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": archive,
+                "archive_timestamp": now,
+                "locked": False,
+                "create_timestamp": now,
+                **({"invitable": bool(data.get("invitable", True))} if kind == 12 else {}),
+            },
+        }
+        self.threads[tid] = thread
+        self.thread_members[tid] = {BOT_ID}
+        # Discord tells the creator's gateway too; discord.py caches it if it knows the guild
+        if any(s.identified for s in self.sessions):
+            await self.push("THREAD_CREATE", {**thread, "newly_created": True}, GUILD_ID)
+        return json_response({**thread, "member": self._thread_member(tid, BOT_ID)}, 201)
+
+    async def _add_thread_member(self, request: web.Request, call: Call, m: re.Match[str]) -> web.StreamResponse:
+        tid, uid = int(m["channel"]), int(m["user"])
+        thread = self.threads.get(tid)
+        if thread is None:
+            return error(404, 10003, "Unknown Channel")
+        if BOT_ID not in self.thread_members[tid]:
+            return error(403, 50001, "Missing Access")
+        if uid in self.departed:
+            return error(404, 10007, "Unknown Member")
+        if uid not in self.thread_members[tid]:
+            self.thread_members[tid].add(uid)
+            thread["member_count"] = len(self.thread_members[tid])
+            # the thread shows "imgbot added X to the thread" (a system message, type 7)
+            added = self._message(tid, {}, [])
+            added.update({"type": 7, "mentions": [user(uid, f"user{uid % 10_000}")]})
+            self.channels.setdefault(tid, []).append(added)
+        return web.Response(status=204)
+
+    async def _remove_thread_member(self, request: web.Request, call: Call, m: re.Match[str]) -> web.StreamResponse:
+        """Take a member out of a thread: Manage Threads, or the creator of a private thread."""
+        tid, uid = int(m["channel"]), int(m["user"])
+        thread = self.threads.get(tid)
+        if thread is None:
+            return error(404, 10003, "Unknown Channel")
+        if not self.manage_threads and not (thread["type"] == 12 and int(thread["owner_id"]) == BOT_ID):
+            return error(403, 50013, "Missing Permissions")
+        if uid not in self.thread_members[tid]:
+            return error(404, 10007, "Unknown Member")
+        self.thread_members[tid].discard(uid)
+        thread["member_count"] = len(self.thread_members[tid])
+        return web.Response(status=204)
+
+    async def _delete_channel(self, request: web.Request, call: Call, m: re.Match[str]) -> web.Response:
+        """Delete a thread: Discord asks for Manage Threads, even of the thread's creator."""
+        cid = int(m["channel"])
+        if cid not in self.threads:
+            if cid == CHANNEL_ID or cid in self.dm_users:
+                self.invalid.append(f"the bot tried to delete channel {cid}, which is not a thread")
+                return error(403, 50013, "Missing Permissions")
+            return error(404, 10003, "Unknown Channel")
+        if not self.manage_threads:
+            return error(403, 50013, "Missing Permissions")
+        self.deleted_threads.add(cid)
+        return json_response(self.threads.pop(cid))
+
+    async def _active_threads(self, request: web.Request, call: Call, m: re.Match[str]) -> web.Response:
+        """The guild's unarchived threads the bot can see (a private one only if it is in it), and
+        the bot's own membership of each it has joined."""
+        if int(m["guild"]) != GUILD_ID:
+            return error(404, 10004, "Unknown Guild")
+        seen = [
+            t
+            for tid, t in self.threads.items()
+            if not t["thread_metadata"]["archived"] and (t["type"] == 11 or BOT_ID in self.thread_members[tid])
+        ]
+        members = [
+            self._thread_member(int(t["id"]), BOT_ID) for t in seen if BOT_ID in self.thread_members[int(t["id"])]
+        ]
+        return json_response({"threads": seen, "members": members})
 
     async def _cdn(self, request: web.Request) -> web.StreamResponse:
         url = f"{self.base}/cdn/{request.match_info['path']}"
@@ -783,7 +1039,7 @@ class DiscordDouble:
                         {
                             "v": 10,
                             "user": BOT_USER,
-                            "guilds": [],
+                            "guilds": [{"id": str(GUILD_ID), "unavailable": True}] if self.serve_guild else [],
                             "session_id": f"session-{next(self._ids)}",
                             "resume_gateway_url": self.gateway_url,
                             "shard": list(session.shard),
@@ -794,6 +1050,8 @@ class DiscordDouble:
                             "geo_ordered_rtc_regions": [],
                         },
                     )
+                    if self.serve_guild:
+                        await session.dispatch("GUILD_CREATE", self.guild_create())
                     self._activity.set()
                 elif op == 6:  # resume
                     session.identified = True
@@ -876,27 +1134,16 @@ class DiscordDouble:
             "app_permissions": "0",
         }
         if guild_id:
+            thread = self.threads.get(int(message["channel_id"])) if message else None
+            channel = dict(thread) if thread is not None else {**self.text_channel(), "guild_id": str(guild_id)}
             p.update(
                 {
                     "guild_id": str(guild_id),
                     "guild_locale": "en-US",
-                    "channel_id": str(CHANNEL_ID),
+                    "channel_id": channel["id"],
                     "context": 0,
                     "guild": {"id": str(guild_id), "locale": "en-US", "features": []},
-                    "channel": {
-                        "id": str(CHANNEL_ID),
-                        "type": 0,
-                        "guild_id": str(guild_id),
-                        "name": "general",
-                        "position": 0,
-                        "permission_overwrites": [],
-                        "nsfw": False,
-                        "parent_id": None,
-                        "topic": None,
-                        "last_message_id": None,
-                        "rate_limit_per_user": 0,
-                        "flags": 0,
-                    },
+                    "channel": channel,
                     "member": {
                         "user": who,
                         "roles": [],
@@ -974,7 +1221,11 @@ class DiscordDouble:
         button = next((b for b in buttons(message) if b.get("label") == label), None)
         assert button is not None, f"no button {label!r} on the message: {[b.get('label') for b in buttons(message)]}"
         data = {"custom_id": button["custom_id"], "component_type": 2}
-        guild = None if int(message["channel_id"]) in self.dm_users else GUILD_ID
+        channel = int(message["channel_id"])
+        if channel in self.threads:
+            # only a private thread's members (and moderators) see it and its buttons
+            assert int(who["id"]) in self.thread_members[channel], f"{who['username']} is not in thread {channel}"
+        guild = None if channel in self.dm_users else GUILD_ID
         return self._base(3, who, data, guild, message)
 
     def modal_submit(

@@ -1,13 +1,14 @@
-"""A buddy group's intro: one message to the whole group where the platform has group DMs.
+"""A buddy group's intro: one message to the whole group where the platform can hold one.
 
 A pairing round owes each group one ``intro`` row (:data:`PostKind.INTRO`), run by the circle
 engine under the same lease and run-once rules as channel posts. Where the program's channel
 port is a :class:`~bot.core.ports.GroupPort` (Slack: ``conversations.open`` with all the
-group's users), the intro goes out once, into that one conversation, at the first moment
-outside every member's quiet hours and pauses. Where it is not (Discord, the console), where
-no such moment comes within :data:`GROUP_WAIT`, or where the platform refuses the group for
-good (members of another workspace, a missing scope), each member is owed their own intro DM
-instead, which waits out their own quiet hours like any nudge.
+group's users; Discord: a private thread in the program's channel), the intro goes out once,
+into that one conversation, at the first moment outside every member's quiet hours and pauses.
+Where it is not (the console), where no such moment comes within :data:`GROUP_WAIT`, or where
+the platform refuses the group for good (members of another workspace, a missing scope or
+permission, a member who left), each member is owed their own intro DM instead, which waits
+out their own quiet hours like any nudge.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def group_reply(
     r.bullets(starters(app, specialties, group.id), heading="Three things to talk about")
     r.text(
         f"Find half an hour before {meet_by(program, group)}. Say hello here: "
-        "only your group and this bot are in this conversation."
+        "this conversation was opened for your group."
     )
     r.text("Did you meet? Each of you answers for yourself.")
     meet_buttons(r, group.id)
