@@ -227,3 +227,18 @@ async def test_lines_that_are_not_a_spread_still_work(console: Transcript, line:
     out = await console.say(line)
     assert expected in out, out
     assert "did you mean" not in out
+
+
+# ---------------------------------------------------------------- subcommands written as words
+
+
+def test_a_hyphenated_subcommand_can_be_typed_as_two_words(app: App) -> None:
+    """``/circle pair now`` as people write it (and the issue does) runs ``/circle pair-now``; the
+    words after it stay its options."""
+    for spoken, name in (("/circle pair now", "pair-now"), ("/circle Digest Now", "digest-now")):
+        command, raw = parse_line(app, spoken)
+        assert (command.group, command.name, raw) == ("circle", name, {})
+    command, raw = parse_line(app, "/circle pair-now")
+    assert command.name == "pair-now"
+    with pytest.raises(UsageError, match="needs a subcommand"):
+        parse_line(app, "/circle pair later")  # no pair-later: still refused, with the list

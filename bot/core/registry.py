@@ -245,6 +245,10 @@ class Registry:
             second = words[1].lower() if len(words) > 1 else None
             if second in subs:
                 return subs[second], list(words[2:])
+            # "/circle pair now" as written for people, for the subcommand named "pair-now"
+            joined = f"{second}-{words[2].lower()}" if second and len(words) > 2 else None
+            if joined in subs:
+                return subs[joined], list(words[3:])
             close = difflib.get_close_matches(second, list(subs), n=1, cutoff=0.75) if second else []
             if close and second and ":" not in second:
                 raise UsageError(
