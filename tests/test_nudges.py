@@ -58,6 +58,21 @@ async def test_nudge_waits_for_its_time_then_arrives_once_with_the_script(tmp_pa
     await t.app.store.close()
 
 
+async def test_a_nudge_due_in_the_second_the_bot_started_is_not_called_late(tmp_path: Path) -> None:
+    """SQLite keeps due times in whole seconds: a nudge owed at 07:00:00 and sent by a bot started at
+    07:00:00.4 (a scripted console session owes and sends within one second) did not fall due while
+    the bot was offline."""
+    clock = ManualClock(START)
+    t = await _setup(tmp_path, clock)
+    clock.set(datetime(2026, 11, 25, 7, 0, 0, 400_000, tzinfo=UTC))  # due 07:00 UTC, to the second
+    port = RecordingPort()
+    engine = _engine(t, port)
+    await engine.run_due()
+    (sent,) = port.sent
+    assert sent[1].title == "🔔 Your networking nudges"
+    await t.app.store.close()
+
+
 async def test_restart_after_downtime_delivers_exactly_one_late_digest(tmp_path: Path) -> None:
     clock = ManualClock(START)
     t = await _setup(tmp_path, clock)

@@ -239,7 +239,9 @@ class NudgeEngine:
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.batch = batch
-        self.started_at = app.clock.now()
+        # whole seconds, as SQLite keeps due times: a nudge owed in the second the bot started (a
+        # console session's first command, say) did not fall due while the bot was offline
+        self.started_at = app.clock.now().replace(microsecond=0)
         self.last_run: datetime | None = None
         self._running = asyncio.Lock()
         self._stopping = False

@@ -226,8 +226,8 @@ async def circle_pair_now(ctx: Context) -> Reply:
     members = len(await ctx.store.members(program.id))
     r = Reply(title=f"Round made: {pairs} pair(s), {trios} trio(s)", tone=Tone.SUCCESS)
     r.text(
-        f"{paired} of {members} member(s) paired; each pair or trio gets an intro (one group DM where the "
-        "platform has them, else a DM each), and anyone unpaired is told."
+        f"{paired} of {members} member(s) paired; each pair or trio gets an intro (in one private "
+        "conversation of their own where the platform has them, else a DM each), and anyone unpaired is told."
     )
     return r
 

@@ -32,7 +32,7 @@ class PostKind(StrEnum):
     DIGEST = "digest"  # channel: totals, streaks, chart, at the close
     PAIR_REMINDER = "pair-reminder"  # DMs 24 h before a round: Skip this round
     ROUND = "round"  # pair members, owe each group its intro, tell the unpaired
-    INTRO = "intro"  # one group's intro (period: "WEEK:GROUP"): one group DM where the platform has them
+    INTRO = "intro"  # one group's intro (period: "WEEK:GROUP"): one private conversation where the platform has them
     MEET_MID = "meet-mid"  # DMs: did you meet? halfway through the round
     MEET_END = "meet-end"  # DMs: did you meet? at the round's end
     MENTOR_DIGEST = "mentor-digest"  # DMs to mentors on the playbook's mentor-update cadence

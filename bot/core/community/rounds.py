@@ -90,7 +90,8 @@ async def run_round(app: App, program: Program, week: str, now: datetime) -> Rou
         made = await store.create_round(program.id, week, start, end, [list(g) for g in result.groups], now)
         if made is None:
             return None  # another instance (or an admin's pair-now) made it first; misses are theirs to count
-        # each group's intro: one group DM where the platform has them, else a DM each (bot.core.community.intros)
+        # each group's intro: one private conversation (a Slack group DM, a Discord thread), else a DM
+        # each (bot.core.community.intros)
         for group in made.groups:
             await store.add_post(program.id, PostKind.INTRO, intros.period(week, group.id), now, end)
         # "did you meet?" halfway and at the end (already owed for a scheduled round; a round run
