@@ -133,3 +133,14 @@ async def test_relative_dates(console: Transcript) -> None:
     await console.say('/contact add "Dr Date" how_met:webinar met_on:"3 days ago"')
     assert "Met on: Fri 20 Nov 2026" in await console.say("/contact show #1")
     assert "is in the future" in await console.say('/contact log #1 emailed "in 2 weeks"')
+
+
+async def test_adding_a_name_already_tracked_keeps_both_and_says_so(console: Transcript) -> None:
+    await console.say(PSYCH)
+    first = await console.say('/contact add "Dr Maya Lee" role:attending')
+    assert "already track" not in first
+    again = await console.say('/contact add "dr maya  LEE" role:resident')  # the same name, typed loosely
+    assert "Added #2 dr maya  LEE" in again  # stored as typed
+    assert "You already track #1 Dr Maya Lee" in again and "/contact remove #2" in again
+    assert "already track" not in await console.say('/contact add "Dr Maya Leeds"')  # a longer name is not one
+    assert "Contacts (all): 3" in await console.say("/contact list")  # nothing typed was thrown away

@@ -10,7 +10,7 @@ from bot.core.context import Context
 from bot.core.dates import fmt_date
 from bot.core.errors import LimitError, UsageError
 from bot.core.hints import hint
-from bot.core.models import Contact, ContactRole, ContactState, HowMet, InteractionType
+from bot.core.models import Contact, ContactRole, ContactState, HowMet, InteractionType, name_key
 from bot.core.registry import Choice, CommandSet, Option, OptionType
 from bot.core.reply import ActionStyle, Attachment, Reply, Tone
 from bot.core.tracker import DONE_LOGS, check_email, parse_tags, recompute, resolve_contact
@@ -133,6 +133,8 @@ async def contact_add(
         notes=notes,
         tags=parse_tags(tags),
     )
+    key = name_key(name)
+    namesakes = [c for c in await ctx.store.find_contacts(ctx.user_id, name, limit=5) if name_key(c.name) == key]
     async with ctx.store.transaction():
         stored = await ctx.store.add_contact(contact, ctx.now)
         if stored.how_met in (HowMet.CONFERENCE, HowMet.ROTATION, HowMet.WEBINAR):
@@ -142,6 +144,12 @@ async def contact_add(
         stored, step = await recompute(ctx, stored)
     r = card(stored, f"Added {stored.ref} {stored.name}", step.advice)
     r.tone = Tone.SUCCESS
+    if namesakes:  # added anyway: two people can share a name, and nothing typed is thrown away
+        known = ", ".join(f"{c.ref} {c.name}" for c in namesakes)
+        r.text(
+            f"You already track {known}. If that is the same person, delete this new entry with "
+            f"{hint(f'contact remove {stored.ref}')} and log what happened on the first one."
+        )
     return r
 
 
