@@ -89,3 +89,10 @@ async def test_rows_after_a_quote_closed_too_late_keep_their_numbers(console: Tr
     assert "row 5: role 'surgeon' is not one of" in out, out
     listed = await console.say("/contact list")
     assert "Dr A" in listed and "Dr B" in listed and "Dr Open" not in listed and "Dr Z" not in listed
+
+
+async def test_an_unclosed_quote_on_the_last_row_says_it_runs_to_the_end(console: Transcript, tmp_path: Path) -> None:
+    f = tmp_path / "last.csv"
+    f.write_text('name,email\n"Dr A,broken\n')
+    out = await console.say(f"/contact import {f}")
+    assert "row 2: a quote is not closed: the name cell runs to the end of the file" in out, out

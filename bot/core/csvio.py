@@ -161,10 +161,8 @@ def parse_csv(data: bytes, today: date) -> ParsedCSV:
             swallowed = _swallowed(raw, len(header))
             if swallowed:
                 # A quote was left open and swallowed the rows after it.
-                col = swallowed
-                out.rejected.append(
-                    (row_no, f"a quote is not closed: the {col} cell runs over rows {row_no}-{reader.line_num}")
-                )
+                runs = f"over rows {row_no}-{reader.line_num}" if reader.line_num > row_no else "to the end of the file"
+                out.rejected.append((row_no, f"a quote is not closed: the {swallowed} cell runs {runs}"))
                 continue
             if None in raw:
                 out.rejected.append((row_no, "more cells than headers"))
