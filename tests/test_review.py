@@ -240,3 +240,22 @@ def test_a_bad_pattern_is_a_load_error(tmp_path: Path) -> None:
     e = err.value.errors[0]
     assert e.file == "_base.yaml" and e.path.startswith("review_rules[") and e.line
     assert "is not a valid regular expression" in e.message
+
+
+def passed(text: str, spec: str = "psych", kind: str = "cold-email") -> set[str]:
+    return {f.rule.id for f in review(_view(spec), kind, text) if f.passed}
+
+
+def test_a_greeting_on_the_same_line_as_the_text_is_still_read() -> None:
+    one_line = "Hi, I am an IMG from Egypt. Would you have 15 minutes for a short call? Thanks, Amal"
+    assert "generic-greeting" in flagged(one_line)
+    assert "generic-greeting" in flagged("Dear Doctor, I read your paper on delirium. " + ASK)
+    assert "generic-greeting" not in flagged("Dear Dr. Lee, I read your paper on delirium. " + ASK)
+    assert "generic-greeting" not in flagged("Hello Dr Lee! I read your paper on delirium. " + ASK)
+
+
+def test_a_draft_without_a_greeting_gets_no_verdict_on_its_greeting_or_salutation() -> None:
+    bare = "I read your paper on delirium screening. " + ASK
+    ids = {f.rule.id for f in review(_view(), "cold-email", bare)}
+    assert "generic-greeting" not in ids and "full-name-salutation" not in ids  # neither "fine" nor a fix
+    assert {"generic-greeting", "full-name-salutation"} <= passed(G)  # a draft with one: judged

@@ -97,7 +97,13 @@ def check(rule: ReviewRule, view: TrackView, kind: str, draft: Draft) -> Finding
     return Finding(rule, m is None, _quote(m) if m else None)
 
 
+def applies(rule: ReviewRule, kind: str, draft: Draft) -> bool:
+    """Whether ``rule`` says anything of this draft: it covers ``kind`` and, with ``only_if``,
+    the draft has what the rule is about (no greeting line: no verdict on the greeting)."""
+    return rule.applies_to_kind(kind) and (not rule.only_if or _search(rule, rule.only_if, draft.text) is not None)
+
+
 def review(view: TrackView, kind: str, text: str) -> list[Finding]:
-    """Every rule of the playbook that applies to ``kind``, run on the draft, in playbook order."""
+    """Every rule of the playbook that applies to ``kind`` and the draft, run on it, in playbook order."""
     draft = read_draft(text)
-    return [check(r, view, kind, draft) for r in view.review_rules if r.applies_to_kind(kind)]
+    return [check(r, view, kind, draft) for r in view.review_rules if applies(r, kind, draft)]

@@ -416,6 +416,9 @@ class ReviewRule(Item):
     fix: str = Field(min_length=1, max_length=300)
     patterns: list[str] = Field(default_factory=list)
     unless: list[str] = Field(default_factory=list)
+    # the rule applies only to a draft where one of these matches (e.g. a greeting line): without
+    # it, neither a fix nor a "fine" is claimed about something the draft does not have
+    only_if: list[str] = Field(default_factory=list)
     case_sensitive: bool = False
     # pattern rules: look only inside the draft's asks (the sentences an 'asks' rule counts)
     in_asks: bool = False
@@ -428,7 +431,7 @@ class ReviewRule(Item):
     def _plain(cls, value: str) -> str:
         return _no_placeholder(value)
 
-    @field_validator("patterns", "unless")
+    @field_validator("patterns", "unless", "only_if")
     @classmethod
     def _regexes(cls, value: list[str]) -> list[str]:
         for pattern in value:
