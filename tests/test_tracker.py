@@ -144,3 +144,9 @@ async def test_adding_a_name_already_tracked_keeps_both_and_says_so(console: Tra
     assert "You already track #1 Dr Maya Lee" in again and "/contact remove #2" in again
     assert "already track" not in await console.say('/contact add "Dr Maya Leeds"')  # a longer name is not one
     assert "Contacts (all): 3" in await console.say("/contact list")  # nothing typed was thrown away
+
+
+async def test_a_contacts_specialty_reads_as_its_name(console: Transcript) -> None:
+    out = await console.say('/contact add "Dr Ray" specialty:EM')
+    assert "Specialty: Emergency Medicine" in out
+    assert "Specialty: tropical medicine" in await console.say('/contact add "Dr Lo" specialty:"tropical medicine"')

@@ -73,11 +73,7 @@ SET_OPTIONS = (
 
 
 def show(profile: Profile, ctx: Context) -> Reply:
-    pb_name = (
-        ctx.app.playbooks.get(profile.specialty).name
-        if profile.specialty in ctx.app.playbooks.ids
-        else profile.specialty
-    )
+    pb_name = ctx.app.playbooks.label(profile.specialty) if profile.specialty else None
     dash = "—"
     r = Reply(title="Your profile")
     r.fields(

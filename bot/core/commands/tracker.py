@@ -71,13 +71,13 @@ def line(c: Contact, today: date | None = None) -> str:
     return s
 
 
-def card(c: Contact, title: str, advice: str | None = None) -> Reply:
+def card(ctx: Context, c: Contact, title: str, advice: str | None = None) -> Reply:
     dash = "—"
     r = Reply(title=title)
     r.fields(
         ("Name", c.name),
         ("Role", c.role.replace("-", " ")),
-        ("Specialty", c.specialty or dash),
+        ("Specialty", ctx.app.playbooks.label(c.specialty) if c.specialty else dash),
         ("Institution", c.institution or dash),
         ("Email", c.email or dash),
         ("How met", c.how_met),
@@ -142,7 +142,7 @@ async def contact_add(
                 ctx.user_id, stored.id, InteractionType.MET, stored.met_on or ctx.today, None, ctx.now
             )
         stored, step = await recompute(ctx, stored)
-    r = card(stored, f"Added {stored.ref} {stored.name}", step.advice)
+    r = card(ctx, stored, f"Added {stored.ref} {stored.name}", step.advice)
     r.tone = Tone.SUCCESS
     if namesakes:  # added anyway: two people can share a name, and nothing typed is thrown away
         known = ", ".join(f"{c.ref} {c.name}" for c in namesakes)
@@ -191,7 +191,7 @@ async def contact_list(ctx: Context, filter: str | None, page: int) -> Reply:
 @commands.command("show", "Show one contact with history and next step", CONTACT, group="contact")
 async def contact_show(ctx: Context, contact: str) -> Reply:
     c = await resolve_contact(ctx, contact)
-    r = card(c, f"{c.ref} {c.name}")
+    r = card(ctx, c, f"{c.ref} {c.name}")
     history = await ctx.store.interactions(c.id)
     r.bullets([f"{fmt_date(d)}: {k}" + (f" ({n})" if n else "") for k, d, n in history[-10:]], heading="History")
     return r
@@ -227,7 +227,7 @@ async def contact_edit(ctx: Context, contact: str, **changes: object) -> Reply:
         if CADENCE_INPUTS & given.keys():  # otherwise keep the schedule (and any snooze) as it is
             updated, step = await recompute(ctx, updated)
             advice = step.advice
-    r = card(updated, f"Updated {updated.ref} {updated.name}", advice)
+    r = card(ctx, updated, f"Updated {updated.ref} {updated.name}", advice)
     r.tone = Tone.SUCCESS
     return r
 

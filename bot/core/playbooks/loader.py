@@ -151,6 +151,12 @@ class PlaybookLibrary:
     def get(self, playbook_id: str) -> Playbook:
         return self._by_id[playbook_id]
 
+    def label(self, specialty: str) -> str:
+        """A specialty as people read it: the playbook's name for an id we have (``em`` ->
+        Emergency Medicine), else the text as stored (a contact's specialty may be any)."""
+        pb = self._by_id.get(specialty)
+        return pb.name if pb else specialty
+
     def resolve(self, text: str) -> Playbook | None:
         pid = self._alias.get(_norm(text))
         return self._by_id[pid] if pid else None
