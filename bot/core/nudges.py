@@ -42,7 +42,7 @@ from bot.core.ports import DeliveryError, DeliveryPort, RecoveringPort
 from bot.core.registry import month_to_date
 from bot.core.reply import ActionStyle, Reply, Tone
 from bot.core.scripts import render_script, script_values
-from bot.core.timeline import KeyKind, dated_phases, key_dates
+from bot.core.timeline import KeyKind, nudged_key_date, nudged_phase
 from bot.core.tracker import cadence_view
 
 __all__ = ["DeliveryError", "DeliveryPort", "NudgeEngine", "Outcome", "Pacer"]
@@ -630,20 +630,15 @@ class NudgeEngine:
         return r
 
     def _phase_part(self, profile: Profile, n: Nudge, today: date) -> Reply | None:
-        pid, track, phase_id, eras = n.ref.split(":", 3)
-        lib = self.app.playbooks
-        if pid not in lib.ids:
+        dp = nudged_phase(self.app.playbooks, n.ref, today)
+        if dp is None:
             return None
-        view = lib.get(pid).view(track)
-        for dp in dated_phases(view, eras, today):
-            if dp.phase.id == phase_id:
-                r = Reply(title="")
-                r.bullets(
-                    [self.app.registry.mark_commands(item) for item in dp.checklist],
-                    heading=f"New phase: {dp.phase.title} ({fmt_date(dp.start)} → {fmt_date(dp.end)})",
-                )
-                return r
-        return None
+        r = Reply(title="")
+        r.bullets(
+            [self.app.registry.mark_commands(item) for item in dp.checklist],
+            heading=f"New phase: {dp.phase.title} ({fmt_date(dp.start)} → {fmt_date(dp.end)})",
+        )
+        return r
 
     async def _conference_part(self, profile: Profile, n: Nudge) -> Reply | None:
         plan_id, _, _step = n.ref.partition(":")
@@ -661,12 +656,7 @@ class NudgeEngine:
 
     def _milestone_part(self, n: Nudge, today: date) -> Reply | None:
         """A key date or a task dated from one, looked up again so a playbook edit shows."""
-        pid, track, kind, key_id, eras = n.ref.split(":", 4)
-        lib = self.app.playbooks
-        if pid not in lib.ids:
-            return None
-        view = lib.get(pid).view(track)
-        k = next((k for k in key_dates(view, eras, today) if k.kind == kind and k.id == key_id), None)
+        k = nudged_key_date(self.app.playbooks, n.ref, today)
         if k is None:
             return None
         r = Reply(title="")

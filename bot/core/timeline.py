@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from bot.core.dates import add_months
-from bot.core.playbooks.loader import TrackView
+from bot.core.playbooks.loader import PlaybookLibrary, TrackView
 from bot.core.playbooks.schema import MILESTONE_LABEL, Milestone, Phase, Task
 from bot.core.registry import month_to_date
 
@@ -120,6 +120,24 @@ def key_dates(view: TrackView, eras: str, today: date) -> list[KeyDate]:
         out.append(KeyDate(KeyKind.TASK, t.id, on, text, _offset(t, by_id[t.milestone]), on < today))
     order = {KeyKind.MILESTONE: 0, KeyKind.SUBMISSION: 1, KeyKind.TASK: 2}
     return sorted(out, key=lambda k: (k.on, order[k.kind]))
+
+
+def nudged_phase(lib: PlaybookLibrary, ref: str, today: date) -> DatedPhase | None:
+    """The phase a ``phase`` nudge's ref (``playbook:track:phase:eras``) names, looked up again so
+    a playbook edit shows; None when the playbook or the phase is gone."""
+    pid, track, phase_id, eras = ref.split(":", 3)
+    if pid not in lib.ids:
+        return None
+    return next((dp for dp in dated_phases(lib.get(pid).view(track), eras, today) if dp.phase.id == phase_id), None)
+
+
+def nudged_key_date(lib: PlaybookLibrary, ref: str, today: date) -> KeyDate | None:
+    """The key date or task a ``milestone`` nudge's ref (``playbook:track:kind:id:eras``) names."""
+    pid, track, kind, key_id, eras = ref.split(":", 4)
+    if pid not in lib.ids:
+        return None
+    view = lib.get(pid).view(track)
+    return next((k for k in key_dates(view, eras, today) if k.kind == kind and k.id == key_id), None)
 
 
 def to_ics(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from datetime import date, datetime
 
 from bot.core import planner
@@ -14,6 +15,7 @@ from bot.core.hints import hint
 from bot.core.models import Nudge, NudgeKind, NudgeStatus
 from bot.core.registry import ID_MAX, Choice, CommandSet, Option, OptionType
 from bot.core.reply import Reply, Tone
+from bot.core.timeline import KeyKind, nudged_key_date, nudged_phase
 
 commands = CommandSet()
 commands.group("nudges", "Your reminders: list, pause for an exam block, resume", default="list")
@@ -27,6 +29,7 @@ SNOOZE = (
     Choice("1w", "1 week", ("7", "7d", "week", "1 week")),
 )
 SNOOZE_DAYS = {"1d": 1, "3d": 3, "1w": 7}
+TASK_WIDTH = 80  # a dated task's text in the list, cut at a word
 LABELS = {
     NudgeKind.FOLLOWUP: "follow-up",
     NudgeKind.PHASE: "timeline phase",
@@ -66,12 +69,19 @@ async def nudges_list(ctx: Context) -> Reply:
             c = await ctx.store.get_contact(ctx.user_id, int(n.ref))
             what += f" with {c.ref} {c.name}" if c else ""
         elif n.kind == NudgeKind.PHASE:
-            what += f" ({n.ref.split(':')[2]})"
+            dp = nudged_phase(ctx.app.playbooks, n.ref, ctx.today)
+            what += f": {dp.phase.title}" if dp else ""
         elif n.kind == NudgeKind.CONFERENCE:
             plan = await ctx.store.get_conference_plan(ctx.user_id, int(n.ref.split(":")[0]))
             what += f" {plan.ref} {plan.name} ({n.ref.split(':')[1]})" if plan else ""
         elif n.kind == NudgeKind.MILESTONE:
-            what = ("timeline task" if n.ref.split(":")[2] == "task" else what) + f" ({n.ref.split(':')[3]})"
+            k = nudged_key_date(ctx.app.playbooks, n.ref, ctx.today)
+            if k is not None and k.kind == KeyKind.TASK:
+                what = "to do: " + ctx.app.registry.mark_commands(
+                    textwrap.shorten(k.text, TASK_WIDTH, placeholder=" …")
+                )
+            elif k is not None:
+                what += f": {k.text}"
         when = "paused" if n.deliver_at >= planner.FAR_FUTURE else _local(ctx, n.deliver_at)
         lines.append(f"{when}: {what}" + (f" (retrying: {n.last_error})" if n.last_error else ""))
     r.bullets(lines)
