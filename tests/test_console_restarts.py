@@ -36,10 +36,10 @@ def test_follow_up_nudge_survives_restarts_and_arrives_once(tmp_path: Path) -> N
 
     out = session(db, "2026-11-30T10:05+00:00", "/contact log #1 emailed\n")
     assert "=== NUDGE ===" not in out  # delivered once, not again after another restart
-    assert "Next follow-up Thu 10 Dec 2026 (no-reply)" in out  # once after 10-14 days
+    assert "Next follow-up Thu 10 Dec 2026 (no reply yet)" in out  # once after 10-14 days
 
     out = session(db, "2026-12-11T10:00+00:00", "/contact log #1 no-reply\n")
     assert out.count("=== NUDGE ===") == 1  # the no-reply reminder fell due while down
     assert "no reply" in out
-    assert "Next follow-up Fri 11 Dec 2026 (no-reply)" in out
+    assert "Next follow-up Fri 11 Dec 2026 (no reply yet)" in out
     assert "/script no-reply-followup contact:#1" in out

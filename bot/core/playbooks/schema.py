@@ -55,6 +55,21 @@ class Situation(StrEnum):
     THANKS_AFTER_HELP = "thanks-after-help"
 
 
+SITUATION_WORDS: dict[str, str] = {
+    Situation.AFTER_MEETING: "after meeting",
+    Situation.NO_REPLY: "no reply yet",
+    Situation.SECOND_NO_REPLY: "still no reply",
+    Situation.MENTOR_UPDATE: "mentor update",
+    Situation.DORMANT: "time to reconnect",
+    Situation.THANKS_AFTER_HELP: "thank them for their help",
+}
+
+
+def situation_words(situation: str | None) -> str:
+    """Why a follow-up is due, as people say it (``no-reply`` -> "no reply yet")."""
+    return SITUATION_WORDS.get(situation or "", (situation or "follow-up").replace("-", " "))
+
+
 class GoalMetric(StrEnum):
     EMAILS = "emails"
     NEW_CONTACTS = "new-contacts"
