@@ -354,3 +354,9 @@ class GroupPort(Protocol):
         workspace, a missing scope or permission, a member who left): each member then gets
         their own DM."""
         ...
+
+    async def abandon_group(self, place: Place, users: Sequence[UserRef], nonce: str) -> None:
+        """Core gave up sending this intro as one message (transient failures up to its last
+        attempt) and sends one DM each instead: undo what the failed attempts left for these
+        users, such as a Discord thread with nobody talking in it. Best effort; never raises."""
+        ...

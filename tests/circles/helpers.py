@@ -39,6 +39,7 @@ class GroupRecorder(ChannelRecorder):
 
     groups: list[tuple[Place, list[UserRef], Reply, str]] = field(default_factory=list)
     fail_with: DeliveryError | None = None
+    abandoned: list[str] = field(default_factory=list)  # nonces core gave up sending as one message
 
     async def post_group(self, place: Place, users: list[UserRef], reply: Reply, nonce: str) -> None:
         if self.fail_with is not None:
@@ -46,6 +47,9 @@ class GroupRecorder(ChannelRecorder):
         if any(n == nonce for *_, n in self.groups):
             return
         self.groups.append((place, list(users), reply, nonce))
+
+    async def abandon_group(self, place: Place, users: list[UserRef], nonce: str) -> None:
+        self.abandoned.append(nonce)
 
 
 def member(app: App, name: str, *, admin: bool = False) -> Transcript:

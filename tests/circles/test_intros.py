@@ -8,6 +8,7 @@ import asyncio
 from datetime import timedelta
 
 from bot.core.clock import ManualClock
+from bot.core.community.engine import BACKOFF, MAX_ATTEMPTS
 from bot.core.community.intros import common_time
 from bot.core.context import App
 from bot.core.models import Profile, UserRef
@@ -112,6 +113,7 @@ async def test_a_platform_refusing_the_group_for_good_falls_back_to_dms(app: App
     dms = RecordingPort()
     await NudgeEngine(app, {"console": dms}, rate=1000).run_due()
     assert sorted(who for who, _ in _intro_dms(dms)) == ["amal", "ben"]
+    assert port.abandoned == []  # a port cleans up after its own refusal for good
     # a passing failure is retried as one group message, with backoff
     await member(app, "cy").say("/circle join")
     await member(app, "dee").say("/circle join")
@@ -123,6 +125,22 @@ async def test_a_platform_refusing_the_group_for_good_falls_back_to_dms(app: App
     clock.advance(timedelta(minutes=3))
     await engine(app, port).run_due()
     assert len(port.groups) == 2 and all(len(users) == 2 for _, users, _, _ in port.groups)
+
+
+async def test_an_intro_failing_until_its_last_attempt_is_abandoned_as_one_message_and_dmd(
+    app: App, clock: ManualClock
+) -> None:
+    await _circle(app)
+    await _pair(app)
+    port = GroupRecorder(fail_with=DeliveryError("Discord answered 503"))
+    for _ in range(MAX_ATTEMPTS):
+        await engine(app, port).run_due()
+        clock.advance(BACKOFF * 2**MAX_ATTEMPTS)
+    (intro,) = [p for p in await app.store.posts_of(1) if p.kind == "intro"]
+    assert intro.status == "sent" and port.abandoned == [f"circle-{intro.id}"]  # told once, with its nonce
+    dms = RecordingPort()
+    await NudgeEngine(app, {"console": dms}, rate=1000).run_due()
+    assert sorted(who for who, _ in _intro_dms(dms)) == ["amal", "ben"]
 
 
 async def test_members_on_another_platform_cannot_share_a_group_dm(app: App, clock: ManualClock) -> None:

@@ -18,6 +18,7 @@ import discord
 import pytest
 
 from bot.core.clock import ManualClock
+from bot.core.community.engine import MAX_ATTEMPTS
 from bot.core.reply import Reply
 from bot.frontends.discord.port import DiscordChannelPort, thread_name, thread_tag
 from tests.discord.conftest import AMAL, BEN, LiveBot
@@ -336,3 +337,22 @@ def test_a_thread_name_fits_in_100_characters_and_keeps_its_tag() -> None:
     assert "Cara !1 CC" in long and not re.search(r"[^\S ]", long)  # no whitespace but spaces
     assert thread_name(["@@", "<>"], tag) == f"Buddies {tag}"  # nothing left of the names
     assert thread_name(["Ana\nBen", "x @here y"], tag) == f"Buddies: Ana Ben, x here y {tag}"
+
+
+async def test_an_intro_failing_until_its_last_attempt_leaves_no_thread_and_goes_by_dm(
+    bot: LiveBot, double: DiscordDouble, clock: ManualClock
+) -> None:
+    await _circle(bot, [AMAL, BEN])
+    double.fail_next("POST", THREAD_POST, 503, times=MAX_ATTEMPTS)  # every post into the thread fails
+    await _round(bot, clock)
+    ((thread_id, _),) = double.threads.items()
+    for _ in range(MAX_ATTEMPTS - 1):  # each retry when it falls due (after its backoff, out of quiet hours)
+        (intro,) = [p for p in await bot.running.app.store.posts_of(1) if p.kind == "intro"]
+        clock.set(max(clock.now(), intro.due_at))
+        await bot.running.circles.run_due()
+    assert [c.status for c in double.calls_to("POST", THREAD_POST)] == [503] * MAX_ATTEMPTS
+    assert double.count("POST", THREADS) == 1  # each retry used the one thread
+    assert double.threads == {} and double.deleted_threads == {thread_id}  # given up: the thread went
+    assert await _intro_rows(bot) == [("sent", MAX_ATTEMPTS - 1)]
+    await bot.deliver_due()
+    assert len(_intro_dms(double, AMAL)) == 1 and len(_intro_dms(double, BEN)) == 1

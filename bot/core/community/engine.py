@@ -144,12 +144,15 @@ class CircleEngine:
                 return None
             if when is not None:
                 reply = intros.group_reply(self.app, program, group, refs, profiles, now)
+                users, nonce = [refs[u] for u in group.user_ids], f"circle-{post.id}"
                 try:
-                    await port.post_group(program.place, [refs[u] for u in group.user_ids], reply, f"circle-{post.id}")
+                    await port.post_group(program.place, users, reply, nonce)
                     return "sent"
                 except DeliveryError as exc:
                     if not exc.permanent and post.attempts + 1 < MAX_ATTEMPTS:
                         raise  # retried with backoff, still as one group message
+                    if not exc.permanent:  # a port cleans up after its own permanent refusals
+                        await port.abandon_group(program.place, users, nonce)
                     log.warning("group intro %s cannot go out as one message (%s): one DM each", post.id, exc.reason)
         # one DM each, owed in the same transaction that records the post, so a restart or a
         # second instance never owes them twice

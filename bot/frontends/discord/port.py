@@ -177,13 +177,7 @@ class DiscordChannelPort:
         tag = thread_tag(nonce)
         thread: discord.Thread | None = None
         try:
-            await self.pacer.wait()
-            made = [
-                t
-                for t in await parent.guild.active_threads()
-                if t.parent_id == parent.id and t.owner_id == me.id and t.name.endswith(tag)
-            ]
-            thread = min(made, key=lambda t: t.id, default=None)  # the first, should a retry have made two
+            thread = await self._made_thread(parent, me.id, tag)
             parts = list(send_kwargs(reply, nonce))
             posted = 0
             if thread is None:
@@ -211,6 +205,35 @@ class DiscordChannelPort:
             if failure.permanent and thread is not None:
                 await self._discard(thread, users)
             raise failure from None
+
+    async def abandon_group(self, place: Place, users: Sequence[UserRef], nonce: str) -> None:
+        """The engine gave up on this intro as one thread (transient failures until its last
+        attempt) and sends one DM each instead: the thread a failed attempt made, if any, goes,
+        as after a permanent refusal. Best effort: Discord may still be failing."""
+        me = self.client.user
+        if me is None:
+            return
+        try:
+            parent = await self._thread_parent(place)
+            thread = await self._made_thread(parent, me.id, thread_tag(nonce))
+        except DeliveryError as exc:
+            log.warning("could not look for an abandoned buddy thread: %s", exc.reason)
+            return
+        except (TimeoutError, discord.DiscordException, aiohttp.ClientError, OSError) as exc:
+            log.warning("could not look for an abandoned buddy thread: %s", type(exc).__name__)
+            return
+        if thread is not None:
+            await self._discard(thread, users)
+
+    async def _made_thread(self, parent: discord.TextChannel, me: int, tag: str) -> discord.Thread | None:
+        """The thread an earlier attempt made for this intro (found by the tag in its name), if any."""
+        await self.pacer.wait()
+        made = [
+            t
+            for t in await parent.guild.active_threads()
+            if t.parent_id == parent.id and t.owner_id == me and t.name.endswith(tag)
+        ]
+        return min(made, key=lambda t: t.id, default=None)  # the first, should a retry have made two
 
     async def _thread_parent(self, place: Place) -> discord.TextChannel:
         """The program's channel as a text channel: from the gateway's cache when the guild is

@@ -274,6 +274,10 @@ class SlackChannelPort:
         except (TimeoutError, SlackClientError, aiohttp.ClientError, OSError) as exc:
             raise DeliveryError(f"could not reach Slack ({type(exc).__name__})") from None
 
+    async def abandon_group(self, place: Place, users: Sequence[UserRef], nonce: str) -> None:
+        """Nothing to undo: a group DM is Slack's to keep (the same people get the same one), and
+        a failed attempt left no message in it that the DMs sent instead would repeat."""
+
     async def _posted(self, client: AsyncWebClient, team: str, channel: str, nonce: str) -> bool:
         await self.dms.pacer(team, "history").wait()
         return await carries(client, channel, POST_EVENT, "post", nonce, "a group DM before posting an intro")
