@@ -220,3 +220,11 @@ async def test_mentors_are_matched_and_get_a_digest_on_the_playbooks_mentor_upda
     # the mentee ends it and may ask again; the same mentor is not offered twice
     assert "Match ended" in await mentee.say("/mentor end")
     assert "Matched: your mentor is maya" not in await mentee.say("/mentor request")
+
+
+async def test_status_says_what_is_owed_next_in_words(app: App, clock: ManualClock) -> None:
+    await _setup(app, pairing="every-2-weeks")
+    out = await member(app, "root", admin=True).say("/circle status")
+    nxt = out.split("Next", 1)[1]
+    assert "Mon 23 Nov 18:00: check-in post, week 48" in nxt and "digest, week 48" in nxt
+    assert "(2026-W" not in nxt and "meet-" not in nxt and "pair-reminder" not in nxt  # no kinds or ISO codes

@@ -11,6 +11,7 @@ from bot.core.community.models import (
     Checkin,
     Counts,
     MeetAnswer,
+    Post,
     PostKind,
     Program,
     Visibility,
@@ -184,8 +185,28 @@ async def circle_status(ctx: Context) -> Reply:
     )
     owed = [p for p in await ctx.store.posts_of(program.id) if p.status == "pending"][:6]
     tz = zone(program.timezone)
-    r.bullets([f"{p.kind} ({p.period}) {p.due_at.astimezone(tz):%a %d %b %H:%M}" for p in owed], heading="Next")
+    r.bullets([f"{p.due_at.astimezone(tz):%a %d %b %H:%M}: {owed_words(p)}" for p in owed], heading="Next")
     return r
+
+
+POST_WORDS: dict[str, str] = {
+    PostKind.CHECKIN: "check-in post",
+    PostKind.REMINDER: "check-in reminders",
+    PostKind.DIGEST: "digest",
+    PostKind.PAIR_REMINDER: "buddy round tomorrow (Skip this round)",
+    PostKind.ROUND: "buddy pairing round",
+    PostKind.INTRO: "a buddy group's intro",
+    PostKind.MEET_MID: "did you meet? (halfway)",
+    PostKind.MEET_END: "did you meet? (round's end)",
+    PostKind.MENTOR_DIGEST: "mentor digests",
+}
+
+
+def owed_words(post: Post) -> str:
+    """What a program owes, as an admin reads it: ``digest, week 49`` rather than ``digest (2026-W49)``."""
+    week = post.period.split(":", 1)[0]
+    when = f", week {int(week.split('-W')[1])}" if "-W" in week else ""
+    return POST_WORDS.get(post.kind, post.kind) + when
 
 
 @commands.command(
