@@ -226,5 +226,5 @@ async def test_status_says_what_is_owed_next_in_words(app: App, clock: ManualClo
     await _setup(app, pairing="every-2-weeks")
     out = await member(app, "root", admin=True).say("/circle status")
     nxt = out.split("Next", 1)[1]
-    assert "Mon 23 Nov 18:00: check-in post, week 48" in nxt and "digest, week 48" in nxt
+    assert "Mon 23 Nov 2026 18:00: check-in post, week 48" in nxt and "digest, week 48" in nxt
     assert "(2026-W" not in nxt and "meet-" not in nxt and "pair-reminder" not in nxt  # no kinds or ISO codes

@@ -185,7 +185,8 @@ async def circle_status(ctx: Context) -> Reply:
     )
     owed = [p for p in await ctx.store.posts_of(program.id) if p.status == "pending"][:6]
     tz = zone(program.timezone)
-    r.bullets([f"{p.due_at.astimezone(tz):%a %d %b %H:%M}: {owed_words(p)}" for p in owed], heading="Next")
+    local = [(p, p.due_at.astimezone(tz)) for p in owed]
+    r.bullets([f"{fmt_date(t.date())} {t:%H:%M}: {owed_words(p)}" for p, t in local], heading="Next")
     return r
 
 
