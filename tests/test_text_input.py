@@ -242,3 +242,11 @@ def test_a_hyphenated_subcommand_can_be_typed_as_two_words(app: App) -> None:
     assert command.name == "pair-now"
     with pytest.raises(UsageError, match="needs a subcommand"):
         parse_line(app, "/circle pair later")  # no pair-later: still refused, with the list
+
+
+def test_an_unknown_key_where_a_choice_goes_is_named_as_an_unknown_option(app: App) -> None:
+    with pytest.raises(UsageError, match=r"mentor offer.* has no option 'role'; it takes: stage, capacity"):
+        parse_line(app, "/mentor offer capacity:2 role:resident")
+    # where free text goes, key:value is text: a note may say "tag:mentor", a link has a colon
+    _, raw = parse_line(app, "/contact log #1 emailed 2026-11-20 asked about tag:mentor https://example.org/x")
+    assert raw["note"] == "asked about tag:mentor https://example.org/x"

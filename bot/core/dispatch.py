@@ -93,10 +93,23 @@ def _parse_line_positions(app: App, line: str) -> tuple[Command, dict[str, str],
             follows_named.add(len(positional))
         after_named = False
         positional.append(word)
+    _unknown_keys(command, positional, named)
     _ask_if_spread(text, command, positional, named, follows_named)
     raw = app.registry.bind(command, [w.text for w in positional], named)
     named_keys = {k.lower().replace("-", "_") for k in named}
     return command, raw, [k for k in raw if k not in named_keys]
+
+
+def _unknown_keys(command: Command, positional: list[Word], named: Mapping[str, str]) -> None:
+    """``key:value`` with a key that is no option is kept as text (``tags:mentor`` in a note, a
+    link), but where it would land in an option that is not free text (a choice, a number, a
+    date) it was meant as an option: say the key is unknown (``/mentor offer has no option
+    'role'; it takes: stage, ...``) rather than that ``role:resident`` is not a choice."""
+    slots = Registry.slots(command, len(positional), named)
+    for word, slot in zip(positional, slots, strict=True):
+        m = None if word.quoted_start else _KEY.match(word.text)
+        if m and not m.group(2).startswith("//") and (slot is None or slot.type != OptionType.TEXT):
+            Registry.option_for(command, m.group(1))
 
 
 def _ask_if_spread(

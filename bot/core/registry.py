@@ -304,7 +304,7 @@ class Registry:
 
     # ------------------------------------------------------------ values
     @staticmethod
-    def _option_for(command: Command, key: str) -> Option:
+    def option_for(command: Command, key: str) -> Option:
         opt = command.option(key.lower().replace("-", "_"))
         if opt is None:
             names = [o.name for o in command.options]
@@ -322,7 +322,7 @@ class Registry:
     def slots(cls, command: Command, count: int, named: Mapping[str, str]) -> list[Option | None]:
         """The option each of ``count`` positional words goes to, given the ``key:value`` pairs;
         None for a word left over. The last free text option takes the rest of the line."""
-        taken = {cls._option_for(command, key).name for key in named}
+        taken = {cls.option_for(command, key).name for key in named}
         free = [o for o in command.options if o.name not in taken]
         out: list[Option | None] = list(free[:count])
         if count > len(free):
@@ -335,7 +335,7 @@ class Registry:
         """Attach positional words and ``key:value`` pairs to option names."""
         raw: dict[str, str] = {}
         for key, value in named.items():
-            raw[cls._option_for(command, key).name] = value
+            raw[cls.option_for(command, key).name] = value
         slots = cls.slots(command, len(positional), named)
         if None in slots:
             extra = " ".join(w for w, slot in zip(positional, slots, strict=True) if slot is None)
