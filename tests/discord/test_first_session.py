@@ -1,0 +1,24 @@
+"""What a new user reads in a first session on Discord, end to end against the double: text in
+the places Discord shows as it is (footers), hints and labels as people read them."""
+
+from __future__ import annotations
+
+from tests.discord.conftest import AMAL, PROFILE, LiveBot
+from tests.discord.double import DiscordDouble
+
+
+def _footers(message: dict) -> list[str]:
+    return [(e.get("footer") or {}).get("text") or "" for e in message.get("embeds") or []]
+
+
+async def test_footers_are_plain_text_so_nothing_in_them_is_backslash_escaped(
+    bot: LiveBot, double: DiscordDouble
+) -> None:
+    # Discord renders no markdown in an embed footer: an escape there shows as a backslash
+    await bot.say(AMAL, "profile set", **PROFILE)
+    goals = await bot.say(AMAL, "goal set")
+    (footer,) = [f for m in goals.messages for f in _footers(m) if f]
+    assert "/goal set <metric> <count> <week|month>" in footer, footer
+    plan = await bot.say(AMAL, "conference plan", conference="APA Annual Meeting", date="2027-05-15")
+    (footer,) = [f for m in plan.messages for f in _footers(m) if f]
+    assert "how_met:conference" in footer and "\\" not in footer, footer
