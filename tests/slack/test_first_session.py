@@ -1,0 +1,27 @@
+"""What a new user reads in a first session on Slack, end to end against the double: hints in
+Slack's syntax everywhere (App Home too), buttons that run the step the bot recommends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.slack.double import SlackDouble, text_of
+from tests.slack.live import PROFILE, LiveSlack
+
+
+async def _home(live: LiveSlack, slack_double: SlackDouble) -> Any:
+    await slack_double.open_home("U1")
+    await slack_double.wait_for(lambda: slack_double.home("U1") is not None, 5, "the Home tab")
+    home = slack_double.home("U1")
+    assert home is not None
+    return home
+
+
+async def test_the_home_tabs_timeline_writes_command_hints_as_slack_commands(
+    live: LiveSlack, slack_double: SlackDouble
+) -> None:
+    await live.say(PROFILE)
+    text = text_of((await _home(live, slack_double)).as_slack())
+    # psychiatry's current phase points at a script: on Slack that is typed /imgbot script ...
+    assert "/imgbot script observership-request" in text, text
+    assert "(/script" not in text, text
