@@ -3,6 +3,7 @@ Slack's syntax everywhere (App Home too), buttons that run the step the bot reco
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tests.slack.double import SlackDouble, text_of
@@ -25,3 +26,22 @@ async def test_the_home_tabs_timeline_writes_command_hints_as_slack_commands(
     # psychiatry's current phase points at a script: on Slack that is typed /imgbot script ...
     assert "/imgbot script observership-request" in text, text
     assert "(/script" not in text, text
+
+
+async def test_the_home_tabs_script_button_gets_the_script_the_follow_up_needs(
+    live: LiveSlack, slack_double: SlackDouble
+) -> None:
+    await live.say(PROFILE)
+    await live.say('contact add "Dr Maya Lee" how_met:conference met_on:2026-11-01')
+    await live.say("contact log #1 emailed date:2026-11-09")  # no reply since: a no-reply follow-up is due
+    listed = await live.say("followups")
+    assert "/imgbot script no-reply-followup contact:#1" in listed.text, listed.text
+    home = await _home(live, slack_double)
+    lines = [
+        json.loads(e["value"])["line"]
+        for b in home.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["text"]["text"].startswith("Script ·")
+    ]
+    assert lines == ["script no-reply-followup contact:#1"], lines

@@ -91,14 +91,15 @@ DUE_BUTTONS = 10  # contacts whose buttons the Home tab shows
 
 
 async def _due_buttons(app: App, user: UserRef) -> list[Block]:
-    """For each follow-up due today or earlier: log an email, get the script, show the contact."""
+    """For each follow-up due today or earlier: log an email, get the script its follow-up needs
+    (the one /followups names), show the contact."""
     ctx = await app.context(user, origin=Origin.direct("slack"))
     contacts, _ = await app.store.list_contacts(ctx.user_id, due_by=ctx.today, limit=DUE_BUTTONS)
     blocks: list[Block] = []
     for c in contacts:
         actions = (
             ("Emailed", f"contact log {c.ref} emailed", "primary"),
-            ("Script", f"script conference-followup contact:{c.ref}", None),
+            *((("Script", f"script {c.followup_script} contact:{c.ref}", None),) if c.followup_script else ()),
             ("Show", f"contact show {c.ref}", None),
         )
         blocks.append(
