@@ -45,3 +45,13 @@ async def test_the_home_tabs_script_button_gets_the_script_the_follow_up_needs(
         if e["text"]["text"].startswith("Script ·")
     ]
     assert lines == ["script no-reply-followup contact:#1"], lines
+
+
+async def test_the_review_modal_gives_no_console_instructions(live: LiveSlack, slack_double: SlackDouble) -> None:
+    await live.say(PROFILE)
+    await live.say("review cold-email", answer=False)  # no draft: the modal asks for it
+    await slack_double.wait_for(lambda: slack_double.open_modals("U1"), 5, "the modal")
+    (modal,) = slack_double.open_modals("U1")
+    draft = next(b for b in modal.blocks if b["block_id"] == "draft")
+    assert draft["hint"]["text"] == "the draft, Subject: line first", draft
+    assert "console" not in text_of(modal.as_slack()) and "<<" not in text_of(modal.as_slack())
