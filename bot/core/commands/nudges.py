@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from bot.core import planner
+from bot.core import conferences, planner
 from bot.core.commands.tracker import followup_action
 from bot.core.community.rounds import DmKind
 from bot.core.context import Context
@@ -14,6 +14,7 @@ from bot.core.hints import hint
 from bot.core.models import Nudge, NudgeKind, NudgeStatus
 from bot.core.registry import ID_MAX, Choice, CommandSet, Option, OptionType
 from bot.core.reply import Reply, Tone
+from bot.core.timeline import KeyKind, key_dates
 
 commands = CommandSet()
 commands.group("nudges", "Your reminders: list, pause for an exam block, resume", default="list")
@@ -46,6 +47,39 @@ LABELS = {
 }
 
 
+def _phase_label(ctx: Context, n: Nudge) -> str:
+    """ "timeline phase: Letters and program list", the phase's title as the timeline shows it
+    (looked up again, so a playbook edit shows); just "timeline phase" if it is gone."""
+    pid, track, phase_id, _eras = n.ref.split(":", 3)
+    if pid in ctx.app.playbooks.ids:
+        view = ctx.app.playbooks.get(pid).view(track)
+        title = next((p.title for p in view.timeline if p.id == phase_id), None)
+        if title is not None:
+            return f"new timeline phase: {title}"
+    return LABELS[NudgeKind.PHASE]
+
+
+def _milestone_label(ctx: Context, n: Nudge) -> str:
+    """ "key date: ERAS opens to applicants", or "to do: <the task>" for a task dated from one."""
+    pid, track, kind, key_id, eras = n.ref.split(":", 4)
+    label = "to do" if kind == KeyKind.TASK else LABELS[NudgeKind.MILESTONE]
+    if pid in ctx.app.playbooks.ids:
+        view = ctx.app.playbooks.get(pid).view(track)
+        k = next((k for k in key_dates(view, eras, ctx.today) if k.kind == kind and k.id == key_id), None)
+        if k is not None:
+            return f"{label}: {ctx.app.registry.mark_commands(k.text)}"
+    return label
+
+
+def _conference_step(step: str) -> str:
+    """A conference nudge's step as the plan's reply names it: preparation, day 2, round-up."""
+    if step == conferences.PREP:
+        return "preparation"
+    if step == conferences.AFTER:
+        return "round-up"
+    return step.replace("day", "day ", 1)
+
+
 def _local(ctx: Context, when: datetime) -> str:
     local = when.astimezone(zone(ctx.profile.timezone))
     return f"{fmt_date(local.date())} {local:%H:%M}"
@@ -66,12 +100,12 @@ async def nudges_list(ctx: Context) -> Reply:
             c = await ctx.store.get_contact(ctx.user_id, int(n.ref))
             what += f" with {c.ref} {c.name}" if c else ""
         elif n.kind == NudgeKind.PHASE:
-            what += f" ({n.ref.split(':')[2]})"
+            what = _phase_label(ctx, n)
         elif n.kind == NudgeKind.CONFERENCE:
             plan = await ctx.store.get_conference_plan(ctx.user_id, int(n.ref.split(":")[0]))
-            what += f" {plan.ref} {plan.name} ({n.ref.split(':')[1]})" if plan else ""
+            what += f" {plan.ref} {plan.name} ({_conference_step(n.ref.split(':')[1])})" if plan else ""
         elif n.kind == NudgeKind.MILESTONE:
-            what = ("timeline task" if n.ref.split(":")[2] == "task" else what) + f" ({n.ref.split(':')[3]})"
+            what = _milestone_label(ctx, n)
         when = "paused" if n.deliver_at >= planner.FAR_FUTURE else _local(ctx, n.deliver_at)
         lines.append(f"{when}: {what}" + (f" (retrying: {n.last_error})" if n.last_error else ""))
     r.bullets(lines)
