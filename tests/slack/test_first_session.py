@@ -55,3 +55,14 @@ async def test_the_review_modal_gives_no_console_instructions(live: LiveSlack, s
     draft = next(b for b in modal.blocks if b["block_id"] == "draft")
     assert draft["hint"]["text"] == "the draft, Subject: line first", draft
     assert "console" not in text_of(modal.as_slack()) and "<<" not in text_of(modal.as_slack())
+
+
+async def test_circle_status_says_what_is_owed_next_in_words(live: LiveSlack, slack_double: SlackDouble) -> None:
+    slack_double.add_user("T1", "U3", "root", admin=True)
+    await live.say("circle setup day:monday time:18:00 timezone:UTC pairing:every-2-weeks", user="U3", channel="C1")
+    status = await live.say("circle status", user="U3", channel="C1")
+    assert "Mon 23 Nov 2026 18:00: check-in post, week 48" in status.text, status.text
+    assert "Fri 27 Nov 2026 18:00: digest, week 48" in status.text
+    assert '"did you meet?" halfway through the round, week 48' in status.text
+    for raw in ("checkin (", "meet-mid", "2026-W48"):
+        assert raw not in status.text, status.text

@@ -11,6 +11,7 @@ from bot.core.community.models import (
     Checkin,
     Counts,
     MeetAnswer,
+    Post,
     PostKind,
     Program,
     Visibility,
@@ -184,8 +185,32 @@ async def circle_status(ctx: Context) -> Reply:
     )
     owed = [p for p in await ctx.store.posts_of(program.id) if p.status == "pending"][:6]
     tz = zone(program.timezone)
-    r.bullets([f"{p.kind} ({p.period}) {p.due_at.astimezone(tz):%a %d %b %H:%M}" for p in owed], heading="Next")
+    r.bullets(
+        [f"{fmt_date(p.due_at.astimezone(tz))} {p.due_at.astimezone(tz):%H:%M}: {_owed(p)}" for p in owed],
+        heading="Next",
+    )
     return r
+
+
+# What each owed post is, as an admin reads it (never its kind's id, "meet-mid").
+POST_WORDS: dict[str, str] = {
+    PostKind.CHECKIN: "check-in post",
+    PostKind.REMINDER: "check-in reminders",
+    PostKind.DIGEST: "digest",
+    PostKind.PAIR_REMINDER: "buddy round heads-up",
+    PostKind.ROUND: "buddy round",
+    PostKind.INTRO: "buddy intro",
+    PostKind.MEET_MID: '"did you meet?" halfway through the round',
+    PostKind.MEET_END: '"did you meet?" at the round\'s end',
+    PostKind.MENTOR_DIGEST: "mentor digests",
+}
+
+
+def _owed(post: Post) -> str:
+    """ "check-in post, week 48"; an intro's period also names its group ("2026-W48:3")."""
+    week, _, group = post.period.partition(":")
+    when = f"week {int(week.split('-W')[1])}" if "-W" in week else week
+    return f"{POST_WORDS.get(post.kind, post.kind)}, {when}" + (f", group {group}" if group else "")
 
 
 @commands.command(
