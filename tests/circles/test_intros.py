@@ -48,9 +48,11 @@ async def test_one_group_message_once_across_two_instances_and_a_restart(db_url:
     place, users, reply, _ = port.groups[0]
     assert place.channel == "accountability" and sorted(u.account for u in users) == ["amal", "ben"]
     text = reply.plain_text()
-    assert "Your buddy pair this round in #accountability" in text and "amal (em · non-us-img)" in text
-    assert "ben (em · non-us-img)" in text and "Maya" not in text and "maya@" not in text
+    assert "Your buddy pair this round in #accountability" in text
+    assert "amal (Emergency Medicine · non-US-citizen IMG)" in text  # in words, never "em · non-us-img"
+    assert "ben (Emergency Medicine · non-US-citizen IMG)" in text and "Maya" not in text and "maya@" not in text
     assert text.count("Three things to talk about") == 1
+    assert "Find half an hour before Monday 7 Dec." in text, text  # a date as every reply writes it, not "07 Dec"
     assert [a.label for a in reply.actions] == ["Yes", "Not yet", "No"]
     # a restart (a new app on the same database) sends nothing again, and nobody is owed a DM of their own
     again = await build_app(Settings(database_url=db_url), clock)  # type: ignore[call-arg]
@@ -95,7 +97,11 @@ async def test_a_paused_member_or_a_refusing_platform_gets_one_dm_each(app: App,
     await nudges.run_due()
     sent = _intro_dms(dms)
     assert [who for who, _ in sent] == ["amal"]  # ben's waits for his pause, like any nudge
-    assert "ben (em · non-us-img)" in sent[0][1] and "Say hello by DM" in sent[0][1] and "Maya" not in sent[0][1]
+    assert (
+        "ben (Emergency Medicine · non-US-citizen IMG)" in sent[0][1]
+        and "Say hello by DM" in sent[0][1]
+        and "Maya" not in sent[0][1]
+    )
     await member(app, "ben").say("/nudges resume")
     await nudges.run_due()
     assert [who for who, _ in _intro_dms(dms)] == ["amal", "ben"]
@@ -151,7 +157,7 @@ async def test_on_a_port_without_group_dms_each_member_gets_an_intro_dm(app: App
     dms = RecordingPort()
     await NudgeEngine(app, {"console": dms}, rate=1000).run_due()
     sent = dict(_intro_dms(dms))
-    assert sorted(sent) == ["amal", "ben"] and "amal (em · non-us-img)" in sent["ben"]
+    assert sorted(sent) == ["amal", "ben"] and "amal (Emergency Medicine · non-US-citizen IMG)" in sent["ben"]
 
 
 def test_common_time_is_none_when_quiet_hours_never_overlap() -> None:

@@ -59,7 +59,7 @@ async def compose(app: App, profile: Profile, n: Nudge, now: datetime) -> Reply 
         if not others:
             return None  # the buddy left (deleted their data) before the intro went out
         buddies = await store.get_profiles(others)
-        lines = [buddy_line(name, buddies[u], now) for u, name in zip(others, names, strict=True)]
+        lines = [buddy_line(app, name, buddies[u], now) for u, name in zip(others, names, strict=True)]
         r.bullets(lines, heading=f"Your buddy {'trio' if len(others) > 1 else 'this round'} in {program.channel_label}")
         profiles = [(profile.specialty, profile.track)] + [(buddies[u].specialty, buddies[u].track) for u in others]
         r.bullets(starters(app, profiles, gid), heading="Three things to talk about")
