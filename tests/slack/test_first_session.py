@@ -4,6 +4,7 @@ Slack's syntax everywhere (App Home too), buttons that run the step the bot reco
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from tests.slack.double import SlackDouble, text_of
@@ -66,3 +67,13 @@ async def test_circle_status_says_what_is_owed_next_in_words(live: LiveSlack, sl
     assert '"did you meet?" halfway through the round, week 48' in status.text
     for raw in ("checkin (", "meet-mid", "2026-W48"):
         assert raw not in status.text, status.text
+
+
+async def test_a_nudge_dm_shows_one_bell(live: LiveSlack, slack_double: SlackDouble) -> None:
+    await live.say(PROFILE.replace("Africa/Cairo", "UTC"))
+    await live.say('contact add "Dr Maya Lee" specialty:psych how_met:conference met_on:today')
+    live.clock.advance(timedelta(days=3, hours=1))  # psychiatry: 3-7 days after a conference
+    assert (await live.deliver()).delivered >= 1
+    (dm,) = [m for m in slack_double.dms("U1") if "Dr Maya Lee" in text_of(m)]
+    head = dm["blocks"][0]["text"]["text"]
+    assert head == "*🔔 Your networking nudges*", head  # the title's own bell, not ':bell: *🔔 ...'
