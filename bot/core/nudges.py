@@ -37,7 +37,7 @@ from bot.core.dates import add_months, fmt_date, zone
 from bot.core.errors import StorageError
 from bot.core.hints import hint
 from bot.core.models import Contact, ContactState, Nudge, NudgeKind, Profile, UserRef
-from bot.core.playbooks.schema import count_of
+from bot.core.playbooks.schema import count_of, situation_words
 from bot.core.ports import DeliveryError, DeliveryPort, RecoveringPort
 from bot.core.registry import month_to_date
 from bot.core.reply import ActionStyle, Reply, Tone
@@ -598,9 +598,9 @@ class NudgeEngine:
             return None
         view = cadence_view(self.app.playbooks, profile, contact)
         r = Reply(title="")
-        what = (contact.followup_situation or "follow-up").replace("-", " ")
-        due = f"due {fmt_date(contact.next_followup_on)}" if contact.next_followup_on else "due"
-        head = f"{contact.ref} {contact.name}: {what} {due}"
+        why = f" ({situation_words(contact.followup_situation)})" if contact.followup_situation else ""
+        due = f" {fmt_date(contact.next_followup_on)}" if contact.next_followup_on else ""
+        head = f"{contact.ref} {contact.name}: follow-up due{due}{why}"
         if compact:
             # a long digest carries full scripts for the first few only
             cmd = (

@@ -77,3 +77,13 @@ async def test_a_nudge_dm_shows_one_bell(live: LiveSlack, slack_double: SlackDou
     (dm,) = [m for m in slack_double.dms("U1") if "Dr Maya Lee" in text_of(m)]
     head = dm["blocks"][0]["text"]["text"]
     assert head == "*🔔 Your networking nudges*", head  # the title's own bell, not ':bell: *🔔 ...'
+
+
+async def test_followups_say_why_each_is_owed_in_words(live: LiveSlack) -> None:
+    await live.say(PROFILE)
+    await live.say('contact add "Dr Maya Lee" how_met:conference met_on:2026-11-01')
+    logged = await live.say("contact log #1 emailed")
+    assert "Next follow-up Thu 3 Dec 2026 (if still no reply)." in logged.text, logged.text
+    listed = await live.say("followups days:30")
+    assert "(if still no reply) → /imgbot script no-reply-followup contact:#1" in listed.text, listed.text
+    assert "(no-reply)" not in logged.text + listed.text

@@ -11,6 +11,7 @@ from bot.core.dates import fmt_date
 from bot.core.errors import LimitError, UsageError
 from bot.core.hints import hint
 from bot.core.models import Contact, ContactRole, ContactState, HowMet, InteractionType, name_key
+from bot.core.playbooks.schema import situation_words
 from bot.core.registry import Choice, CommandSet, Option, OptionType
 from bot.core.reply import ActionStyle, Attachment, Reply, Tone
 from bot.core.tracker import DONE_LOGS, check_email, parse_tags, recompute, resolve_contact
@@ -277,7 +278,7 @@ async def log_interaction(ctx: Context, c: Contact, kind: str, on: date, note: s
     if updated.state == ContactState.MOVED_ON:
         r.text(step.advice or "", heading="Time to move on")
     elif updated.next_followup_on:
-        r.text(f"Next follow-up {fmt_date(updated.next_followup_on)} ({updated.followup_situation}).")
+        r.text(f"Next follow-up {fmt_date(updated.next_followup_on)} ({situation_words(updated.followup_situation)}).")
         if updated.followup_script:
             r.text(hint(f"script {updated.followup_script} contact:{updated.ref}"), heading="When it's time")
     return r
@@ -299,7 +300,7 @@ async def followups(ctx: Context, days: int) -> Reply:
     today = ctx.today
     for c in contacts:
         script = " → " + hint(f"script {c.followup_script} contact:{c.ref}") if c.followup_script else ""
-        lines.append(f"{line(c, today)} ({c.followup_situation}){script}")
+        lines.append(f"{line(c, today)} ({situation_words(c.followup_situation)}){script}")
     r.bullets(lines)
     if total > len(contacts):
         r.footer = f"Showing the first {len(contacts)}; see {hint('contact list due')}"

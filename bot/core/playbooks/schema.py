@@ -55,6 +55,22 @@ class Situation(StrEnum):
     THANKS_AFTER_HELP = "thanks-after-help"
 
 
+# Why a follow-up is owed, as it reads after its date: "Next follow-up Sat 5 Dec 2026 (if still no reply)".
+SITUATION_WORDS: dict[str, str] = {
+    Situation.AFTER_MEETING: "after meeting them",
+    Situation.NO_REPLY: "if still no reply",
+    Situation.SECOND_NO_REPLY: "no reply to two messages",
+    Situation.MENTOR_UPDATE: "a regular update for a mentor",
+    Situation.DORMANT: "to keep in touch",
+    Situation.THANKS_AFTER_HELP: "to thank them for their help",
+}
+
+
+def situation_words(situation: str | None) -> str:
+    """Why a follow-up is owed, in words (never the id ``no-reply``)."""
+    return SITUATION_WORDS.get(situation or "", (situation or "follow-up").replace("-", " "))
+
+
 class GoalMetric(StrEnum):
     EMAILS = "emails"
     NEW_CONTACTS = "new-contacts"
