@@ -87,3 +87,11 @@ async def test_followups_say_why_each_is_owed_in_words(live: LiveSlack) -> None:
     listed = await live.say("followups days:30")
     assert "(if still no reply) → /imgbot script no-reply-followup contact:#1" in listed.text, listed.text
     assert "(no-reply)" not in logged.text + listed.text
+
+
+async def test_a_checkin_counts_one_of_a_thing_in_the_singular(live: LiveSlack, slack_double: SlackDouble) -> None:
+    slack_double.add_user("T1", "U3", "root", admin=True)
+    await live.say("circle setup timezone:UTC", user="U3", channel="C1")
+    await live.say("circle join", channel="C1")
+    done = await live.say("circle checkin emails:2 contacts:1 followups:0 conversations:1", channel="C1")
+    assert "2 emails, 1 new contact, 0 follow-ups, 1 conversation." in done.text, done.text

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.community import schedule
-from bot.core.community.checkins import COUNTS_LABEL, counts_text, read_form, tracked_counts
+from bot.core.community.checkins import COUNTS_LABEL, counts_text, counts_words, read_form, tracked_counts
 from bot.core.community.digest import make_digest
 from bot.core.community.models import (
     DAYS,
@@ -396,10 +396,7 @@ async def circle_checkin(
     )
     new = await ctx.store.save_checkin(Checkin(prog.id, ctx.user_id, week, counts, win, blocker, goal), ctx.now)
     r = Reply(title=f"Week {week.split('-W')[1]} {'logged' if new else 'updated'}", tone=Tone.SUCCESS)
-    r.text(
-        f"{counts.emails} emails, {counts.contacts} new contacts, {counts.followups} follow-ups, "
-        f"{counts.conversations} conversations."
-    )
+    r.text(f"{counts_words(counts)}.")
     if counts != tracked:
         r.text(f"(Your tracker logged {counts_text(tracked)}; your numbers are what the circle sees.)")
     closes = prog.closes_at(week)
