@@ -44,6 +44,7 @@ from bot.core.reply import ActionStyle, Reply, Tone
 from bot.core.scripts import render_script, script_values
 from bot.core.timeline import KeyKind, dated_phases, key_dates
 from bot.core.tracker import cadence_view
+from bot.core.wording import shorten
 
 __all__ = ["DeliveryError", "DeliveryPort", "NudgeEngine", "Outcome", "Pacer"]
 
@@ -623,7 +624,9 @@ class NudgeEngine:
                 r.script(rendered.body, heading=f"{head} · {script.title}", subject=rendered.subject)
             else:
                 r.text(f"Time to get back in touch with {contact.name}.", heading=head)
-        r.action(f"nudge:done:{n.id}", f"Done: {contact.name[:40]}", f"/nudges done {n.id}", ActionStyle.PRIMARY)
+        r.action(
+            f"nudge:done:{n.id}", f"Done: {shorten(contact.name, 40)}", f"/nudges done {n.id}", ActionStyle.PRIMARY
+        )
         for label, _days in SNOOZES:
             r.action(f"nudge:snooze-{label}:{n.id}", f"Snooze {label}", f"/nudges snooze {n.id} {label}")
         r.action(f"nudge:stop:{n.id}", "Stop for this contact", f"/nudges stop {n.id}", ActionStyle.DANGER)

@@ -26,6 +26,7 @@ from bot.core.models import ContactRole, InteractionType, name_key
 from bot.core.origin import Requirement
 from bot.core.registry import ID_MAX, Choice, CommandSet, Form, FormField, FormSpec, Option, OptionType
 from bot.core.reply import ActionStyle, Reply, Tone
+from bot.core.wording import shorten
 
 commands = CommandSet()
 commands.group("circle", "Accountability circles: weekly check-ins, digests and buddy pairing in a channel")
@@ -499,7 +500,7 @@ async def circle_met(ctx: Context, group: int, answer: str) -> Reply:
     for name in offers[:3]:
         r.action(
             f"circle:add-buddy:{group}",
-            f"Add {name[:40]} as a contact",
+            f"Add {shorten(name, 40)} as a contact",
             f'/contact add "{name}" role:{ContactRole.PEER} how_met:other tags:circle-buddy',
         )
     if offers:
