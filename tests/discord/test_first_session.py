@@ -37,3 +37,10 @@ async def test_a_long_name_on_a_nudge_button_is_cut_at_a_word_with_an_ellipsis(
     assert (await bot.deliver_due()).delivered == 1
     (dm,) = double.dms(AMAL_ID)
     assert buttons(dm)[0]["label"] == "Done: Dr Bartholomew Alexander…", buttons(dm)[0]
+
+
+async def test_help_tells_discord_users_how_options_work_on_discord(bot: LiveBot) -> None:
+    overview = (await bot.say(AMAL, "help")).text
+    assert "fill in its options in the boxes Discord shows" in overview and "key:value" not in overview, overview
+    review = (await bot.say(AMAL, "help", command="review")).text
+    assert "<<" not in review and "console" not in review, review

@@ -95,3 +95,11 @@ async def test_a_checkin_counts_one_of_a_thing_in_the_singular(live: LiveSlack, 
     await live.say("circle join", channel="C1")
     done = await live.say("circle checkin emails:2 contacts:1 followups:0 conversations:1", channel="C1")
     assert "2 emails, 1 new contact, 0 follow-ups, 1 conversation." in done.text, done.text
+
+
+async def test_help_shows_no_console_syntax_on_slack(live: LiveSlack) -> None:
+    shown = (await live.say("help review")).text
+    # the console's "<<" text block does not exist here: without a draft, Slack opens a form
+    assert "/imgbot review cold-email" in shown and "&lt;&lt;" not in shown and "console" not in shown, shown
+    assert "draft: the draft, Subject: line first; required" in shown
+    assert "fill it in a form" in (await live.say("help")).text
