@@ -103,3 +103,10 @@ async def test_help_shows_no_console_syntax_on_slack(live: LiveSlack) -> None:
     assert "/imgbot review cold-email" in shown and "&lt;&lt;" not in shown and "console" not in shown, shown
     assert "draft: the draft, Subject: line first; required" in shown
     assert "fill it in a form" in (await live.say("help")).text
+
+
+async def test_an_overdue_follow_up_says_overdue_and_why_in_one_parenthesis(live: LiveSlack) -> None:
+    await live.say(PROFILE)
+    await live.say('contact add "Dr Maya Lee" how_met:conference met_on:2026-11-01')
+    listed = await live.say("followups")
+    assert "next: Wed 4 Nov 2026 (overdue, after meeting them) → /imgbot script" in listed.text, listed.text
