@@ -47,6 +47,7 @@ async def test_conference_contact_follow_up_cycle_follows_the_psychiatry_playboo
     out = await console.say("/contact log #1 no-reply")
     assert "Time to move on" in out
     assert "moved-on" in await console.say("/contact show #1")
+    assert "#1 Dr Maya Lee · attending · Mass General (moved on)" in await console.say("/contact list")
     assert "Follow-ups due: 0" in await console.say("/followups")
 
 
