@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 from bot.core.clock import ManualClock
-from bot.core.community.intros import common_time
+from bot.core.community.intros import common_time, starters
 from bot.core.context import App
 from bot.core.models import Profile, UserRef
 from bot.core.nudges import DeliveryError, NudgeEngine
 from bot.runtime import build_app
 from bot.settings import Settings
 from tests.circles.helpers import ChannelRecorder, GroupRecorder, engine, member
-from tests.helpers import OPEN_APPS, START, RecordingPort
+from tests.helpers import OPEN_APPS, START, RecordingPort, make_app
 
 
 async def _circle(app: App, names: tuple[str, ...] = ("amal", "ben")) -> None:
@@ -168,3 +169,12 @@ def test_common_time_is_none_when_quiet_hours_never_overlap() -> None:
     assert common_time([day, night], START) is None
     assert common_time([day], START) == START  # 10:00
     assert common_time([night, Profile(user_id=3)], START) == START.replace(hour=12)
+
+
+async def test_starters_speak_to_a_trio_as_any_of_you(tmp_path: Path) -> None:
+    app = await make_app(tmp_path / "db.sqlite")
+    em = ("em", "non-us-img")
+    pair = [s for seed in range(40) for s in starters(app, [em, em], seed) if s.startswith("Have ")]
+    trio = [s for seed in range(40) for s in starters(app, [em, em, em], seed) if s.startswith("Have ")]
+    assert pair and all(s.startswith("Have either of you fallen") for s in pair)
+    assert trio and all(s.startswith("Have any of you fallen") for s in trio)

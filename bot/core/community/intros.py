@@ -50,14 +50,16 @@ def common_time(profiles: Sequence[Profile], now: datetime) -> datetime | None:
 
 
 def starters(app: App, specialties: list[tuple[str | None, str | None]], seed: int) -> list[str]:
-    """Three conversation starters from the members' playbooks (their FAQs and common mistakes)."""
+    """Three conversation starters from the members' playbooks (their FAQs and common mistakes),
+    worded for the group's size: "either of you" in a pair, "any of you" in a trio."""
+    who = "any of you" if len(specialties) > 2 else "either of you"
     pool: list[str] = []
     for specialty, track in specialties:
         if not specialty or specialty not in app.playbooks.ids:
             continue
         view = app.playbooks.get(specialty).view(track or "non-us-img")
         pool += [f"{f.question}" for f in view.faqs]
-        pool += [f"Have either of you fallen into this one: {m.mistake.rstrip('.')}?" for m in view.mistakes]
+        pool += [f"Have {who} fallen into this one: {m.mistake.rstrip('.')}?" for m in view.mistakes]
     if not pool:
         view = next(iter(app.playbooks)).view("non-us-img")
         pool = [f.question for f in view.faqs]
