@@ -10,7 +10,7 @@ from bot.core.community.intros import buddy_line, meet_buttons, meet_by, starter
 from bot.core.community.models import DAYS, MeetAnswer, Program, Visibility, shift_week, week_monday
 from bot.core.community.rounds import DmKind
 from bot.core.context import App
-from bot.core.dates import zone
+from bot.core.dates import fmt_date, zone
 from bot.core.hints import hint
 from bot.core.models import Nudge, Profile
 from bot.core.playbooks.schema import Situation
@@ -165,11 +165,11 @@ async def _mentor_part(app: App, profile: Profile, n: Nudge, r: Reply) -> Reply 
     # a win as the channel shows it: the mentee's contacts' names and emails become "a contact"
     secrets = (await store.contact_secrets([mentee.user_id])).get(mentee.user_id, [])
     lines = [
-        f"{c.week}: {counts_words(c.counts)}"
+        f"Week {int(c.week.split('-W')[1])}: {counts_words(c.counts)}"
         + (f". Win: {scrub(c.win, secrets)}" if c.win and mentee.visibility == Visibility.WINS else "")
         for c in rows
     ]
-    r.bullets(lines or ["no check-ins lately"], heading=f"{name}'s check-ins since {week_monday(weeks[-1]):%d %b}")
+    r.bullets(lines or ["no check-ins lately"], heading=f"{name}'s check-ins since {fmt_date(week_monday(weeks[-1]))}")
     r.text(f"A good moment to check in with {name}.")
     return r
 
