@@ -37,7 +37,7 @@ from bot.core.dates import add_months, fmt_date, zone
 from bot.core.errors import StorageError
 from bot.core.hints import hint
 from bot.core.models import Contact, ContactState, Nudge, NudgeKind, Profile, UserRef
-from bot.core.playbooks.schema import count_of, situation_words
+from bot.core.playbooks.schema import count_of, metric_words, situation_words
 from bot.core.ports import DeliveryError, DeliveryPort, RecoveringPort
 from bot.core.registry import month_to_date
 from bot.core.reply import ActionStyle, Reply, Tone
@@ -686,7 +686,7 @@ class NudgeEngine:
         r = Reply(title="")
         if n.kind == NudgeKind.GOAL_KICKOFF:
             prev = await goals_mod.progress(store, profile, add_months(month, -1), "month")
-            lines = [f"{p.goal.metric}: {p.done}/{p.goal.count}" for p in prev if p.goal.count]
+            lines = [f"{metric_words(p.goal.metric)}: {p.done}/{p.goal.count}" for p in prev if p.goal.count]
             r.bullets(lines or ["no monthly goals last month"], heading="New month, new targets. Last month:")
             cur = [p for p in await goals_mod.progress(store, profile, month, "month") if p.goal.count]
             r.text("This month: " + ", ".join(count_of(p.goal.metric, p.goal.count) for p in cur))
@@ -705,14 +705,14 @@ class NudgeEngine:
             # forced (a recovered digest) with nothing behind: say so rather than "behind pace"
             pace = "behind pace on:" if behind else "on pace:"
             r.bullets(
-                [f"{p.goal.metric}: {p.bar()} {p.done}/{p.goal.count}" for p in behind or rows],
+                [f"{metric_words(p.goal.metric)}: {p.bar()} {p.done}/{p.goal.count}" for p in behind or rows],
                 heading=f"Halfway through {label}, and {pace}",
             )
             if behind:
                 r.text(f"Two short emails today closes most of the gap. {hint('script cold-email')} has one ready.")
             return r
         r.bullets(
-            [f"{p.goal.metric}: {p.bar()} {p.done}/{p.goal.count}" for p in rows],
+            [f"{metric_words(p.goal.metric)}: {p.bar()} {p.done}/{p.goal.count}" for p in rows],
             heading=f"Month-end summary for {label}",
         )
         return r

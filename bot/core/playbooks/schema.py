@@ -92,6 +92,11 @@ def count_of(metric: str, count: int) -> str:
     return f"{count} {one if count == 1 else many}"
 
 
+def metric_words(metric: str) -> str:
+    """A goal's metric as people read it: "new contacts", not the id "new-contacts"."""
+    return _METRIC_NOUNS.get(metric, (metric, metric.replace("-", " ")))[1]  # type: ignore[call-overload]
+
+
 class Period(StrEnum):
     WEEK = "week"
     MONTH = "month"
