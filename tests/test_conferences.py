@@ -61,6 +61,12 @@ async def test_plan_creates_dated_nudges_that_the_engine_delivers(db_url: str) -
         "day4": datetime(2027, 5, 18, 8, 0, tzinfo=UTC),
         "after": datetime(2027, 5, 19, 9, 0, tzinfo=UTC),
     }
+    # /nudges list names each step as the plan does, not by its id (prep, day2, after)
+    listed = await t.say("/nudges list")
+    assert "conference #1 APA Annual Meeting (preparation)" in listed, listed
+    assert "conference #1 APA Annual Meeting (day 2)" in listed
+    assert "conference #1 APA Annual Meeting (round-up)" in listed
+    assert "(prep)" not in listed and "(day2)" not in listed and "(after)" not in listed
 
     port = RecordingPort()
     engine = _engine(app, port)

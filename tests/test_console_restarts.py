@@ -30,16 +30,16 @@ def test_follow_up_nudge_survives_restarts_and_arrives_once(tmp_path: Path) -> N
     assert out.count("=== NUDGE ===") == 1
     nudge = out.split("=== NUDGE ===")[1].split("=== END NUDGE ===")[0]
     assert "Late nudges: these fell due while the bot was offline" in nudge
-    assert "#1 Dr Maya Lee: after meeting due Thu 26 Nov 2026" in nudge
+    assert "#1 Dr Maya Lee: follow-up due Thu 26 Nov 2026 (after meeting them)" in nudge
     assert "Subject:" in nudge and "Egypt" in nudge  # the script comes with it
     assert "/nudges done" in nudge and "/nudges snooze" in nudge
 
     out = session(db, "2026-11-30T10:05+00:00", "/contact log #1 emailed\n")
     assert "=== NUDGE ===" not in out  # delivered once, not again after another restart
-    assert "Next follow-up Thu 10 Dec 2026 (no reply yet)" in out  # once after 10-14 days
+    assert "Next follow-up Thu 10 Dec 2026 (if still no reply)" in out  # once after 10-14 days
 
     out = session(db, "2026-12-11T10:00+00:00", "/contact log #1 no-reply\n")
     assert out.count("=== NUDGE ===") == 1  # the no-reply reminder fell due while down
     assert "no reply" in out
-    assert "Next follow-up Fri 11 Dec 2026 (no reply yet)" in out
+    assert "Next follow-up Fri 11 Dec 2026 (if still no reply)" in out
     assert "/script no-reply-followup contact:#1" in out

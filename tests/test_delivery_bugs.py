@@ -116,9 +116,9 @@ async def test_imported_contacts_do_not_count_as_new_contacts(console: Transcrip
     f = tmp_path / "c.csv"
     f.write_text("name,institution,last_contact\nDr Old,Mass General,2026-06-01\nDr Recent,,2026-11-20\n")
     assert "Imported 2 contact(s)" in await console.say(f"/contact import {f}")
-    assert "new-contacts this month: ░░░░░░░░░░ 0/3" in await console.say("/goal progress")
+    assert "new contacts this month: ░░░░░░░░░░ 0/3" in await console.say("/goal progress")
     await console.say('/contact add "Dr Met Today" how_met:conference met_on:today')
-    assert "new-contacts this month: ███░░░░░░░ 1/3" in await console.say("/goal progress")
+    assert "new contacts this month: ███░░░░░░░ 1/3" in await console.say("/goal progress")
 
     # the CSV round trip is unchanged: what an imported contact exports imports the same again
     (tmp_path / "a").mkdir()
@@ -131,7 +131,7 @@ async def test_imported_contacts_do_not_count_as_new_contacts(console: Transcrip
     await other.say("/profile set specialty:psych timezone:UTC")
     await other.say("/goal set new-contacts 3 month")
     assert "Imported 3 contact(s)" in await other.say(f"/contact import {first}")
-    assert "new-contacts this month: ░░░░░░░░░░ 0/3" in await other.say("/goal progress")
+    assert "new contacts this month: ░░░░░░░░░░ 0/3" in await other.say("/goal progress")
     await other.say("/contact export")
     (second,) = (tmp_path / "b").glob("*.csv")
     assert second.read_bytes() == first.read_bytes()

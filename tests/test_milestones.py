@@ -119,11 +119,12 @@ async def test_key_date_nudges_are_planned_and_delivered_on_the_day(tmp_path: Pa
     assert due["match-day"] == datetime(2028, 3, 17, 9, 0, tzinfo=UTC)
     assert due["thanks-after-match"] == datetime(2028, 3, 18, 9, 0, tzinfo=UTC)
     listed = await t.say("/nudges list")
-    # what each is, in words (the task's text cut at a word), not the playbook's ids
-    assert "Sat 22 May 2027 09:00: to do: Send close mentors a short update on your plans" in listed
+    # what each is about, as the timeline words it: never its id (update-before-eras-opens)
+    assert "Sat 22 May 2027 09:00: to do: Send close mentors a short update" in listed, listed
+    assert "(/script progress-update)" in listed  # a command in the task, as a hint
     assert "Sat 5 Jun 2027 09:00: key date: ERAS opens to applicants" in listed
-    assert "eras-opens" not in listed and "update-before" not in listed
-    assert "Wed 1 Sep 2027 09:00: timeline phase: " in listed and "psych-" not in listed  # its title
+    assert "Wed 1 Sep 2027 09:00: new timeline phase: Interviews, rank list and match" in listed
+    assert "eras-opens" not in listed and "psych-interviews" not in listed
 
     port = RecordingPort()
     engine = t.engine()

@@ -52,7 +52,7 @@ async def test_nudge_waits_for_its_time_then_arrives_once_with_the_script(tmp_pa
     (sent,) = port.sent
     text = sent[1].plain_text()
     assert sent[1].title == "🔔 Your networking nudges"
-    assert "#1 Dr Maya Lee: after meeting due Wed 25 Nov 2026" in text
+    assert "#1 Dr Maya Lee: follow-up due Wed 25 Nov 2026 (after meeting them)" in text
     assert "Dear Dr. Lee," in text.split("```")[1]  # title and last name, as the seeds write it
     assert {a.id.split(":")[1] for a in sent[1].actions} == {"done", "snooze-1d", "snooze-3d", "snooze-1w", "stop"}
     await t.app.store.close()

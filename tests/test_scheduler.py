@@ -51,7 +51,7 @@ async def test_many_pending_nudges_still_two_jobs_and_delivery_on_time(app: App,
         await asyncio.wait_for(port.arrived.wait(), timeout=5)
         assert len(port.sent) == 1  # thirty follow-ups, one digest
         digest = port.sent[0][1]
-        assert digest.plain_text().count("after meeting due") == 30
+        assert digest.plain_text().count("(after meeting them)") == 30
         assert len(digest.actions) == 3 * 5  # scripts and buttons for the first three only
         assert "/nudges done" in digest.plain_text().split("Dr Number 29")[1]
         await asyncio.sleep(0)

@@ -44,6 +44,10 @@ class Track(StrEnum):
     NON_US_IMG = "non-us-img"
 
 
+# a track as it reads in a sentence or a heading: "Psychiatry (non-US-citizen IMG)"
+TRACK_NAMES = {Track.US_IMG.value: "US-citizen/green-card IMG", Track.NON_US_IMG.value: "non-US-citizen IMG"}
+
+
 class Visa(StrEnum):
     J1 = "j1"
     H1B = "h1b"

@@ -37,13 +37,14 @@ from bot.core.dates import add_months, fmt_date, zone
 from bot.core.errors import StorageError
 from bot.core.hints import hint
 from bot.core.models import Contact, ContactState, Nudge, NudgeKind, Profile, UserRef
-from bot.core.playbooks.schema import count_of
+from bot.core.playbooks.schema import count_of, metric_words, situation_words
 from bot.core.ports import DeliveryError, DeliveryPort, RecoveringPort
 from bot.core.registry import month_to_date
 from bot.core.reply import ActionStyle, Reply, Tone
 from bot.core.scripts import render_script, script_values
 from bot.core.timeline import KeyKind, nudged_key_date, nudged_phase
 from bot.core.tracker import cadence_view
+from bot.core.wording import shorten
 
 __all__ = ["DeliveryError", "DeliveryPort", "NudgeEngine", "Outcome", "Pacer"]
 
@@ -598,9 +599,9 @@ class NudgeEngine:
             return None
         view = cadence_view(self.app.playbooks, profile, contact)
         r = Reply(title="")
-        what = (contact.followup_situation or "follow-up").replace("-", " ")
-        due = f"due {fmt_date(contact.next_followup_on)}" if contact.next_followup_on else "due"
-        head = f"{contact.ref} {contact.name}: {what} {due}"
+        why = f" ({situation_words(contact.followup_situation)})" if contact.followup_situation else ""
+        due = f" {fmt_date(contact.next_followup_on)}" if contact.next_followup_on else ""
+        head = f"{contact.ref} {contact.name}: follow-up due{due}{why}"
         if compact:
             # a long digest carries full scripts for the first few only
             cmd = (
@@ -623,7 +624,9 @@ class NudgeEngine:
                 r.script(rendered.body, heading=f"{head} · {script.title}", subject=rendered.subject)
             else:
                 r.text(f"Time to get back in touch with {contact.name}.", heading=head)
-        r.action(f"nudge:done:{n.id}", f"Done: {contact.name[:40]}", f"/nudges done {n.id}", ActionStyle.PRIMARY)
+        r.action(
+            f"nudge:done:{n.id}", f"Done: {shorten(contact.name, 40)}", f"/nudges done {n.id}", ActionStyle.PRIMARY
+        )
         for label, _days in SNOOZES:
             r.action(f"nudge:snooze-{label}:{n.id}", f"Snooze {label}", f"/nudges snooze {n.id} {label}")
         r.action(f"nudge:stop:{n.id}", "Stop for this contact", f"/nudges stop {n.id}", ActionStyle.DANGER)
@@ -673,7 +676,7 @@ class NudgeEngine:
         r = Reply(title="")
         if n.kind == NudgeKind.GOAL_KICKOFF:
             prev = await goals_mod.progress(store, profile, add_months(month, -1), "month")
-            lines = [f"{p.goal.metric}: {p.done}/{p.goal.count}" for p in prev if p.goal.count]
+            lines = [f"{metric_words(p.goal.metric)}: {p.done}/{p.goal.count}" for p in prev if p.goal.count]
             r.bullets(lines or ["no monthly goals last month"], heading="New month, new targets. Last month:")
             cur = [p for p in await goals_mod.progress(store, profile, month, "month") if p.goal.count]
             r.text("This month: " + ", ".join(count_of(p.goal.metric, p.goal.count) for p in cur))
@@ -692,14 +695,14 @@ class NudgeEngine:
             # forced (a recovered digest) with nothing behind: say so rather than "behind pace"
             pace = "behind pace on:" if behind else "on pace:"
             r.bullets(
-                [f"{p.goal.metric}: {p.bar()} {p.done}/{p.goal.count}" for p in behind or rows],
+                [f"{metric_words(p.goal.metric)}: {p.bar()} {p.done}/{p.goal.count}" for p in behind or rows],
                 heading=f"Halfway through {label}, and {pace}",
             )
             if behind:
                 r.text(f"Two short emails today closes most of the gap. {hint('script cold-email')} has one ready.")
             return r
         r.bullets(
-            [f"{p.goal.metric}: {p.bar()} {p.done}/{p.goal.count}" for p in rows],
+            [f"{metric_words(p.goal.metric)}: {p.bar()} {p.done}/{p.goal.count}" for p in rows],
             heading=f"Month-end summary for {label}",
         )
         return r

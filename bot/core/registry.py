@@ -115,6 +115,15 @@ class Option:
     def label(self) -> str:
         return self.name
 
+    @property
+    def chat_description(self) -> str:
+        """The description as a chat front end shows it (a modal's hint, a slash option's text):
+        without its console-only note, e.g. "(console: end the line with << and paste it below)"."""
+        return self.description.split(CONSOLE_NOTE)[0]
+
+
+CONSOLE_NOTE = " (console:"  # an option description's note for console users only, to its end
+
 
 @dataclass(frozen=True)
 class Command:

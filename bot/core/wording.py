@@ -189,3 +189,14 @@ VISA_QUESTION = {
     Visa.OTHER: "Which visa types is your program able to support for residents?",
     Visa.NONE: "Have you trained residents who, like me, are not US citizens but already hold US work authorization?",
 }
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word break, with "…" when cut, for a
+    name inside a button label: "Dr Bartholomew Alexander…", never "Dr Bartholomew Alexander Montg"."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)  # the "…" takes the space's place
+    head = text[:cut] if cut > limit // 2 else text[: limit - 1]
+    return head.rstrip(" ,;:-·") + "…"

@@ -50,10 +50,9 @@ async def test_checkin_prefill_equals_the_trackers_week(app: App, clock: ManualC
     assert expected[0] == 2 and expected[1] == 2  # two emails and two new contacts this week
 
     out = await amal.say("/circle checkin")
-    assert (
-        f"{expected[0]} emails, {expected[1]} new contacts, {expected[2]} follow-ups, {expected[3]} conversations"
-        in out
-    ), out
+    nouns = ("emails", "new contacts", "follow-ups", "conversations")
+    said = ", ".join(f"{n} {noun if n != 1 else noun[:-1]}" for n, noun in zip(expected, nouns, strict=True))
+    assert said in out, out  # "1 follow-up", never "1 follow-ups"
     stored = await app.store.checkins_for(1, ["2026-W48"])
     c = stored[0].counts
     assert [c.emails, c.contacts, c.followups, c.conversations] == expected

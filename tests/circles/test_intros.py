@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 from bot.core.clock import ManualClock
 from bot.core.community.engine import BACKOFF, MAX_ATTEMPTS
-from bot.core.community.intros import common_time
+from bot.core.community.intros import common_time, starters
 from bot.core.context import App
 from bot.core.models import Profile, UserRef
 from bot.core.nudges import DeliveryError, NudgeEngine
 from bot.runtime import build_app
 from bot.settings import Settings
 from tests.circles.helpers import ChannelRecorder, GroupRecorder, engine, member
-from tests.helpers import OPEN_APPS, START, RecordingPort
+from tests.helpers import OPEN_APPS, START, RecordingPort, make_app
 
 
 async def _circle(app: App, names: tuple[str, ...] = ("amal", "ben")) -> None:
@@ -49,9 +50,11 @@ async def test_one_group_message_once_across_two_instances_and_a_restart(db_url:
     place, users, reply, _ = port.groups[0]
     assert place.channel == "accountability" and sorted(u.account for u in users) == ["amal", "ben"]
     text = reply.plain_text()
-    assert "Your buddy pair this round in #accountability" in text and "amal (em · non-us-img)" in text
-    assert "ben (em · non-us-img)" in text and "Maya" not in text and "maya@" not in text
+    assert "Your buddy pair this round in #accountability" in text
+    assert "amal (Emergency Medicine · non-US-citizen IMG)" in text  # in words, never "em · non-us-img"
+    assert "ben (Emergency Medicine · non-US-citizen IMG)" in text and "Maya" not in text and "maya@" not in text
     assert text.count("Three things to talk about") == 1
+    assert "Find half an hour before Monday 7 Dec." in text, text  # a date as every reply writes it, not "07 Dec"
     assert [a.label for a in reply.actions] == ["Yes", "Not yet", "No"]
     # a restart (a new app on the same database) sends nothing again, and nobody is owed a DM of their own
     again = await build_app(Settings(database_url=db_url), clock)  # type: ignore[call-arg]
@@ -96,7 +99,11 @@ async def test_a_paused_member_or_a_refusing_platform_gets_one_dm_each(app: App,
     await nudges.run_due()
     sent = _intro_dms(dms)
     assert [who for who, _ in sent] == ["amal"]  # ben's waits for his pause, like any nudge
-    assert "ben (em · non-us-img)" in sent[0][1] and "Say hello by DM" in sent[0][1] and "Maya" not in sent[0][1]
+    assert (
+        "ben (Emergency Medicine · non-US-citizen IMG)" in sent[0][1]
+        and "Say hello by DM" in sent[0][1]
+        and "Maya" not in sent[0][1]
+    )
     await member(app, "ben").say("/nudges resume")
     await nudges.run_due()
     assert [who for who, _ in _intro_dms(dms)] == ["amal", "ben"]
@@ -169,7 +176,7 @@ async def test_on_a_port_without_group_dms_each_member_gets_an_intro_dm(app: App
     dms = RecordingPort()
     await NudgeEngine(app, {"console": dms}, rate=1000).run_due()
     sent = dict(_intro_dms(dms))
-    assert sorted(sent) == ["amal", "ben"] and "amal (em · non-us-img)" in sent["ben"]
+    assert sorted(sent) == ["amal", "ben"] and "amal (Emergency Medicine · non-US-citizen IMG)" in sent["ben"]
 
 
 def test_common_time_is_none_when_quiet_hours_never_overlap() -> None:
@@ -180,3 +187,12 @@ def test_common_time_is_none_when_quiet_hours_never_overlap() -> None:
     assert common_time([day, night], START) is None
     assert common_time([day], START) == START  # 10:00
     assert common_time([night, Profile(user_id=3)], START) == START.replace(hour=12)
+
+
+async def test_starters_speak_to_a_trio_as_any_of_you(tmp_path: Path) -> None:
+    app = await make_app(tmp_path / "db.sqlite")
+    em = ("em", "non-us-img")
+    pair = [s for seed in range(40) for s in starters(app, [em, em], seed) if s.startswith("Have ")]
+    trio = [s for seed in range(40) for s in starters(app, [em, em, em], seed) if s.startswith("Have ")]
+    assert pair and all(s.startswith("Have either of you fallen") for s in pair)
+    assert trio and all(s.startswith("Have any of you fallen") for s in trio)

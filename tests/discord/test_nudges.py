@@ -37,7 +37,7 @@ async def test_a_due_followup_arrives_as_a_dm_with_done_snooze_stop_buttons(
     (dm,) = double.dms(AMAL_ID)
     embed = dm["embeds"][0]
     assert embed["title"] == "🔔 Your networking nudges"
-    assert "#1 Dr Maya Lee: after meeting due Wed 25 Nov 2026" in embed["description"]
+    assert "#1 Dr Maya Lee: follow-up due Wed 25 Nov 2026 (after meeting them)" in embed["description"]
     assert re.search(r"```\n.*Dear Dr\. Lee,.*\n```", embed["description"], re.S)  # the script, ready to copy
     n = _nudge_id(dm)
     assert [(b["label"], b["custom_id"]) for b in buttons(dm)] == [

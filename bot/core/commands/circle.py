@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.community import schedule
-from bot.core.community.checkins import COUNTS_LABEL, counts_text, read_form, tracked_counts
+from bot.core.community.checkins import COUNTS_LABEL, counts_text, counts_words, read_form, tracked_counts
 from bot.core.community.digest import make_digest
 from bot.core.community.models import (
     DAYS,
@@ -26,6 +26,7 @@ from bot.core.models import ContactRole, InteractionType, name_key
 from bot.core.origin import Requirement
 from bot.core.registry import ID_MAX, Choice, CommandSet, Form, FormField, FormSpec, Option, OptionType
 from bot.core.reply import ActionStyle, Reply, Tone
+from bot.core.wording import shorten
 
 commands = CommandSet()
 commands.group("circle", "Accountability circles: weekly check-ins, digests and buddy pairing in a channel")
@@ -185,29 +186,32 @@ async def circle_status(ctx: Context) -> Reply:
     )
     owed = [p for p in await ctx.store.posts_of(program.id) if p.status == "pending"][:6]
     tz = zone(program.timezone)
-    local = [(p, p.due_at.astimezone(tz)) for p in owed]
-    r.bullets([f"{fmt_date(t.date())} {t:%H:%M}: {owed_words(p)}" for p, t in local], heading="Next")
+    r.bullets(
+        [f"{fmt_date(p.due_at.astimezone(tz))} {p.due_at.astimezone(tz):%H:%M}: {_owed(p)}" for p in owed],
+        heading="Next",
+    )
     return r
 
 
+# What each owed post is, as an admin reads it (never its kind's id, "meet-mid").
 POST_WORDS: dict[str, str] = {
     PostKind.CHECKIN: "check-in post",
     PostKind.REMINDER: "check-in reminders",
     PostKind.DIGEST: "digest",
-    PostKind.PAIR_REMINDER: "buddy round tomorrow (Skip this round)",
-    PostKind.ROUND: "buddy pairing round",
-    PostKind.INTRO: "a buddy group's intro",
-    PostKind.MEET_MID: "did you meet? (halfway)",
-    PostKind.MEET_END: "did you meet? (round's end)",
+    PostKind.PAIR_REMINDER: "buddy round heads-up",
+    PostKind.ROUND: "buddy round",
+    PostKind.INTRO: "buddy intro",
+    PostKind.MEET_MID: '"did you meet?" halfway through the round',
+    PostKind.MEET_END: '"did you meet?" at the round\'s end',
     PostKind.MENTOR_DIGEST: "mentor digests",
 }
 
 
-def owed_words(post: Post) -> str:
-    """What a program owes, as an admin reads it: ``digest, week 49`` rather than ``digest (2026-W49)``."""
-    week = post.period.split(":", 1)[0]
-    when = f", week {int(week.split('-W')[1])}" if "-W" in week else ""
-    return POST_WORDS.get(post.kind, post.kind) + when
+def _owed(post: Post) -> str:
+    """ "check-in post, week 48"; an intro's period also names its group ("2026-W48:3")."""
+    week, _, group = post.period.partition(":")
+    when = f"week {int(week.split('-W')[1])}" if "-W" in week else week
+    return f"{POST_WORDS.get(post.kind, post.kind)}, {when}" + (f", group {group}" if group else "")
 
 
 @commands.command(
@@ -393,10 +397,7 @@ async def circle_checkin(
     )
     new = await ctx.store.save_checkin(Checkin(prog.id, ctx.user_id, week, counts, win, blocker, goal), ctx.now)
     r = Reply(title=f"Week {week.split('-W')[1]} {'logged' if new else 'updated'}", tone=Tone.SUCCESS)
-    r.text(
-        f"{counts.emails} emails, {counts.contacts} new contacts, {counts.followups} follow-ups, "
-        f"{counts.conversations} conversations."
-    )
+    r.text(f"{counts_words(counts)}.")
     if counts != tracked:
         r.text(f"(Your tracker logged {counts_text(tracked)}; your numbers are what the circle sees.)")
     closes = prog.closes_at(week)
@@ -499,7 +500,7 @@ async def circle_met(ctx: Context, group: int, answer: str) -> Reply:
     for name in offers[:3]:
         r.action(
             f"circle:add-buddy:{group}",
-            f"Add {name[:40]} as a contact",
+            f"Add {shorten(name, 40)} as a contact",
             f'/contact add "{name}" role:{ContactRole.PEER} how_met:other tags:circle-buddy',
         )
     if offers:

@@ -10,6 +10,7 @@ from bot.core.context import Context
 from bot.core.dates import fmt_date, fmt_month
 from bot.core.errors import UsageError
 from bot.core.hints import hint
+from bot.core.models import TRACK_NAMES
 from bot.core.playbooks.loader import TrackView
 from bot.core.playbooks.schema import Item, ScriptKind, Situation, count_of
 from bot.core.registry import Choice, CommandSet, Option, OptionType
@@ -38,7 +39,6 @@ SECTION_CHOICES = tuple(
 )
 # the playbook section /conferences shows after the list: what to look for at any meeting
 CONFERENCE_EVENTS = "conference-events"
-TRACK_NAMES = {"us-img": "US-citizen/green-card IMG", "non-us-img": "non-US-citizen IMG"}
 
 
 def heading(view: TrackView, what: str) -> str:

@@ -7,7 +7,7 @@ from bot.core import planner
 from bot.core.context import Context
 from bot.core.hints import hint
 from bot.core.models import GoalTarget
-from bot.core.playbooks.schema import GoalMetric, Period, count_of
+from bot.core.playbooks.schema import GoalMetric, Period, count_of, metric_words
 from bot.core.registry import Choice, CommandSet, Option, OptionType
 from bot.core.reply import Reply, Tone
 
@@ -69,7 +69,7 @@ async def goal_progress(ctx: Context) -> Reply:
         return r
     r.bullets(
         [
-            f"{p.goal.metric} this {p.goal.period}: {p.bar()} {p.done}/{p.goal.count}"
+            f"{metric_words(p.goal.metric)} this {p.goal.period}: {p.bar()} {p.done}/{p.goal.count}"
             + ("  ✓" if p.done >= p.goal.count else "")
             for p in rows
         ]

@@ -18,25 +18,41 @@ def usage(cmd: Command) -> str:
     return hint(" ".join(parts))
 
 
-def option_line(o: Option) -> str:
+CONSOLE = "console"
+# The console's text-block marker (a line ending in it takes the lines below as the text). Chat
+# front ends have none: a command missing its long text opens a box (a modal) for it instead.
+TEXT_BLOCK = " <<"
+HOW_OPTIONS_GO = {
+    CONSOLE: "Options go as key:value (quote text with spaces) or in order.",
+    "slack": (
+        "Options go as key:value (quote text with spaces) or in order; leave out a required one to fill it in a form."
+    ),
+    "discord": "Pick a command, then fill in its options in the boxes Discord shows.",
+}
+
+
+def option_line(o: Option, platform: str = CONSOLE) -> str:
     choices = f" ({', '.join(c.value for c in o.choices)})" if o.choices else ""
     need = "required" if o.required else "optional"
-    return f"{o.name}: {o.description}{choices}; {need}"
+    described = o.description if platform == CONSOLE else o.chat_description
+    return f"{o.name}: {described}{choices}; {need}"
 
 
-def describe(cmd: Command) -> Reply:
+def describe(cmd: Command, platform: str = CONSOLE) -> Reply:
+    """One command's options and example, as they work on ``platform``: console-only notes
+    (the ``<<`` text block) only in the console."""
     r = Reply(title=usage(cmd)).text(cmd.description)
-    r.bullets([option_line(o) for o in cmd.options], heading="Options")
+    r.bullets([option_line(o, platform) for o in cmd.options], heading="Options")
     if cmd.help:
-        r.text(hint(cmd.help), heading="Example")
+        example = cmd.help if platform == CONSOLE else cmd.help.removesuffix(TEXT_BLOCK)
+        r.text(hint(example), heading="Example")
     return r
 
 
-def overview(registry: Registry) -> Reply:
+def overview(registry: Registry, platform: str = CONSOLE) -> Reply:
     r = Reply(title="IMG Peer Bot commands")
-    r.text(
-        "Options go as key:value (quote text with spaces) or in order. Anything you leave out comes from your profile."
-    )
+    how = HOW_OPTIONS_GO.get(platform, HOW_OPTIONS_GO[CONSOLE])
+    r.text(f"{how} Anything you leave out comes from your profile.")
     lines = []
     for name in registry.top_level_names():
         cmd = registry.get(name)
@@ -62,11 +78,11 @@ def overview(registry: Registry) -> Reply:
 async def help_cmd(ctx: Context, command: str | None) -> Reply:
     registry = ctx.app.registry
     if not command:
-        return overview(registry)
+        return overview(registry, ctx.origin.platform)
     words = command.lstrip("/").lower().split()
     key = " ".join(words)
     if (cmd := registry.get(key)) is not None:
-        return describe(cmd)
+        return describe(cmd, ctx.origin.platform)
     if words and words[0] in {g.name for g in registry.groups}:
         subs = registry.in_group(words[0])
         r = Reply(title=hint(words[0]))

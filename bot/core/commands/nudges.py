@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import textwrap
 from datetime import date, datetime
 
-from bot.core import planner
+from bot.core import conferences, planner
 from bot.core.commands.tracker import followup_action
 from bot.core.community.rounds import DmKind
 from bot.core.context import Context
@@ -29,7 +28,6 @@ SNOOZE = (
     Choice("1w", "1 week", ("7", "7d", "week", "1 week")),
 )
 SNOOZE_DAYS = {"1d": 1, "3d": 3, "1w": 7}
-TASK_WIDTH = 80  # a dated task's text in the list, cut at a word
 LABELS = {
     NudgeKind.FOLLOWUP: "follow-up",
     NudgeKind.PHASE: "timeline phase",
@@ -47,6 +45,32 @@ LABELS = {
     DmKind.MENTOR: "mentor match",
     DmKind.MENTOR_DIGEST: "mentee check-ins",
 }
+
+
+def _phase_label(ctx: Context, n: Nudge) -> str:
+    """ "new timeline phase: Letters and program list", the phase's title as the timeline shows it
+    (looked up again, so a playbook edit shows); just "timeline phase" if it is gone."""
+    dp = nudged_phase(ctx.app.playbooks, n.ref, ctx.today)
+    return f"new timeline phase: {dp.phase.title}" if dp else LABELS[NudgeKind.PHASE]
+
+
+def _milestone_label(ctx: Context, n: Nudge) -> str:
+    """ "key date: ERAS opens to applicants", or "to do: <the task>" for a task dated from one."""
+    k = nudged_key_date(ctx.app.playbooks, n.ref, ctx.today)
+    if k is None:
+        return "to do" if n.ref.split(":")[2] == KeyKind.TASK else LABELS[NudgeKind.MILESTONE]
+    if k.kind == KeyKind.TASK:
+        return f"to do: {ctx.app.registry.mark_commands(k.text)}"
+    return f"{LABELS[NudgeKind.MILESTONE]}: {k.text}"
+
+
+def _conference_step(step: str) -> str:
+    """A conference nudge's step as the plan's reply names it: preparation, day 2, round-up."""
+    if step == conferences.PREP:
+        return "preparation"
+    if step == conferences.AFTER:
+        return "round-up"
+    return step.replace("day", "day ", 1)
 
 
 def _local(ctx: Context, when: datetime) -> str:
@@ -69,19 +93,12 @@ async def nudges_list(ctx: Context) -> Reply:
             c = await ctx.store.get_contact(ctx.user_id, int(n.ref))
             what += f" with {c.ref} {c.name}" if c else ""
         elif n.kind == NudgeKind.PHASE:
-            dp = nudged_phase(ctx.app.playbooks, n.ref, ctx.today)
-            what += f": {dp.phase.title}" if dp else ""
+            what = _phase_label(ctx, n)
         elif n.kind == NudgeKind.CONFERENCE:
             plan = await ctx.store.get_conference_plan(ctx.user_id, int(n.ref.split(":")[0]))
-            what += f" {plan.ref} {plan.name} ({n.ref.split(':')[1]})" if plan else ""
+            what += f" {plan.ref} {plan.name} ({_conference_step(n.ref.split(':')[1])})" if plan else ""
         elif n.kind == NudgeKind.MILESTONE:
-            k = nudged_key_date(ctx.app.playbooks, n.ref, ctx.today)
-            if k is not None and k.kind == KeyKind.TASK:
-                what = "to do: " + ctx.app.registry.mark_commands(
-                    textwrap.shorten(k.text, TASK_WIDTH, placeholder=" …")
-                )
-            elif k is not None:
-                what += f": {k.text}"
+            what = _milestone_label(ctx, n)
         when = "paused" if n.deliver_at >= planner.FAR_FUTURE else _local(ctx, n.deliver_at)
         lines.append(f"{when}: {what}" + (f" (retrying: {n.last_error})" if n.last_error else ""))
     r.bullets(lines)

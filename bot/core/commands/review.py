@@ -20,7 +20,7 @@ DRAFT_MAX = 4000  # Discord's ceiling for a modal's paragraph input
     "Check a draft email against the playbook's rules: what is fine, what to fix and why",
     Option(
         "kind",
-        "which script the draft is (cold-email, follow-up...)",
+        "which script the draft is (cold-email, no-reply-followup...)",
         OptionType.CHOICE,
         required=True,
         choices=KIND_CHOICES,

@@ -57,7 +57,9 @@ def specialty_id(ctx: Context, text: str | None) -> str | None:
     return pb.id if pb else text
 
 
-def line(c: Contact, today: date | None = None) -> str:
+def line(c: Contact, today: date | None = None, why: str | None = None) -> str:
+    """``#1 Dr Maya Lee · attending · next: Mon 23 Nov 2026 (overdue, after meeting them)``:
+    ``why`` (the follow-up's reason, for /followups) joins "overdue" in one parenthesis."""
     bits = [f"{c.ref} {c.name}"]
     if c.role != ContactRole.OTHER:
         bits.append(c.role.replace("-", " "))
@@ -65,10 +67,11 @@ def line(c: Contact, today: date | None = None) -> str:
         bits.append(c.institution)
     s = " · ".join(bits)
     if c.state != ContactState.ACTIVE:
-        return f"{s} ({c.state})"
+        return f"{s} ({c.state.replace('-', ' ')})"
     if c.next_followup_on:
         overdue = today is not None and c.next_followup_on < today
-        s += f" · next: {fmt_date(c.next_followup_on)}{' (overdue)' if overdue else ''}"
+        notes = ", ".join(x for x in ("overdue" if overdue else None, why) if x)
+        s += f" · next: {fmt_date(c.next_followup_on)}" + (f" ({notes})" if notes else "")
     return s
 
 
@@ -300,7 +303,8 @@ async def followups(ctx: Context, days: int) -> Reply:
     today = ctx.today
     for c in contacts:
         script = " → " + hint(f"script {c.followup_script} contact:{c.ref}") if c.followup_script else ""
-        lines.append(f"{line(c, today)} ({situation_words(c.followup_situation)}){script}")
+        why = situation_words(c.followup_situation) if c.followup_situation else None
+        lines.append(line(c, today, why) + script)
     r.bullets(lines)
     if total > len(contacts):
         r.footer = f"Showing the first {len(contacts)}; see {hint('contact list due')}"

@@ -10,7 +10,7 @@ from bot.core import goals
 from bot.core.community.models import Counts, week_monday
 from bot.core.errors import UsageError
 from bot.core.models import Profile
-from bot.core.playbooks.schema import GoalMetric
+from bot.core.playbooks.schema import GoalMetric, count_of
 from bot.core.ports import Store
 
 COUNT_FIELDS = ("emails", "contacts", "followups", "conversations")
@@ -33,6 +33,19 @@ async def tracked_counts(store: Store, profile: Profile, week: str) -> Counts:
 
 
 _NUMBER = re.compile(r"-?\d+")
+
+
+def counts_words(c: Counts) -> str:
+    """ "2 emails, 1 new contact, 0 follow-ups, 1 conversation": each count with its noun in the right number."""
+    return ", ".join(
+        count_of(m, n)
+        for m, n in (
+            (GoalMetric.EMAILS, c.emails),
+            (GoalMetric.NEW_CONTACTS, c.contacts),
+            (GoalMetric.FOLLOW_UPS, c.followups),
+            (GoalMetric.CONVERSATIONS, c.conversations),
+        )
+    )
 
 
 def counts_text(c: Counts) -> str:

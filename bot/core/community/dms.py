@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.core.community.checkins import counts_words
 from bot.core.community.digest import scrub
 from bot.core.community.intros import buddy_line, meet_buttons, meet_by, starters
 from bot.core.community.models import DAYS, MeetAnswer, Program, Visibility, shift_week, week_monday
 from bot.core.community.rounds import DmKind
 from bot.core.context import App
-from bot.core.dates import zone
+from bot.core.dates import fmt_date, zone
 from bot.core.hints import hint
 from bot.core.models import Nudge, Profile
 from bot.core.playbooks.schema import Situation
@@ -59,7 +60,7 @@ async def compose(app: App, profile: Profile, n: Nudge, now: datetime) -> Reply 
         if not others:
             return None  # the buddy left (deleted their data) before the intro went out
         buddies = await store.get_profiles(others)
-        lines = [buddy_line(name, buddies[u], now) for u, name in zip(others, names, strict=True)]
+        lines = [buddy_line(app, name, buddies[u], now) for u, name in zip(others, names, strict=True)]
         r.bullets(lines, heading=f"Your buddy {'trio' if len(others) > 1 else 'this round'} in {program.channel_label}")
         profiles = [(profile.specialty, profile.track)] + [(buddies[u].specialty, buddies[u].track) for u in others]
         r.bullets(starters(app, profiles, gid), heading="Three things to talk about")
@@ -164,12 +165,11 @@ async def _mentor_part(app: App, profile: Profile, n: Nudge, r: Reply) -> Reply 
     # a win as the channel shows it: the mentee's contacts' names and emails become "a contact"
     secrets = (await store.contact_secrets([mentee.user_id])).get(mentee.user_id, [])
     lines = [
-        f"{c.week}: {c.counts.emails} emails, {c.counts.contacts} new contacts, {c.counts.followups} follow-ups, "
-        f"{c.counts.conversations} conversations"
+        f"Week {int(c.week.split('-W')[1])}: {counts_words(c.counts)}"
         + (f". Win: {scrub(c.win, secrets)}" if c.win and mentee.visibility == Visibility.WINS else "")
         for c in rows
     ]
-    r.bullets(lines or ["no check-ins lately"], heading=f"{name}'s check-ins since {week_monday(weeks[-1]):%d %b}")
+    r.bullets(lines or ["no check-ins lately"], heading=f"{name}'s check-ins since {fmt_date(week_monday(weeks[-1]))}")
     r.text(f"A good moment to check in with {name}.")
     return r
 

@@ -20,7 +20,7 @@ from bot.core import planner
 from bot.core.community.models import DAYS, Group, Program
 from bot.core.context import App
 from bot.core.dates import zone
-from bot.core.models import Profile, UserRef
+from bot.core.models import TRACK_NAMES, Profile, UserRef
 from bot.core.reply import ActionStyle, Reply, Tone
 
 STARTERS = 3
@@ -50,14 +50,16 @@ def common_time(profiles: Sequence[Profile], now: datetime) -> datetime | None:
 
 
 def starters(app: App, specialties: list[tuple[str | None, str | None]], seed: int) -> list[str]:
-    """Three conversation starters from the members' playbooks (their FAQs and common mistakes)."""
+    """Three conversation starters from the members' playbooks (their FAQs and common mistakes),
+    worded for the group's size: "either of you" in a pair, "any of you" in a trio."""
+    who = "any of you" if len(specialties) > 2 else "either of you"
     pool: list[str] = []
     for specialty, track in specialties:
         if not specialty or specialty not in app.playbooks.ids:
             continue
         view = app.playbooks.get(specialty).view(track or "non-us-img")
         pool += [f"{f.question}" for f in view.faqs]
-        pool += [f"Have either of you fallen into this one: {m.mistake.rstrip('.')}?" for m in view.mistakes]
+        pool += [f"Have {who} fallen into this one: {m.mistake.rstrip('.')}?" for m in view.mistakes]
     if not pool:
         view = next(iter(app.playbooks)).view("non-us-img")
         pool = [f.question for f in view.faqs]
@@ -71,16 +73,19 @@ def meet_buttons(r: Reply, group_id: int) -> None:
     r.action(f"circle:met-no:{group_id}", "No", f"/circle met {group_id} no", ActionStyle.DANGER)
 
 
-def buddy_line(name: str, p: Profile, now: datetime) -> str:
-    """``Ben (em · non-us-img), Asia/Tokyo (now 09:00)``: what a buddy shares of their profile."""
+def buddy_line(app: App, name: str, p: Profile, now: datetime) -> str:
+    """``Ben (Emergency Medicine · non-US-citizen IMG), Asia/Tokyo (now 09:00)``: what a buddy
+    shares of their profile, in words (never the ids ``em``, ``non-us-img``)."""
     local = now.astimezone(zone(p.timezone))
-    what = " · ".join(x for x in (p.specialty, p.track) if x)
+    specialty = app.playbooks.label(p.specialty) if p.specialty else None
+    track = TRACK_NAMES.get(p.track, p.track) if p.track else None
+    what = " · ".join(x for x in (specialty, track) if x)
     return f"{name}" + (f" ({what})" if what else "") + f", {p.timezone} (now {local:%H:%M})"
 
 
 def meet_by(program: Program, group: Group) -> str:
     ends = group.ends_at.astimezone(zone(program.timezone))
-    return f"{DAYS[ends.weekday()].title()} {ends:%d %b}"
+    return f"{DAYS[ends.weekday()].title()} {ends.day} {ends:%b}"
 
 
 def name_of(ref: UserRef | None) -> str:
@@ -100,7 +105,7 @@ def group_reply(
     uids = [u for u in group.user_ids if u in refs]
     kind = "trio" if len(uids) > 2 else "pair"
     r = Reply(title=f"🤝 Your buddy {kind} this round in {program.channel_label}", tone=Tone.INFO)
-    r.bullets([buddy_line(name_of(refs[u]), profiles[u], now) for u in uids], heading="This round's group")
+    r.bullets([buddy_line(app, name_of(refs[u]), profiles[u], now) for u in uids], heading="This round's group")
     specialties = [(profiles[u].specialty, profiles[u].track) for u in uids]
     r.bullets(starters(app, specialties, group.id), heading="Three things to talk about")
     r.text(

@@ -55,18 +55,19 @@ class Situation(StrEnum):
     THANKS_AFTER_HELP = "thanks-after-help"
 
 
+# Why a follow-up is owed, as it reads after its date: "Next follow-up Sat 5 Dec 2026 (if still no reply)".
 SITUATION_WORDS: dict[str, str] = {
-    Situation.AFTER_MEETING: "after meeting",
-    Situation.NO_REPLY: "no reply yet",
-    Situation.SECOND_NO_REPLY: "still no reply",
-    Situation.MENTOR_UPDATE: "mentor update",
-    Situation.DORMANT: "time to reconnect",
-    Situation.THANKS_AFTER_HELP: "thank them for their help",
+    Situation.AFTER_MEETING: "after meeting them",
+    Situation.NO_REPLY: "if still no reply",
+    Situation.SECOND_NO_REPLY: "no reply to two messages",
+    Situation.MENTOR_UPDATE: "a regular update for a mentor",
+    Situation.DORMANT: "to keep in touch",
+    Situation.THANKS_AFTER_HELP: "to thank them for their help",
 }
 
 
 def situation_words(situation: str | None) -> str:
-    """Why a follow-up is due, as people say it (``no-reply`` -> "no reply yet")."""
+    """Why a follow-up is owed, in words (never the id ``no-reply``)."""
     return SITUATION_WORDS.get(situation or "", (situation or "follow-up").replace("-", " "))
 
 
@@ -89,6 +90,11 @@ def count_of(metric: str, count: int) -> str:
     """ "1 follow-up", "3 emails": a goal's count with its noun in the right number."""
     one, many = _METRIC_NOUNS.get(metric, (metric, metric))  # type: ignore[call-overload]
     return f"{count} {one if count == 1 else many}"
+
+
+def metric_words(metric: str) -> str:
+    """A goal's metric as people read it: "new contacts", not the id "new-contacts"."""
+    return _METRIC_NOUNS.get(metric, (metric, metric.replace("-", " ")))[1]  # type: ignore[call-overload]
 
 
 class Period(StrEnum):

@@ -149,7 +149,7 @@ def asks_in_form(opt: Option) -> bool:
 
 def option_description(opt: Option) -> str:
     if asks_in_form(opt):
-        return "leave empty to write it in a text box; " + opt.description.split(" (console:")[0]
+        return "leave empty to write it in a text box; " + opt.chat_description
     return opt.description or opt.name
 
 

@@ -330,7 +330,7 @@ class TextForm(discord.ui.Modal):
                 custom_id=opt.name,
                 style=discord.TextStyle.paragraph,
                 max_length=min(opt.max_length, FORM_TEXT),
-                placeholder=short(opt.description.split(" (console:")[0], DESCRIPTION),
+                placeholder=short(opt.chat_description, DESCRIPTION),
                 required=True,
             )
             self.add_item(box)

@@ -96,6 +96,12 @@ def plain(text: str) -> str:
     return neutralise(discord.utils.escape_markdown(text, ignore_links=True))
 
 
+def footer_text(text: str) -> str:
+    """Text for an embed footer, which Discord shows as it is (no markdown): mentions broken,
+    nothing escaped, so ``how_met:conference`` does not read ``how\\_met:conference``."""
+    return neutralise(text)
+
+
 def fenced(code: str) -> str:
     return "```\n" + code.replace("```", "`" + ZWSP + "``").rstrip() + "\n```"
 
@@ -208,7 +214,7 @@ def _drafts(reply: Reply, pieces: list[_Piece]) -> list[_Draft]:
             drafts.append(_Draft())
         drafts[-1].add(piece)
     if reply.footer:
-        footer = truncate(plain(reply.footer), FOOTER)
+        footer = truncate(footer_text(reply.footer), FOOTER)
         if drafts[-1].size() + len(footer) > CHARS_PER_MESSAGE:
             drafts.append(_Draft())
         drafts[-1].footer = footer

@@ -55,6 +55,8 @@ ICONS: dict[Tone, str] = {
     Tone.ERROR: ":x: ",
     Tone.NUDGE: ":bell: ",
 }
+# The character each icon shows as: a title that already starts with it gets no second one.
+ICON_GLYPHS: dict[Tone, str] = {Tone.SUCCESS: "✅", Tone.WARNING: "⚠", Tone.ERROR: "❌", Tone.NUDGE: "🔔"}
 STYLES: dict[ActionStyle, str | None] = {
     ActionStyle.PRIMARY: "primary",
     ActionStyle.SECONDARY: None,
@@ -144,7 +146,9 @@ def _fields(block: Fields) -> list[Block]:
 
 
 def _content(reply: Reply) -> list[Block]:
-    out: list[Block] = _sections(ICONS.get(reply.tone, "") + _bold(reply.title)) if reply.title else []
+    glyph = ICON_GLYPHS.get(reply.tone)
+    icon = "" if glyph and reply.title.startswith(glyph) else ICONS.get(reply.tone, "")
+    out: list[Block] = _sections(icon + _bold(reply.title)) if reply.title else []
     for block in reply.blocks:
         match block:
             case Text(text=text, heading=heading):

@@ -22,6 +22,7 @@ from bot.core.models import UserRef
 from bot.core.origin import Origin
 from bot.core.reply import Reply
 from bot.core.timeline import PhaseState, dated_phases
+from bot.frontends.kit import truncate
 from bot.frontends.slack.blocks import ACTION_PREFIX, ButtonValue, escape, md, render
 
 HOME_BLOCKS = 100  # Slack's limit for a Home tab
@@ -56,9 +57,10 @@ async def _phase(app: App, user: UserRef, prefix: str) -> list[Block]:
     current = next((p for p in phases if p.state == PhaseState.CURRENT), None)
     if current is None:
         return [SectionBlock(text=md("*Timeline*\nToday falls outside every phase of this timeline."))]
-    lines = [f"• {escape(item)}" for item in current.checklist[:10]]
+    # playbook prose names commands as "/script ...": mark them, then write them in Slack's syntax
+    lines = [f"• {escape(format_hints(app.registry.mark_commands(item), prefix))}" for item in current.checklist[:10]]
     head = f"*Now: {escape(current.phase.title)}* ({fmt_date(current.start)} → {fmt_date(current.end)})"
-    return [SectionBlock(text=md("\n".join([head, *lines])[:3000]))]
+    return [SectionBlock(text=md(truncate("\n".join([head, *lines]), 3000)))]
 
 
 def _quick_actions(owner: str) -> Block:
@@ -89,14 +91,15 @@ DUE_BUTTONS = 10  # contacts whose buttons the Home tab shows
 
 
 async def _due_buttons(app: App, user: UserRef) -> list[Block]:
-    """For each follow-up due today or earlier: log an email, get the script, show the contact."""
+    """For each follow-up due today or earlier: log an email, get the script its follow-up needs
+    (the one /followups names), show the contact."""
     ctx = await app.context(user, origin=Origin.direct("slack"))
     contacts, _ = await app.store.list_contacts(ctx.user_id, due_by=ctx.today, limit=DUE_BUTTONS)
     blocks: list[Block] = []
     for c in contacts:
         actions = (
             ("Emailed", f"contact log {c.ref} emailed", "primary"),
-            ("Script", f"script conference-followup contact:{c.ref}", None),
+            *((("Script", f"script {c.followup_script} contact:{c.ref}", None),) if c.followup_script else ()),
             ("Show", f"contact show {c.ref}", None),
         )
         blocks.append(

@@ -134,7 +134,7 @@ def build_modal(app: App, command: Command, given: Mapping[str, str], meta: Moda
             InputBlock(
                 block_id=opt.name,
                 label=truncate(opt.name.replace("_", " "), LABEL),
-                hint=truncate(opt.description, HINT) if opt.description else None,
+                hint=truncate(opt.chat_description, HINT) if opt.description else None,
                 element=element_for(app, opt, given.get(opt.name)),
                 optional=not opt.required,
             )
