@@ -113,17 +113,17 @@ class ContactSQL(Feature):
         )
         return _contact(row) if row else None
 
-    async def find_contacts(self, user_id: int, text: str, limit: int = 25) -> list[Contact]:
-        """Exact name first, then names containing every word typed."""
+    async def find_contacts(self, user_id: int, text: str, limit: int = 25, *, exact: bool = False) -> list[Contact]:
+        """Exact name first, then (unless ``exact``) names containing every word typed."""
         key = name_key(text)
         if not key:
             return []
-        exact = await self.db.all(
-            f"SELECT {CONTACT_COLS} FROM contacts WHERE user_id = ? AND name_key = ? ORDER BY number",
-            (user_id, key),
+        same = await self.db.all(
+            f"SELECT {CONTACT_COLS} FROM contacts WHERE user_id = ? AND name_key = ? ORDER BY number LIMIT ?",
+            (user_id, key, limit),
         )
-        if exact:
-            return [_contact(r) for r in exact]
+        if same or exact:
+            return [_contact(r) for r in same]
         words = key.split()
         where = " AND ".join("(' ' || name_key) LIKE ? ESCAPE '\\'" for _ in words)
         args = [user_id, *[f"% {like_escape(w)}%" for w in words], limit]

@@ -153,6 +153,8 @@ async def test_profiles_contacts_and_times_come_back_as_stored(stores: list[SQLS
     assert await store.goals(uid) == [GoalTarget("emails", "month", 10)]
     assert [x.name for x in await store.find_contacts(uid, "maya")] == ["Dr Maya Lee"]
     assert [x.name for x in await store.find_contacts(uid, "50%_off")] == []  # LIKE wildcards are escaped
+    assert await store.find_contacts(uid, "maya", exact=True) == []  # a word of the name is not the name
+    assert [x.name for x in await store.find_contacts(uid, "dr  MAYA lee", exact=True)] == ["Dr Maya Lee"]
 
 
 async def test_the_same_account_name_on_two_platforms_or_workspaces_is_two_people(stores: list[SQLStore]) -> None:

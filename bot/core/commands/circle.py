@@ -523,7 +523,7 @@ async def _log_meeting(ctx: Context, owner: int, others: list[int]) -> dict[str,
         if other is None:
             continue
         name = other.display_name or other.account
-        matches = [c for c in await ctx.store.find_contacts(owner, name) if name_key(c.name) == name_key(name)]
+        matches = await ctx.store.find_contacts(owner, name, exact=True)
         if len(matches) != 1:
             continue
         contact = matches[0]

@@ -10,7 +10,7 @@ from bot.core.context import Context
 from bot.core.dates import fmt_date
 from bot.core.errors import LimitError, UsageError
 from bot.core.hints import hint
-from bot.core.models import Contact, ContactRole, ContactState, HowMet, InteractionType, name_key
+from bot.core.models import Contact, ContactRole, ContactState, HowMet, InteractionType
 from bot.core.playbooks.schema import situation_words
 from bot.core.registry import Choice, CommandSet, Option, OptionType
 from bot.core.reply import ActionStyle, Attachment, Reply, Tone
@@ -137,8 +137,7 @@ async def contact_add(
         notes=notes,
         tags=parse_tags(tags),
     )
-    key = name_key(name)
-    namesakes = [c for c in await ctx.store.find_contacts(ctx.user_id, name, limit=5) if name_key(c.name) == key]
+    namesakes = await ctx.store.find_contacts(ctx.user_id, name, limit=5, exact=True)  # the index, no scan
     async with ctx.store.transaction():
         stored = await ctx.store.add_contact(contact, ctx.now)
         if stored.how_met in (HowMet.CONFERENCE, HowMet.ROTATION, HowMet.WEBINAR):
