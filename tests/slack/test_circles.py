@@ -155,7 +155,7 @@ async def test_a_pairs_intro_is_one_group_dm_sent_once_and_its_buttons_work_afte
     intro = messages[0]
     text = text_of(intro)
     assert "Your buddy pair this round in #general" in text, text
-    assert "Three things to talk about" in text and "Africa/Cairo" in text and "psych" in text
+    assert "Three things to talk about" in text and "Africa/Cairo" in text and "Psychiatry" in text
     starters = next(b for b in intro["blocks"] if "Three things" in json.dumps(b))
     assert starters["text"]["text"].count("•") == 3, starters
     assert "Maya" not in text and "maya@" not in text  # no contact of anyone's is named
