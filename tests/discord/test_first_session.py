@@ -61,3 +61,10 @@ async def test_followups_have_buttons_to_log_the_follow_up_and_get_its_script(
     assert "Logged emailed with #1 Dr Maya Lee" in logged.text, logged.text
     script = await bot.click(AMAL, message, "Script · #1")
     assert "Dear Dr. Lee," in script.text
+
+
+async def test_the_review_form_labels_its_box_in_words(bot: LiveBot, double: DiscordDouble) -> None:
+    await bot.say(AMAL, "profile set", **PROFILE)
+    opened = await bot.say(AMAL, "review", kind="cold-email")
+    (row,) = opened.modal["components"]
+    assert row["components"][0]["label"] == "Draft", row

@@ -123,3 +123,11 @@ async def test_joining_a_circle_in_another_zone_gives_its_times_in_yours(
     assert "In your time (Africa/Cairo): check-in Monday 20:00, digest Friday 20:00." in joined.text
     same = await live.say("circle join", user="U3", channel="C1")  # root has no zone but the default, UTC
     assert "In your time" not in same.text
+
+
+async def test_modal_fields_are_labelled_in_words(live: LiveSlack, slack_double: SlackDouble) -> None:
+    await live.say("contact add role:attending", answer=False)  # no name: the modal asks for it
+    await slack_double.wait_for(lambda: slack_double.open_modals("U1"), 5, "the modal")
+    (modal,) = slack_double.open_modals("U1")
+    labels = {b["block_id"]: b["label"]["text"] for b in modal.blocks}
+    assert labels["name"] == "Name" and labels["met_on"] == "Met on" and labels["how_met"] == "How met", labels
