@@ -113,7 +113,9 @@ class Option:
 
     @property
     def label(self) -> str:
-        return self.name
+        """The option as a form field's label: "Met on" for ``met_on``, "Draft" for ``draft``."""
+        words = self.name.replace("_", " ")
+        return words[:1].upper() + words[1:]
 
     @property
     def chat_description(self) -> str:

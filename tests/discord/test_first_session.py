@@ -44,3 +44,27 @@ async def test_help_tells_discord_users_how_options_work_on_discord(bot: LiveBot
     assert "fill in its options in the boxes Discord shows" in overview and "key:value" not in overview, overview
     review = (await bot.say(AMAL, "help", command="review")).text
     assert "<<" not in review and "console" not in review, review
+
+
+async def test_followups_have_buttons_to_log_the_follow_up_and_get_its_script(
+    bot: LiveBot, double: DiscordDouble
+) -> None:
+    await bot.say(AMAL, "profile set", **PROFILE)
+    await bot.say(AMAL, "contact add", name="Dr Maya Lee", how_met="conference", met_on="2026-11-01")
+    listed = await bot.say(AMAL, "followups")
+    (message,) = listed.messages
+    assert [(b["label"], b["custom_id"]) for b in buttons(message)] == [
+        ("Emailed · #1", "imgbot:contact log #1 emailed"),
+        ("Script · #1", "imgbot:script conference-followup contact:#1"),
+    ]
+    logged = await bot.click(AMAL, message, "Emailed · #1")
+    assert "Logged emailed with #1 Dr Maya Lee" in logged.text, logged.text
+    script = await bot.click(AMAL, message, "Script · #1")
+    assert "Dear Dr. Lee," in script.text
+
+
+async def test_the_review_form_labels_its_box_in_words(bot: LiveBot, double: DiscordDouble) -> None:
+    await bot.say(AMAL, "profile set", **PROFILE)
+    opened = await bot.say(AMAL, "review", kind="cold-email")
+    (row,) = opened.modal["components"]
+    assert row["components"][0]["label"] == "Draft", row

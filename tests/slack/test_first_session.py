@@ -110,3 +110,24 @@ async def test_an_overdue_follow_up_says_overdue_and_why_in_one_parenthesis(live
     await live.say('contact add "Dr Maya Lee" how_met:conference met_on:2026-11-01')
     listed = await live.say("followups")
     assert "next: Wed 4 Nov 2026 (overdue, after meeting them) → /imgbot script" in listed.text, listed.text
+
+
+async def test_joining_a_circle_in_another_zone_gives_its_times_in_yours(
+    live: LiveSlack, slack_double: SlackDouble
+) -> None:
+    slack_double.add_user("T1", "U3", "root", admin=True)
+    await live.say("circle setup day:monday time:18:00 timezone:UTC", user="U3", channel="C1")
+    await live.say(PROFILE)  # amal is in Africa/Cairo
+    joined = await live.say("circle join", channel="C1")
+    assert "Check-in Monday 18:00, digest Friday 18:00 (UTC)." in joined.text, joined.text
+    assert "In your time (Africa/Cairo): check-in Monday 20:00, digest Friday 20:00." in joined.text
+    same = await live.say("circle join", user="U3", channel="C1")  # root has no zone but the default, UTC
+    assert "In your time" not in same.text
+
+
+async def test_modal_fields_are_labelled_in_words(live: LiveSlack, slack_double: SlackDouble) -> None:
+    await live.say("contact add role:attending", answer=False)  # no name: the modal asks for it
+    await slack_double.wait_for(lambda: slack_double.open_modals("U1"), 5, "the modal")
+    (modal,) = slack_double.open_modals("U1")
+    labels = {b["block_id"]: b["label"]["text"] for b in modal.blocks}
+    assert labels["name"] == "Name" and labels["met_on"] == "Met on" and labels["how_met"] == "How met", labels

@@ -193,6 +193,24 @@ async def circle_status(ctx: Context) -> Reply:
     return r
 
 
+def _your_time(ctx: Context, program: Program) -> str:
+    """ " In your time (Africa/Cairo): check-in Monday 20:00, digest Friday 20:00." when the
+    member's own zone differs from the circle's; this week's instants, so daylight saving counts."""
+    mine = ctx.profile.timezone
+    if not mine or mine == program.timezone:
+        return ""
+    week = program.local_week(ctx.now)
+    opens, closes = (t.astimezone(zone(mine)) for t in (program.opens_at(week), program.closes_at(week)))
+    if (opens.hour, opens.minute) == (program.post_time.hour, program.post_time.minute) and (
+        opens.weekday() == program.post_day
+    ):
+        return ""  # another name for the same clock
+    return (
+        f" In your time ({mine}): check-in {DAYS[opens.weekday()].title()} {opens:%H:%M}, "
+        f"digest {DAYS[closes.weekday()].title()} {closes:%H:%M}."
+    )
+
+
 # What each owed post is, as an admin reads it (never its kind's id, "meet-mid").
 POST_WORDS: dict[str, str] = {
     PostKind.CHECKIN: "check-in post",
@@ -328,7 +346,7 @@ async def circle_join(ctx: Context, show: str, reminders: str) -> Reply:
     title = "Your circle settings are saved" if before else f"Welcome to the circle in {program.channel_label}"
     r = Reply(title=title, tone=Tone.SUCCESS)
     r.text(f"The channel will show {what}. Contacts' names, emails and notes never appear in the channel.")
-    r.text(program.schedule_words()[0].upper() + program.schedule_words()[1:] + ".")
+    r.text(program.schedule_words()[0].upper() + program.schedule_words()[1:] + "." + _your_time(ctx, program))
     if before and before.paused:
         r.text("Buddy pairing is back on for you.")
     r.footer = f"Change it with {hint('circle join show:<counts|wins|none>')} · leave with {hint('circle leave')}"

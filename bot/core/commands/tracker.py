@@ -286,6 +286,16 @@ async def log_interaction(ctx: Context, c: Contact, kind: str, on: date, note: s
     return r
 
 
+FOLLOWUP_BUTTONS = 5  # contacts whose buttons /followups shows (a row each on Discord, which allows 5)
+# a follow-up button's label, by what it logs
+LOGGED_WORDS = {
+    InteractionType.EMAILED: "Emailed",
+    InteractionType.UPDATE_SENT: "Update sent",
+    InteractionType.THANKED: "Thanked",
+    InteractionType.NO_REPLY: "Still no reply",
+}
+
+
 @commands.command(
     "followups",
     "Follow-ups that are due or overdue, soonest first, with the script to use",
@@ -305,6 +315,11 @@ async def followups(ctx: Context, days: int) -> Reply:
         why = situation_words(c.followup_situation) if c.followup_situation else None
         lines.append(line(c, today, why) + script)
     r.bullets(lines)
+    for c in contacts[:FOLLOWUP_BUTTONS]:  # one row each: log what was sent, get the script
+        logs = DONE_LOGS.get(c.followup_situation or "", InteractionType.EMAILED)  # type: ignore[call-overload]
+        r.action(f"followup:log:{c.id}", f"{LOGGED_WORDS.get(logs, logs)} · {c.ref}", f"/contact log {c.ref} {logs}")
+        if c.followup_script:
+            r.action(f"followup:script:{c.id}", f"Script · {c.ref}", f"/script {c.followup_script} contact:{c.ref}")
     if total > len(contacts):
         r.footer = f"Showing the first {len(contacts)}; see {hint('contact list due')}"
     return r

@@ -326,7 +326,7 @@ class TextForm(discord.ui.Modal):
         self.inputs: dict[str, discord.ui.TextInput[TextForm]] = {}
         for opt in missing[:FORM_INPUTS]:
             box: discord.ui.TextInput[TextForm] = discord.ui.TextInput(
-                label=short(opt.name, FORM_LABEL),
+                label=short(opt.label, FORM_LABEL),
                 custom_id=opt.name,
                 style=discord.TextStyle.paragraph,
                 max_length=min(opt.max_length, FORM_TEXT),

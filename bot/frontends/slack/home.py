@@ -9,6 +9,8 @@ Home tab, so buttons are safe there; they carry their owner like every other but
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock, SectionBlock
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
@@ -126,7 +128,8 @@ async def home_view(app: App, user: UserRef, prefix: str) -> View:
         _quick_actions(owner),
         DividerBlock(),
     ]
-    blocks += _blocks(await _section(app, user, "followups"), owner, 1)
+    # the Home tab's own row per due contact (Emailed, Script, Show) stands for /followups' buttons
+    blocks += _blocks(replace(await _section(app, user, "followups"), actions=[]), owner, 1)
     blocks += await _due_buttons(app, user)
     blocks.append(DividerBlock())
     blocks += _blocks(await _section(app, user, "goal progress"), owner, 2)

@@ -133,7 +133,7 @@ def build_modal(app: App, command: Command, given: Mapping[str, str], meta: Moda
         blocks.append(
             InputBlock(
                 block_id=opt.name,
-                label=truncate(opt.name.replace("_", " "), LABEL),
+                label=truncate(opt.label, LABEL),
                 hint=truncate(opt.chat_description, HINT) if opt.description else None,
                 element=element_for(app, opt, given.get(opt.name)),
                 optional=not opt.required,
