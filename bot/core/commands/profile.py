@@ -7,7 +7,17 @@ from bot.core.context import Context
 from bot.core.dates import fmt_month, parse_quiet_hours
 from bot.core.errors import UsageError
 from bot.core.hints import hint
-from bot.core.models import US_STATUS_LABELS, VISA_LABELS, NudgeKind, NudgeStatus, Profile, Track, UsStatus, Visa
+from bot.core.models import (
+    TRACK_NAMES,
+    US_STATUS_LABELS,
+    VISA_LABELS,
+    NudgeKind,
+    NudgeStatus,
+    Profile,
+    Track,
+    UsStatus,
+    Visa,
+)
 from bot.core.registry import Choice, CommandSet, Option, OptionType
 from bot.core.reply import Reply, Tone
 from bot.core.tracker import cadence_view, recompute
@@ -15,15 +25,22 @@ from bot.core.tracker import cadence_view, recompute
 commands = CommandSet()
 commands.group("profile", "Your details, used to fill every script and timeline", default="show")
 
+
+def _label(track: Track) -> str:
+    """A track's name as a label, first letter up: "Non-US-citizen IMG" (in a sentence: TRACK_NAMES)."""
+    name = TRACK_NAMES[track.value]
+    return name[:1].upper() + name[1:]
+
+
 TRACK_CHOICES = (
     Choice(
         Track.US_IMG,
-        "US-citizen/green-card IMG",
+        _label(Track.US_IMG),
         ("us", "usimg", "us img", "citizen", "us-citizen", "green card", "permanent resident"),
     ),
     Choice(
         Track.NON_US_IMG,
-        "Non-US-citizen IMG",
+        _label(Track.NON_US_IMG),
         ("non-us", "nonus", "non us img", "intl", "international", "non-citizen", "visa"),
     ),
 )
