@@ -30,6 +30,11 @@ DONE_LOGS = {
 }
 
 
+def done_log(c: Contact) -> str:
+    """What doing ``c``'s due follow-up logs (a nudge's Done, /followups' and the Home tab's button)."""
+    return DONE_LOGS.get(c.followup_situation or "", InteractionType.EMAILED)  # type: ignore[call-overload]
+
+
 @dataclass(frozen=True)
 class NextStep:
     on: date | None

@@ -157,3 +157,18 @@ async def test_a_strangers_click_is_refused_privately(live: LiveSlack, slack_dou
     uid = await store.ensure_user(UserRef("slack", "T1:U1"), live.clock.now())
     (contact,) = await store.all_contacts(uid)
     assert [kind for kind, _, _ in await store.interactions(contact.id)] == ["met"]  # nothing was logged
+
+
+async def test_the_home_tabs_log_button_logs_what_the_follow_up_sends(
+    live: LiveSlack, slack_double: SlackDouble
+) -> None:
+    """As a nudge's Done and /followups' button: after a thank-you is owed, the button says Thanked."""
+    await live.say(PROFILE)
+    await live.say('contact add "Dr Omar Said" how_met:email met_on:2026-11-18')
+    await live.say("contact log #1 replied date:2026-11-19")  # a thank-you is owed, and is due
+    await slack_double.open_home("U1")
+    await slack_double.wait_for(lambda: slack_double.home("U1") is not None, 5, "the Home tab")
+    home = slack_double.home("U1")
+    assert home is not None
+    labels = [e["text"]["text"] for b in home.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert "Thanked · #1" in labels and "Emailed · #1" not in labels, labels

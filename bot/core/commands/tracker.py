@@ -14,7 +14,7 @@ from bot.core.models import Contact, ContactRole, ContactState, HowMet, Interact
 from bot.core.playbooks.schema import situation_words
 from bot.core.registry import Choice, CommandSet, Option, OptionType
 from bot.core.reply import ActionStyle, Attachment, Reply, Tone
-from bot.core.tracker import DONE_LOGS, check_email, parse_tags, recompute, resolve_contact
+from bot.core.tracker import check_email, done_log, parse_tags, recompute, resolve_contact
 
 commands = CommandSet()
 commands.group("contact", "Your personal contact tracker", default="list")
@@ -288,12 +288,19 @@ async def log_interaction(ctx: Context, c: Contact, kind: str, on: date, note: s
 
 FOLLOWUP_BUTTONS = 5  # contacts whose buttons /followups shows (a row each on Discord, which allows 5)
 # a follow-up button's label, by what it logs
-LOGGED_WORDS = {
+LOGGED_WORDS: dict[str, str] = {
     InteractionType.EMAILED: "Emailed",
     InteractionType.UPDATE_SENT: "Update sent",
     InteractionType.THANKED: "Thanked",
     InteractionType.NO_REPLY: "Still no reply",
 }
+
+
+def log_button(c: Contact) -> tuple[str, str]:
+    """The button that logs ``c``'s due follow-up as done, as (label, command line):
+    ("Emailed", "contact log #1 emailed"); /followups and the Slack Home tab both show it."""
+    kind = done_log(c)
+    return LOGGED_WORDS.get(kind, kind), f"contact log {c.ref} {kind}"
 
 
 @commands.command(
@@ -316,8 +323,8 @@ async def followups(ctx: Context, days: int) -> Reply:
         lines.append(line(c, today, why) + script)
     r.bullets(lines)
     for c in contacts[:FOLLOWUP_BUTTONS]:  # one row each: log what was sent, get the script
-        logs = DONE_LOGS.get(c.followup_situation or "", InteractionType.EMAILED)  # type: ignore[call-overload]
-        r.action(f"followup:log:{c.id}", f"{LOGGED_WORDS.get(logs, logs)} · {c.ref}", f"/contact log {c.ref} {logs}")
+        label, logs = log_button(c)
+        r.action(f"followup:log:{c.id}", f"{label} · {c.ref}", f"/{logs}")
         if c.followup_script:
             r.action(f"followup:script:{c.id}", f"Script · {c.ref}", f"/script {c.followup_script} contact:{c.ref}")
     if total > len(contacts):
@@ -393,8 +400,7 @@ async def followup_action(ctx: Context, contact_id: int, action: str, days: int 
     if c is None:
         raise UsageError("that contact no longer exists")
     if action == "done":
-        kind = DONE_LOGS.get(c.followup_situation or "", InteractionType.EMAILED)  # type: ignore[call-overload]
-        return await log_interaction(ctx, c, kind, ctx.today, "from a nudge")
+        return await log_interaction(ctx, c, done_log(c), ctx.today, "from a nudge")
     if action == "snooze":
         until = ctx.today + timedelta(days=days)
         updated = replace(c, next_followup_on=until)

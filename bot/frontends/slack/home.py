@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerB
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.commands.tracker import log_button
 from bot.core.context import App
 from bot.core.dates import fmt_date
 from bot.core.dispatch import run_command
@@ -93,14 +94,15 @@ DUE_BUTTONS = 10  # contacts whose buttons the Home tab shows
 
 
 async def _due_buttons(app: App, user: UserRef) -> list[Block]:
-    """For each follow-up due today or earlier: log an email, get the script its follow-up needs
-    (the one /followups names), show the contact."""
+    """For each follow-up due today or earlier: log what it sends and get the script it needs
+    (the buttons /followups shows), and show the contact."""
     ctx = await app.context(user, origin=Origin.direct("slack"))
     contacts, _ = await app.store.list_contacts(ctx.user_id, due_by=ctx.today, limit=DUE_BUTTONS)
     blocks: list[Block] = []
     for c in contacts:
+        done, logs = log_button(c)
         actions = (
-            ("Emailed", f"contact log {c.ref} emailed", "primary"),
+            (done, logs, "primary"),
             *((("Script", f"script {c.followup_script} contact:{c.ref}", None),) if c.followup_script else ()),
             ("Show", f"contact show {c.ref}", None),
         )
