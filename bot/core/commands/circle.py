@@ -16,6 +16,7 @@ from bot.core.community.models import (
     Program,
     Visibility,
     shift_week,
+    week_number,
 )
 from bot.core.community.programs import member_named, my_program, place_of, program_here
 from bot.core.context import Context
@@ -76,7 +77,7 @@ def checkin_post(program: Program, week: str, *, late: bool = False) -> Reply:
     """The weekly channel post with its Log my week button."""
     closes = program.closes_at(week).astimezone(zone(program.timezone))
     r = Reply(
-        title=("(late: the bot was offline) " if late else "") + f"Week {week.split('-W')[1]} check-in",
+        title=("(late: the bot was offline) " if late else "") + f"Week {week_number(week)} check-in",
         private=False,
         tone=Tone.NUDGE,
     )
@@ -181,7 +182,7 @@ async def circle_status(ctx: Context) -> Reply:
             f"{len(members)} ({by_vis[Visibility.COUNTS]} counts, {by_vis[Visibility.WINS]} wins, "
             f"{by_vis[Visibility.NONE]} hidden; {sum(m.paused for m in members)} paused from pairing)",
         ),
-        (f"Week {week.split('-W')[1]}", f"{sum(1 for m in members if m.user_id in checked)} checked in"),
+        (f"Week {week_number(week)}", f"{sum(1 for m in members if m.user_id in checked)} checked in"),
         inline=False,
     )
     owed = [p for p in await ctx.store.posts_of(program.id) if p.status == "pending"][:6]
@@ -228,7 +229,7 @@ POST_WORDS: dict[str, str] = {
 def _owed(post: Post) -> str:
     """ "check-in post, week 48"; an intro's period also names its group ("2026-W48:3")."""
     week, _, group = post.period.partition(":")
-    when = f"week {int(week.split('-W')[1])}" if "-W" in week else week
+    when = f"week {week_number(week)}" if "-W" in week else week
     return f"{POST_WORDS.get(post.kind, post.kind)}, {when}" + (f", group {group}" if group else "")
 
 
@@ -370,7 +371,7 @@ async def _checkin_form(ctx: Context, program: int | None, **_: object) -> Form:
     week = prog.local_week(ctx.now)
     counts = await tracked_counts(ctx.store, ctx.profile, week)
     return Form(
-        title=f"Week {week.split('-W')[1]} check-in",
+        title=f"Week {week_number(week)} check-in",
         command="circle checkin",
         fields=(
             FormField("counts", COUNTS_LABEL, counts_text(counts), required=True, max_length=40),
@@ -414,7 +415,7 @@ async def circle_checkin(
         tracked.conversations if conversations is None else conversations,
     )
     new = await ctx.store.save_checkin(Checkin(prog.id, ctx.user_id, week, counts, win, blocker, goal), ctx.now)
-    r = Reply(title=f"Week {week.split('-W')[1]} {'logged' if new else 'updated'}", tone=Tone.SUCCESS)
+    r = Reply(title=f"Week {week_number(week)} {'logged' if new else 'updated'}", tone=Tone.SUCCESS)
     r.text(f"{counts_words(counts)}.")
     if counts != tracked:
         r.text(f"(Your tracker logged {counts_text(tracked)}; your numbers are what the circle sees.)")
@@ -450,7 +451,7 @@ async def circle_skip(ctx: Context, program: int | None) -> Reply:
         if schedule.round_week(prog, candidate) and await ctx.store.round_for(prog.id, candidate) is None:
             break
     await ctx.store.update_member(member.with_(skip_period=candidate))
-    return Reply(title=f"You will sit out the buddy round of week {candidate.split('-W')[1]}", tone=Tone.SUCCESS)
+    return Reply(title=f"You will sit out the buddy round of week {week_number(candidate)}", tone=Tone.SUCCESS)
 
 
 @commands.command(

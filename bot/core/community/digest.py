@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.core.community.models import Counts, DigestRows, Member, Program, Visibility, shift_week
+from bot.core.community.models import Counts, DigestRows, Member, Program, Visibility, shift_week, week_number
 from bot.core.hints import hint
 from bot.core.models import GoalTarget
 from bot.core.playbooks.schema import GoalMetric, Period
@@ -189,7 +189,7 @@ def digest_reply(d: Digest, chart: Chart | None, *, late: bool = False) -> Reply
     from bot.core.community.chart import sparkline
 
     t, lt = d.totals, d.last_totals
-    title = f"Week {d.week.split('-W')[1]} digest: {d.checked_in} of {d.members} checked in"
+    title = f"Week {week_number(d.week)} digest: {d.checked_in} of {d.members} checked in"
     r = Reply(title=("(late: the bot was offline) " if late else "") + title, private=False, tone=Tone.SUCCESS)
     r.text(names_line(d.named, d.checked_in - len(d.named)), heading="Checked in")
     r.fields(

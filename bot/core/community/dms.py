@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from bot.core.community.checkins import counts_words
 from bot.core.community.digest import scrub
 from bot.core.community.intros import buddy_line, meet_buttons, meet_by, starters
-from bot.core.community.models import DAYS, MeetAnswer, Program, Visibility, shift_week, week_monday
+from bot.core.community.models import DAYS, MeetAnswer, Program, Visibility, shift_week, week_monday, week_number
 from bot.core.community.rounds import DmKind
 from bot.core.context import App
 from bot.core.dates import fmt_date, zone
@@ -165,7 +165,7 @@ async def _mentor_part(app: App, profile: Profile, n: Nudge, r: Reply) -> Reply 
     # a win as the channel shows it: the mentee's contacts' names and emails become "a contact"
     secrets = (await store.contact_secrets([mentee.user_id])).get(mentee.user_id, [])
     lines = [
-        f"Week {int(c.week.split('-W')[1])}: {counts_words(c.counts)}"
+        f"Week {week_number(c.week)}: {counts_words(c.counts)}"
         + (f". Win: {scrub(c.win, secrets)}" if c.win and mentee.visibility == Visibility.WINS else "")
         for c in rows
     ]

@@ -230,6 +230,11 @@ def week_monday(week: str) -> date:
     return date.fromisocalendar(int(y), int(w), 1)
 
 
+def week_number(week: str) -> int:
+    """The week's number as people say it: 9 for ``2026-W09``."""
+    return int(week.split("-W")[1])
+
+
 def shift_week(week: str, weeks: int) -> str:
     return iso_week(week_monday(week) + timedelta(weeks=weeks))
 
